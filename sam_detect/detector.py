@@ -10,10 +10,12 @@ Example:
     >>> img[30:70, 20:60] = (220, 30, 30)
     >>> img[40:80, 100:140] = (30, 30, 220)
     >>> detector = SAMDetect(embedder=AverageEmbedder())
-    >>> detector.add_example(img[30:70, 20:60], "red block")
-    [0]
+    >>> red = np.zeros((120, 160), bool); red[30:70, 20:60] = True
+    >>> ids = detector.add_example(img, "red block", mask=red)
+    >>> blue = np.zeros((120, 160), bool); blue[40:80, 100:140] = True
+    >>> ids = detector.add_example(img, "blue block", mask=blue)
     >>> [(r.label, r.bbox) for r in detector.detect(img)]
-    [('red block', (20, 30, 60, 70)), (None, (100, 40, 140, 80))]
+    [('red block', (20, 30, 60, 70)), ('blue block', (100, 40, 140, 80))]
 """
 
 from __future__ import annotations

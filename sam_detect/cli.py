@@ -63,6 +63,12 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
                                              "installed, else average")
     models.add_argument("--clip-model", default=None, help="CLIP hub id or local folder")
     models.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
+    models.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
+                        help="SAM2/CLIP arithmetic on CUDA (bf16: ~2x faster)")
+    models.add_argument("--compile", action="store_true", default=None,
+                        help="torch.compile SAM2's image encoder and CLIP (slow first frame)")
+    models.add_argument("--tensorrt", action="store_true", default=None,
+                        help="compile SAM2/CLIP with torch-tensorrt (extra 'tensorrt', CUDA)")
     models.add_argument("--max-instances", type=int, default=None,
                         help="keep at most this many objects per image")
     fade = parser.add_argument_group("context fading")
@@ -103,17 +109,20 @@ def build_detector(args: argparse.Namespace, store: Any = None) -> Any:
         raise SamDetectError(f"--top-k must be at least 1, got {args.top_k}")
     fade = create_fade(args.fade, sigma=args.sigma, min_fade=args.min_fade,
                        max_distance=args.max_distance, decay=args.decay)
+    acceleration = {"precision": args.precision, "compile": args.compile,
+                    "tensorrt": args.tensorrt}
     segmenter_options: dict[str, Any] = {"max_instances": args.max_instances}
     if args.segmenter == "sam2":
         segmenter_options.update(model_size=args.sam_model, device=args.device,
-                                 points_per_side=args.points_per_side)
+                                 points_per_side=args.points_per_side, **acceleration)
     segmenter = create_segmenter(args.segmenter, **segmenter_options)
     store = store if store is not None else open_store_from_args(args)
     try:
         saved = store.get_metadata() or {}
         embedder = create_embedder(args.embedder, device=args.device, model_name=args.clip_model,
                                    preferred=saved.get("name"),
-                                   log=lambda line: print(line, file=sys.stderr))
+                                   log=lambda line: print(line, file=sys.stderr),
+                                   **{k: v for k, v in acceleration.items() if v is not None})
         return SAMDetect(segmenter=segmenter, embedder=embedder, fade_strategy=fade,
                          vector_store=store, default_top_k=args.top_k,
                          unknown_threshold=args.unknown_threshold)

@@ -50,5 +50,14 @@ def create_segmenter(kind: str = "naive", **options: Any) -> Segmenter:
         raise SamDetectError(f"invalid {kind} segmenter option: {error}") from None
 
 
-__all__ = ["NaiveSegmenter", "PromptableSegmenter", "SEGMENTERS", "Segmenter", "create_segmenter",
-           "keep_largest"]
+def __getattr__(name: str) -> Any:
+    # SAM2 pulls in torch and transformers: import it only when it is asked for.
+    if name == "SAM2Segmenter":
+        from sam_detect.segmentation.sam2 import SAM2Segmenter
+
+        return SAM2Segmenter
+    raise AttributeError(f"module 'sam_detect.segmentation' has no attribute '{name}'")
+
+
+__all__ = ["NaiveSegmenter", "PromptableSegmenter", "SAM2Segmenter", "SEGMENTERS", "Segmenter",
+           "create_segmenter", "keep_largest"]

@@ -32,6 +32,7 @@ from sam_detect import SAMDetect  # noqa: E402
 from sam_detect.embedding import create_embedder  # noqa: E402
 from sam_detect.fading import GaussianFade, make_faded_crop  # noqa: E402
 from sam_detect.fading.base import distance_outside  # noqa: E402
+from sam_detect.results import mask_to_bbox  # noqa: E402
 from sam_detect.segmentation import NaiveSegmenter  # noqa: E402
 from sam_detect.vector_store import MemoryVectorStore  # noqa: E402
 
@@ -80,9 +81,12 @@ def main() -> int:
     fade = GaussianFade(sigma=args.sigma, min_fade=0.05)
     rows = []
 
+    # Segmenters return each mask's box with it, so the pipeline never scans a full mask for it.
+    boxes = [mask_to_bbox(mask) for mask in masks]
+
     def roi_fading():
-        for mask in masks:
-            make_faded_crop(frame, mask, fade)
+        for mask, box in zip(masks, boxes):
+            make_faded_crop(frame, mask, fade, box)
 
     def full_frame_fading():
         for mask in masks:

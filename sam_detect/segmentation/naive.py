@@ -38,6 +38,8 @@ class NaiveSegmenter:
         background_modes: Number of colour/texture clusters that model the background.
         border: Width of the border band that samples the background, as a fraction of the
             shorter side.
+        min_mode_support: Border colours that cover less than this share of the band are taken
+            as objects cut by the frame edge, not as background.
 
     Example:
         >>> import numpy as np
@@ -55,6 +57,7 @@ class NaiveSegmenter:
     working_size: int = 512
     background_modes: int = 6
     border: float = 0.04
+    min_mode_support: float = 0.06
 
     name = "naive"
 
@@ -65,6 +68,8 @@ class NaiveSegmenter:
             raise ValueError("max_instances must be >= 1 (or None for no limit)")
         if self.threshold <= 0 or self.working_size < 32 or self.background_modes < 1:
             raise ValueError("threshold must be > 0, working_size >= 32, background_modes >= 1")
+        if not 0.0 <= self.min_mode_support < 1.0 / self.background_modes:
+            raise ValueError("min_mode_support must be in [0, 1 / background_modes)")
 
     def segment(self, image: np.ndarray) -> list[Segment]:
         """Return the objects in an RGB ``uint8`` image, best score first."""
@@ -79,7 +84,7 @@ class NaiveSegmenter:
         return self._instances(foreground, distance, (height, width))
 
     def _features(self, small: np.ndarray) -> np.ndarray:
-        rgb = cv2.GaussianBlur(small, (5, 5), 0).astype(np.float32) / 255.0
+        rgb = cv2.GaussianBlur(small, (7, 7), 0).astype(np.float32) / 255.0
         lab = cv2.cvtColor(rgb, cv2.COLOR_RGB2Lab)
         lightness = lab[:, :, 0]
         mean = cv2.blur(lightness, TEXTURE_WINDOW)
@@ -103,15 +108,15 @@ class NaiveSegmenter:
         _, assignment, centres = cv2.kmeans(samples, modes, None, criteria, 2,
                                             cv2.KMEANS_PP_CENTERS)
         assignment = assignment.ravel()
+        # A mode that covers only a sliver of the border is an object cut by the frame edge, not
+        # background; modelling it as background would hide that object everywhere.
+        kept = [m for m in range(modes) if np.mean(assignment == m) >= self.min_mode_support]
         # Spread per mode and feature, floored so a perfectly flat background still tolerates
         # sensor noise and JPEG ringing (units: Lab and texture, 0..100 scale).
-        spreads = np.stack([
-            samples[assignment == m].std(axis=0) if np.any(assignment == m) else np.ones(4)
-            for m in range(modes)
-        ]).astype(np.float32)
+        spreads = np.stack([samples[assignment == m].std(axis=0) for m in kept]).astype(np.float32)
         spreads = np.maximum(spreads, np.float32(1.5))
         best = np.full(len(features), np.inf, np.float32)
-        for centre, spread in zip(centres, spreads):
+        for centre, spread in zip(centres[kept], spreads):
             normalised = (features - centre) / spread
             np.minimum(best, np.sqrt(np.einsum("ij,ij->i", normalised, normalised)), out=best)
         return best.reshape(height, width)

@@ -86,3 +86,11 @@ def test_factory_rejects_bad_options(options):
 def test_factory_unknown_kind():
     with pytest.raises(SamDetectError, match="unknown segmenter 'yolo'"):
         create_segmenter("yolo")
+
+
+def test_object_cut_by_the_frame_edge_is_found(make_scene):
+    # Its colour is in the border band that models the background; it must not become background.
+    image, truth = make_scene([("red_disc", (12, 120), 28), ("blue_square", (200, 120), 30)])
+    segments = NaiveSegmenter().segment(image)
+    assert best_iou([s.mask for s in segments], truth["red_disc"]) > 0.85
+    assert best_iou([s.mask for s in segments], truth["blue_square"]) > 0.85

@@ -18,7 +18,7 @@ EXTRAS = {
     # SAM2 and CLIP through transformers.
     "models": ["torch>=2.1", "transformers>=4.56", "safetensors", "huggingface_hub>=0.34"],
     "qdrant": ["qdrant-client>=1.16"],
-    "eval": ["matplotlib>=3.8", "scikit-image>=0.22"],
+    "eval": ["matplotlib>=3.8", "scikit-image>=0.22", "scikit-learn>=1.3", "scipy>=1.10"],
     "tensorrt": ["torch-tensorrt"],
     "dev": ["pytest>=8", "pytest-timeout", "flake8>=7", "pydocstyle>=6"],
 }

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: MIT
 """Benchmark the core pipeline: per-stage times and ROI fading against full-frame fading.
 
-Run ``python bench/bench_pipeline.py [--embedder average] [--objects 10] [--json OUT]``. It builds a
+Run ``python bench/bench_pipeline.py [--embedder average] [--objects 10] [--json OUT]``.
+It builds a
 1080p synthetic frame with N objects on a textured background, then prints
 
 * fading per object: the ROI crop (what the pipeline does) against fading the full frame and
@@ -57,7 +58,7 @@ def synthetic_frame(objects: int, seed: int = 0) -> tuple[np.ndarray, list[np.nd
 
 
 def time_ms(function, repeats: int) -> list[float]:
-    """Return ``repeats`` wall-clock timings of ``function()`` in milliseconds (after a warm-up)."""
+    """Return ``repeats`` timings of ``function()`` in milliseconds, after one warm-up call."""
     function()
     times = []
     for _ in range(repeats):

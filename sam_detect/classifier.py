@@ -15,8 +15,8 @@ class Prediction:
 
     Attributes:
         label: The winning label, or ``None`` when unknown.
-        confidence: In ``[0, 1]``: the winner's share of the similarity-weighted vote times its best
-            similarity, so both disagreement among neighbours and distant neighbours lower it.
+        confidence: In ``[0, 1]``: the winner's share of the similarity-weighted vote times its
+            best similarity, so both disagreement among neighbours and distant neighbours lower it.
         neighbours: The neighbours the vote used, best first.
     """
 

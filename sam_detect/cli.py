@@ -220,7 +220,8 @@ def format_detections(detections: Any) -> str:
     for inst in detections:
         x0, y0, x1, y1 = inst.bbox
         lines.append(f"  #{inst.id:<2} {inst.label or 'unknown':<20} confidence "
-                     f"{inst.confidence:.2f}  box ({x0}, {y0}, {x1}, {y1})  score {inst.score:.2f}")
+                     f"{inst.confidence:.2f}  box ({x0}, {y0}, {x1}, {y1})  "
+                     f"score {inst.score:.2f}")
     return "\n".join(lines)
 
 

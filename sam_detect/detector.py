@@ -30,7 +30,8 @@ import numpy as np
 from sam_detect.classifier import KNNClassifier, Prediction
 from sam_detect.errors import InvalidMaskError, SamDetectError
 from sam_detect.fading import GaussianFade, describe_fade, make_faded_crop
-from sam_detect.image_io import ImageLike, load_alpha_mask, load_image, validate_label, validate_mask
+from sam_detect.image_io import (
+    ImageLike, load_alpha_mask, load_image, validate_label, validate_mask)
 from sam_detect.results import Detections, Instance, Neighbour, Segment
 from sam_detect.visualize import draw_instances
 
@@ -49,7 +50,8 @@ class SAMDetect:
     ``QdrantVectorStore``) for examples that persist.
 
     Args:
-        segmenter: A :class:`~sam_detect.segmentation.Segmenter` or a kind (``"naive"``, ``"sam2"``).
+        segmenter: A :class:`~sam_detect.segmentation.Segmenter` or a kind (``"naive"``,
+            ``"sam2"``).
         embedder: An :class:`~sam_detect.embedding.Embedder` or a kind (``"auto"``, ``"average"``,
             ``"efficientnet"``, ``"clip"``).
         fade_strategy: A :class:`~sam_detect.fading.FadeStrategy` (``fade_config`` is an alias,
@@ -111,7 +113,8 @@ class SAMDetect:
     def set_fade_strategy(self, fade_strategy: Any) -> None:
         """Use another fade strategy for every crop from now on."""
         if not callable(getattr(fade_strategy, "apply", None)):
-            raise SamDetectError("a fade strategy needs an apply(image, mask, distance_map) method")
+            raise SamDetectError(
+                "a fade strategy needs an apply(image, mask, distance_map) method")
         self.fade_strategy = fade_strategy
 
     def store_metadata(self) -> dict[str, Any]:

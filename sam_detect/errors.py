@@ -3,8 +3,8 @@
 """Errors raised by sam_detect.
 
 Every error a user can cause (bad image, bad mask, bad label, unreachable store, a store filled by
-another embedder) is a :class:`SamDetectError` with a one-line message that says what to do. The CLI
-turns them into exit code 2 and the ROS node into ``success: false``.
+another embedder) is a :class:`SamDetectError` with a one-line message that says what to do.
+The CLI turns them into exit code 2 and the ROS node into ``success: false``.
 """
 
 

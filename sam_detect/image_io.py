@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 """Image and mask loading and validation.
 
-The core works on RGB ``uint8`` arrays of shape ``(H, W, 3)`` and boolean masks of shape ``(H, W)``.
-Everything that enters the library passes through :func:`load_image` / :func:`validate_mask`, so the
-stages can trust their inputs.
+The core works on RGB ``uint8`` arrays of shape ``(H, W, 3)`` and boolean masks of shape
+``(H, W)``. Everything that enters the library passes through :func:`load_image` /
+:func:`validate_mask`, so the stages can trust their inputs.
 """
 
 from __future__ import annotations
@@ -26,7 +26,8 @@ IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
 def load_image(image: ImageLike) -> np.ndarray:
     """Return ``image`` as a contiguous RGB ``uint8`` array of shape ``(H, W, 3)``.
 
-    Accepts a path, a PIL image, or an array (``(H, W)`` grey, ``(H, W, 3)`` RGB, ``(H, W, 4)`` RGBA;
+    Accepts a path, a PIL image, or an array (``(H, W)`` grey, ``(H, W, 3)`` RGB,
+    ``(H, W, 4)`` RGBA;
     ``uint8``, ``uint16`` or float in ``[0, 1]``).
 
     Example:
@@ -84,7 +85,8 @@ def _normalise_array(array: np.ndarray, source: str = "image") -> np.ndarray:
     elif array.dtype == np.bool_:
         array = array.astype(np.uint8) * 255
     elif array.dtype != np.uint8:
-        raise InvalidImageError(f"{source} has dtype {array.dtype}; expected uint8, uint16 or float")
+        raise InvalidImageError(
+            f"{source} has dtype {array.dtype}; expected uint8, uint16 or float")
     if array.ndim == 2:
         array = np.repeat(array[:, :, None], 3, axis=2)
     elif array.shape[2] == 4:

@@ -4,7 +4,7 @@
 
 One family of dataclasses carries a frame's results from the segmenter to the user:
 
-* :class:`Segment` - what a :class:`~sam_detect.segmentation.Segmenter` returns: a mask and a score.
+* :class:`Segment` - what a :class:`~sam_detect.segmentation.Segmenter` returns: mask and score.
 * :class:`Neighbour` - one k-NN hit from the vector store.
 * :class:`Instance` - a segment with its label, confidence, neighbours and embedding.
 * :class:`Detections` - all instances of one frame plus per-stage timings.
@@ -46,7 +46,7 @@ class Segment:
 
     Attributes:
         mask: Boolean ``(H, W)`` array, True on the object.
-        score: Segmentation quality in ``[0, 1]`` (predicted IoU for SAM2, a shape score otherwise).
+        score: Segmentation quality in ``[0, 1]`` (predicted IoU for SAM2, else a shape score).
         bbox: ``(x0, y0, x1, y1)``; computed from the mask when not given.
     """
 
@@ -60,7 +60,7 @@ class Segment:
 
     @property
     def area(self) -> int:
-        """Number of mask pixels."""
+        """Return the number of mask pixels."""
         return int(np.count_nonzero(self.mask))
 
 
@@ -124,7 +124,7 @@ class Instance:
 
     @property
     def area(self) -> int:
-        """Number of mask pixels."""
+        """Return the number of mask pixels."""
         return int(np.count_nonzero(self.mask))
 
     def __getitem__(self, key: str) -> Any:
@@ -157,9 +157,9 @@ class Instance:
 class Detections:
     """All instances found in one image.
 
-    Behaves as a list of :class:`Instance` (``len``, iteration, indexing), and carries the image size
-    and the time each stage took, in milliseconds (``segment``, ``fade``, ``embed``, ``search``,
-    ``total``).
+    Behaves as a list of :class:`Instance` (``len``, iteration, indexing), and carries the image
+    size and the time each stage took, in milliseconds (``segment``, ``fade``, ``embed``,
+    ``search``, ``total``).
 
     Example:
         >>> d = Detections(instances=[], image_size=(480, 640))
@@ -183,7 +183,7 @@ class Detections:
 
     @property
     def labels(self) -> list[str | None]:
-        """The label of each instance (``None`` for unknown)."""
+        """Return the label of each instance (``None`` for unknown)."""
         return [inst.label for inst in self.instances]
 
     def to_dict(self, include_masks: bool = True) -> dict[str, Any]:

@@ -44,7 +44,7 @@ def fade_reach(strategy: Any) -> float:
 
 
 def apply_weights(image: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Multiply ``image`` (``uint8``, ``(h, w, 3)``) by per-pixel float ``weights`` in ``[0, 1]``."""
+    """Multiply ``image`` (``uint8``, ``(h, w, 3)``) by per-pixel float ``weights`` in [0, 1]."""
     out = image * weights[:, :, None]
     return (out + 0.5).astype(np.uint8)
 

@@ -14,8 +14,9 @@ from sam_detect.fading.base import fade_by_distance
 
 @dataclass(frozen=True)
 class ExponentialFade:
-    """Fade context by ``exp(-decay * d)``, floored at ``min_fade``, and to ``min_fade`` beyond
-    ``max_distance``.
+    """Fade context by ``exp(-decay * d)``, floored at ``min_fade``.
+
+    Beyond ``max_distance`` the weight is ``min_fade``.
 
     Args:
         decay: Decay rate per pixel (0.05 halves the brightness every ~14 pixels).

@@ -19,7 +19,8 @@ class IdentityFade:
     Example:
         >>> import numpy as np
         >>> img = np.full((2, 2, 3), 7, np.uint8)
-        >>> IdentityFade().apply(img, img[:, :, 0] > 0, np.zeros((2, 2), np.float32))[0, 0].tolist()
+        >>> mask = img[:, :, 0] > 0
+        >>> IdentityFade().apply(img, mask, np.zeros((2, 2), np.float32))[0, 0].tolist()
         [7, 7, 7]
     """
 

@@ -28,7 +28,7 @@ class Segmenter(Protocol):
 
 @runtime_checkable
 class PromptableSegmenter(Segmenter, Protocol):
-    """A segmenter that also answers point and box prompts (SAM2), for teaching and fixing masks."""
+    """A segmenter that also answers point and box prompts (SAM2), to teach or fix masks."""
 
     def segment_prompts(
         self,

@@ -62,13 +62,13 @@ def make_scene(objects: list[tuple[str, tuple[int, int], int]], size=(240, 320),
 
 @pytest.fixture(name="make_scene")
 def make_scene_fixture():
-    """The :func:`make_scene` builder, for tests that compose their own scenes."""
+    """Return the :func:`make_scene` builder, for tests that compose their own scenes."""
     return make_scene
 
 
 @pytest.fixture(name="textured_background")
 def textured_background_fixture():
-    """The :func:`textured_background` builder."""
+    """Return the :func:`textured_background` builder."""
     return textured_background
 
 

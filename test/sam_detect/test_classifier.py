@@ -35,7 +35,8 @@ def test_unknown_below_threshold_keeps_neighbours():
 
 def test_empty_store_is_unknown():
     prediction = KNNClassifier().predict([])
-    assert prediction.label is None and prediction.confidence == 0.0 and prediction.neighbours == []
+    assert prediction.label is None and prediction.confidence == 0.0
+    assert prediction.neighbours == []
 
 
 @pytest.mark.parametrize(("neighbours", "expected"), [

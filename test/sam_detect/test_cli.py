@@ -67,7 +67,8 @@ def test_teach_then_recognise_with_the_default_persistent_store(tmp_path, images
 
     def label_at(x, y):
         (hit,) = [inst for inst in report["instances"]
-                  if inst["bbox"][0] <= x < inst["bbox"][2] and inst["bbox"][1] <= y < inst["bbox"][3]]
+                  if inst["bbox"][0] <= x < inst["bbox"][2]
+                  and inst["bbox"][1] <= y < inst["bbox"][3]]
         return hit["label"]
 
     assert label_at(250, 60) == "widget"  # the red disc of layout B

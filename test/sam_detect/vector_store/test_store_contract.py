@@ -24,7 +24,7 @@ LABELS = ["cup", "pen", "tape"]
 
 @pytest.fixture
 def fill(clustered):
-    """Return ``fill(store)``: add 4 examples of each of LABELS with payloads."""
+    """Return a function that adds 4 examples of each of LABELS, with payloads, to a store."""
 
     def fill(store: VectorStore):
         vectors, labels = clustered(4, LABELS)

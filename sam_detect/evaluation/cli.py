@@ -1,0 +1,308 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""The evaluation commands: ``evaluate``, ``make-benchmark``, ``bench`` and ``dashboard``.
+
+Each ``*_main(argv)`` parses its own flags and returns an exit status; user errors are raised as
+:class:`~sam_detect.errors.SamDetectError`, which ``sam-detect`` prints as one line with status 2.
+``bench`` returns 1 when it flags a regression against the previous results.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import tempfile
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Sequence
+
+from sam_detect.errors import SamDetectError
+
+DEFAULT_RESULTS = "bench-results.jsonl"
+
+
+def _parse_shots(text: str) -> list[int]:
+    try:
+        shots = sorted({int(v) for v in text.split(",") if v.strip()})
+    except ValueError:
+        raise SamDetectError(f"--shots must be comma-separated integers like 1,3,5,10, "
+                             f"got '{text}'") from None
+    if not shots or shots[0] < 1:
+        raise SamDetectError(f"--shots must be positive integers, got '{text}'")
+    return shots
+
+
+def _names(text: str | None) -> list[str] | None:
+    return [v.strip() for v in text.split(",") if v.strip()] if text else None
+
+
+def _ci(entry: Any) -> str:
+    if not isinstance(entry, dict) or entry.get("mean") is None:
+        return "-"
+    if entry.get("low") is None:
+        return f"{entry['mean']:.3f}"
+    return f"{entry['mean']:.3f} [{entry['low']:.3f}, {entry['high']:.3f}]"
+
+
+def format_report(report: dict[str, Any]) -> str:
+    """Return a human-readable summary of an :func:`~sam_detect.evaluation.evaluate` report."""
+    config = report["config"]
+    dataset = report["dataset"]
+    lines = [
+        f"dataset {dataset['path']}: {dataset['images']} images, {dataset['instances']} objects, "
+        f"{len(dataset['categories'])} categories",
+        f"segmenter {config['segmenter']}, embedder {config['embedder']}, fade {config['fade']}, "
+        f"store {config['store']}, {config['seeds']} seeds",
+    ]
+    seg = report.get("segmentation")
+    if seg:
+        lines.append(f"segmentation: recall@IoU{config['iou_threshold']} {seg['recall']:.3f}, "
+                     f"mean IoU {seg['mean_iou'] or 0:.3f}, precision {seg['precision'] or 0:.3f},"
+                     f" {seg['segments_per_image']:.1f} segments/image")
+        if seg.get("recall_by_background"):
+            lines.append("  recall by background: " + ", ".join(
+                f"{k} {v:.2f}" for k, v in seg["recall_by_background"].items()))
+    if report.get("few_shot"):
+        lines.append("shots  accuracy [95% CI]       class-avg              end-to-end"
+                     "             unknown-rejection")
+        for row in report["few_shot"]:
+            lines.append(f"{row['shots']:<6} {_ci(row.get('accuracy')):<23} "
+                         f"{_ci(row.get('class_averaged')):<22} {_ci(row.get('end_to_end')):<22} "
+                         f"{_ci(row.get('unknown_rejection'))}")
+    quality = report.get("embedding_quality")
+    if quality:
+        nn, silhouette = quality.get("nn_agreement"), quality.get("silhouette")
+        lines.append("embedding quality: nn-agreement "
+                     f"{'-' if nn is None else f'{nn:.3f}'}, silhouette (cosine) "
+                     f"{'-' if silhouette is None else f'{silhouette:.3f}'}")
+    latency = report.get("latency_ms")
+    if latency:
+        lines.append("latency ms (median/p95): " + ", ".join(
+            f"{stage} {v['median']:.1f}/{v['p95']:.1f}" for stage, v in latency.items()
+            if isinstance(v, dict) and v.get("median") is not None))
+    return "\n".join(lines)
+
+
+def evaluate_parser() -> argparse.ArgumentParser:
+    """Return the parser of ``sam-detect evaluate``."""
+    from sam_detect.cli import add_detector_arguments
+
+    parser = argparse.ArgumentParser(
+        prog="sam-detect evaluate",
+        description="Few-shot evaluation on a COCO dataset: segmentation recall, accuracy "
+                    "given a correct segment, end-to-end accuracy, unknown rejection, embedding "
+                    "quality and per-stage latency.")
+    parser.add_argument("dataset", help="COCO dataset folder (annotations.json + images/) or "
+                                        "the JSON file")
+    parser.add_argument("--shots", default="1,3,5,10", help="examples taught per category")
+    parser.add_argument("--seeds", type=int, default=5, help="random support/query splits")
+    parser.add_argument("--held-out", type=int, default=0,
+                        help="categories never taught, to measure unknown rejection")
+    parser.add_argument("--metrics", help="comma-separated subset: segmentation, classification,"
+                                          " unknown, end_to_end, embedding_quality, latency")
+    parser.add_argument("--iou", type=float, default=0.5, help="IoU for a segment to match")
+    parser.add_argument("--max-images", type=int, help="use only the first N images")
+    parser.add_argument("--latency-images", type=int, default=10,
+                        help="images timed through detect()")
+    parser.add_argument("--seed", type=int, default=0, help="base random seed")
+    parser.add_argument("--store", choices=("memory", "edge"), default="memory",
+                        help="scratch store for the taught examples (emptied after)")
+    parser.add_argument("--json", metavar="OUT",
+                        help="write the full report as JSON ('-': stdout)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    add_detector_arguments(parser)
+    return parser
+
+
+def evaluate_main(argv: Sequence[str]) -> int:
+    """Run ``sam-detect evaluate``; return the exit status."""
+    from sam_detect.cli import build_detector
+    from sam_detect.evaluation.evaluator import evaluate
+    from sam_detect.evaluation.sweep import git_commit, machine_info
+    from sam_detect.vector_store import open_store
+
+    args = evaluate_parser().parse_args(list(argv))
+    with tempfile.TemporaryDirectory(prefix="sam-detect-eval-") as tmp:
+        store = open_store(args.store, path=str(Path(tmp) / "store")
+                           if args.store == "edge" else None)
+        detector = build_detector(args, store=store)
+        try:
+            report = evaluate(
+                detector, args.dataset, metrics=_names(args.metrics),
+                shots=_parse_shots(args.shots), seeds=args.seeds, held_out=args.held_out,
+                iou_threshold=args.iou, latency_images=args.latency_images,
+                max_images=args.max_images, seed=args.seed,
+                progress=not args.quiet and sys.stderr.isatty())
+        finally:
+            detector.close()
+    report.update(commit=git_commit(), machine=machine_info(),
+                  date=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    if args.json == "-":
+        print(json.dumps(report, indent=2))
+        return 0
+    print(format_report(report))
+    if args.json:
+        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
+        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        print(f"report written to {args.json}")
+    return 0
+
+
+def make_benchmark_parser() -> argparse.ArgumentParser:
+    """Return the parser of ``sam-detect make-benchmark``."""
+    parser = argparse.ArgumentParser(
+        prog="sam-detect make-benchmark",
+        description="Build a COCO few-shot benchmark: photographic tuxpaint stamps (their alpha "
+                    "is the mask) pasted on real textures. Needs the Debian package "
+                    "tuxpaint-stamps-default (or SAM_DETECT_STAMPS_DIR).")
+    parser.add_argument("out", help="output folder (images/ and annotations.json)")
+    parser.add_argument("--images", type=int, default=120, help="number of images")
+    parser.add_argument("--seed", type=int, default=0, help="random seed (same seed, same files)")
+    parser.add_argument("--min-per-class", type=int, default=10,
+                        help="least photographic stamps a category needs")
+    parser.add_argument("--size", default="640x480", help="image size WxH")
+    parser.add_argument("--objects-per-image", default="2-5",
+                        help="range a-b of objects per image")
+    parser.add_argument("--stamps-dir", help="stamps folder (default $SAM_DETECT_STAMPS_DIR or "
+                                             "/usr/share/tuxpaint/stamps)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    return parser
+
+
+def make_benchmark_main(argv: Sequence[str]) -> int:
+    """Run ``sam-detect make-benchmark``; return the exit status."""
+    from sam_detect.evaluation.benchmark import make_benchmark, parse_range, parse_size
+
+    args = make_benchmark_parser().parse_args(list(argv))
+    summary = make_benchmark(
+        args.out, images=args.images, seed=args.seed, min_per_class=args.min_per_class,
+        size=parse_size(args.size), objects_per_image=parse_range(args.objects_per_image),
+        stamps_root=args.stamps_dir, progress=not args.quiet and sys.stderr.isatty())
+    print(f"wrote {summary['images']} images with {summary['instances']} objects of "
+          f"{len(summary['categories'])} categories ({summary['stamps']} photographic stamps) "
+          f"to {args.out}")
+    print("objects per category: " + ", ".join(f"{k} {v}"
+                                               for k, v in summary["per_category"].items()))
+    return 0
+
+
+def default_benchmark(images: int, seed: int = 0) -> Path:
+    """Return the benchmark ``bench`` uses without ``--dataset`` (built once, then cached)."""
+    from sam_detect.evaluation.benchmark import make_benchmark
+
+    cache = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = cache / "sam_detect" / f"benchmark-{images}-seed{seed}"
+    if not (folder / "annotations.json").is_file():
+        print(f"building the benchmark in {folder} (once)", file=sys.stderr)
+        make_benchmark(folder, images=images, seed=seed)
+    return folder
+
+
+def bench_parser() -> argparse.ArgumentParser:
+    """Return the parser of ``sam-detect bench``."""
+    parser = argparse.ArgumentParser(
+        prog="sam-detect bench",
+        description="Sweep fade strategies x embedders (memory store) and stores (default fade), "
+                    "append one JSON line per combination, print a table and compare with the "
+                    "previous results. Exit status 1 when a regression is flagged.")
+    parser.add_argument("--dataset", help="COCO dataset (default: a cached make-benchmark "
+                                          "dataset, 120 images or 24 with --quick)")
+    parser.add_argument("--out", default=DEFAULT_RESULTS, help="JSON-lines file to append to")
+    parser.add_argument("--previous", help="results to compare with (default: the rows already "
+                                           "in --out)")
+    parser.add_argument("--threshold", type=float, default=0.1,
+                        help="relative accuracy drop or latency rise that is a regression")
+    parser.add_argument("--quick", action="store_true",
+                        help="small run for CI: 24 images, 2 seeds, 2 timed images")
+    parser.add_argument("--embedders", help="comma-separated (default: average and efficientnet "
+                                            "if installed)")
+    parser.add_argument("--fades", help="comma-separated fade names (default: all: identity, "
+                                        "hard_crop, gaussian_s10/20/30/50, linear, exponential)")
+    parser.add_argument("--stores", default="memory,edge", help="comma-separated store kinds")
+    parser.add_argument("--seeds", type=int, help="splits per evaluation (default 5, quick 2)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    return parser
+
+
+def bench_main(argv: Sequence[str]) -> int:
+    """Run ``sam-detect bench``; return 0, or 1 when a regression is flagged."""
+    from sam_detect.evaluation.sweep import (
+        FADE_SWEEP,
+        append_rows,
+        fade_margins,
+        find_regressions,
+        format_margins,
+        format_regressions,
+        format_table,
+        read_rows,
+        run_sweep,
+    )
+
+    args = bench_parser().parse_args(list(argv))
+    if args.threshold <= 0:
+        raise SamDetectError(f"--threshold must be positive, got {args.threshold}")
+    fades = FADE_SWEEP
+    if args.fades:
+        known = {f.name: f for f in FADE_SWEEP}
+        unknown = [n for n in _names(args.fades) or [] if n not in known]
+        if unknown:
+            raise SamDetectError(f"unknown fade {unknown[0]}; choose from {', '.join(known)}")
+        fades = tuple(known[n] for n in _names(args.fades) or [])
+    stores = _names(args.stores) or ["memory"]
+    for store in stores:
+        if store not in ("memory", "edge", "qdrant"):
+            raise SamDetectError(f"unknown store '{store}'; choose memory or edge")
+    dataset = Path(args.dataset) if args.dataset else default_benchmark(24 if args.quick else 120)
+    previous_path = Path(args.previous) if args.previous else Path(args.out)
+    if args.previous and not previous_path.is_file():
+        raise SamDetectError(f"--previous {previous_path} not found")
+    previous = read_rows([previous_path]) if previous_path.is_file() else []
+
+    def log(line: str) -> None:
+        if not args.quiet:
+            print(line, file=sys.stderr, flush=True)
+
+    rows = run_sweep(
+        dataset, fades=fades, embedders=_names(args.embedders), stores=stores,
+        seeds=args.seeds or (2 if args.quick else 5),
+        max_images=24 if args.quick and args.dataset else None,
+        latency_images=2 if args.quick else 10, log=log)
+    append_rows(args.out, rows)
+    print(format_table(rows))
+    margins = [m for m in fade_margins(rows) if m["fade"].startswith("gaussian")]
+    if margins:
+        print("Gaussian fade margins (paired over seeds, 95% CI):")
+        print(format_margins(margins))
+    print(f"{len(rows)} rows appended to {args.out}")
+    regressions = find_regressions(rows, previous, args.threshold)
+    if regressions:
+        print(format_regressions(regressions))
+        return 1
+    return 0
+
+
+def dashboard_parser() -> argparse.ArgumentParser:
+    """Return the parser of ``sam-detect dashboard``."""
+    parser = argparse.ArgumentParser(
+        prog="sam-detect dashboard",
+        description="Write a static HTML dashboard (index.html + PNG plots, works offline) from "
+                    "bench results (sam-detect bench, bench/bench_stores.py --json, "
+                    "bench/bench_gpu.py --json) or sam-detect evaluate --json reports.")
+    parser.add_argument("results", nargs="+", help="JSON-lines result files")
+    parser.add_argument("--out", default="site", help="output folder")
+    parser.add_argument("--threshold", type=float, default=0.1,
+                        help="relative change flagged as a regression on the page")
+    return parser
+
+
+def dashboard_main(argv: Sequence[str]) -> int:
+    """Run ``sam-detect dashboard``; return the exit status."""
+    from sam_detect.evaluation.dashboard import write_dashboard
+    from sam_detect.evaluation.sweep import read_rows
+
+    args = dashboard_parser().parse_args(list(argv))
+    page = write_dashboard(read_rows(args.results), args.out, threshold=args.threshold)
+    print(f"dashboard written to {page}")
+    return 0

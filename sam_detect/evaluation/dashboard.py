@@ -1,0 +1,323 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""A static metrics dashboard: one ``index.html`` and matplotlib PNGs, viewable offline.
+
+Input rows come from JSON-lines files: ``sam-detect bench`` (``"benchmark": "eval"``),
+``bench/bench_stores.py --json`` (``"benchmark": "store"``) and ``bench/bench_gpu.py --json``
+(``"benchmark": "gpu"``); a ``sam-detect evaluate --json`` report is read as one eval row. The
+page shows:
+
+* per-stage latency (median) over commits, for the default fade on the memory store;
+* accuracy per fade strategy at 1 and 5 shots with 95 % interval error bars (latest run);
+* few-shot convergence: accuracy against shots, per fade (latest run);
+* store search latency against the number of stored vectors;
+* tables of the latest results, regressions against the run before, and the rows of every other
+  benchmark (GPU, stores, pipeline).
+"""
+
+from __future__ import annotations
+
+import html
+import os
+from collections import defaultdict
+from pathlib import Path
+from typing import Any, Sequence
+
+from sam_detect.errors import require_extra
+from sam_detect.evaluation.sweep import (
+    DEFAULT_FADE,
+    STAGES,
+    TABLE_COLUMNS,
+    find_regressions,
+    table_cells,
+)
+
+STORE_SIZE_KEYS = ("size", "n", "vectors", "points", "count")
+STORE_LATENCY_KEYS = ("p50_ms", "median_ms", "query_p50_ms", "search_p50_ms", "latency_ms")
+PLOTS = ("latency_over_commits.png", "accuracy_by_fade.png", "few_shot_convergence.png",
+         "store_latency.png")
+CSS = """
+body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
+th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; }
+th { background: #eee; }
+img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
+.bad { color: #b00; font-weight: bold; }
+"""
+
+
+def run_id(row: dict[str, Any]) -> tuple[str, str]:
+    """Return ``(date, commit)``: the rows of one run share it."""
+    return (str(row.get("date") or ""), str(row.get("commit") or "unknown"))
+
+
+def _eval_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [r for r in rows if r.get("benchmark") == "eval"]
+
+
+def latest_run(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the eval rows of the most recent run."""
+    evals = _eval_rows(rows)
+    if not evals:
+        return []
+    last = max(run_id(r) for r in evals)
+    return [r for r in evals if run_id(r) == last]
+
+
+def _shot(row: dict[str, Any], shots: int, metric: str = "accuracy") -> dict[str, Any] | None:
+    for entry in row.get("few_shot") or []:
+        if entry.get("shots") == shots and isinstance(entry.get(metric), dict):
+            return entry[metric]
+    return None
+
+
+def _error(entry: dict[str, Any] | None) -> tuple[float, float, float]:
+    """Return ``(mean, lower error, upper error)`` of a mean/CI dict (zeros when missing)."""
+    if not entry or entry.get("mean") is None:
+        return (0.0, 0.0, 0.0)
+    mean = float(entry["mean"])
+    if entry.get("low") is None:
+        return (mean, 0.0, 0.0)
+    return (mean, max(0.0, mean - float(entry["low"])), max(0.0, float(entry["high"]) - mean))
+
+
+def _figure(n_panels: int) -> tuple[Any, list[Any]]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, max(1, n_panels), figsize=(5.5 * max(1, n_panels), 4),
+                             squeeze=False)
+    return fig, list(axes[0])
+
+
+def _save(fig: Any, path: Path) -> None:
+    import matplotlib.pyplot as plt
+
+    fig.tight_layout()
+    # Fixed metadata so the same rows give the same bytes.
+    fig.savefig(path, dpi=100, metadata={"Software": None})
+    plt.close(fig)
+
+
+def _empty(path: Path, message: str) -> None:
+    fig, (ax,) = _figure(1)
+    ax.text(0.5, 0.5, message, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+    _save(fig, path)
+
+
+def plot_latency_over_commits(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot each stage's median latency per run (default fade, memory store), per embedder."""
+    evals = [r for r in _eval_rows(rows) if r.get("fade") == DEFAULT_FADE
+             and r.get("store") == "memory" and r.get("latency_ms")]
+    embedders = sorted({str(r.get("embedder")) for r in evals})
+    if not evals:
+        _empty(path, "no eval rows with latencies yet (run sam-detect bench)")
+        return
+    fig, axes = _figure(len(embedders))
+    for ax, embedder in zip(axes, embedders):
+        mine = sorted((r for r in evals if str(r.get("embedder")) == embedder), key=run_id)
+        ticks = [f"{r.get('commit', 'unknown')[:7]}\n{str(r.get('date', ''))[:10]}" for r in mine]
+        for stage in STAGES:
+            values = [((r["latency_ms"].get(stage) or {}).get("median")) for r in mine]
+            if any(v is not None for v in values):
+                ax.plot(range(len(mine)), [v if v is not None else float("nan") for v in values],
+                        marker="o", label=stage)
+        ax.set_xticks(range(len(mine)), ticks, fontsize=7)
+        ax.set_ylabel("median ms per image")
+        ax.set_title(f"stage latency over commits ({embedder})")
+        ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    _save(fig, path)
+
+
+def plot_accuracy_by_fade(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot 1- and 5-shot accuracy (95 % CI error bars) per fade strategy, latest run."""
+    latest = [r for r in latest_run(rows) if r.get("store") == "memory"]
+    if not latest:
+        _empty(path, "no eval rows yet (run sam-detect bench)")
+        return
+    embedders = sorted({str(r.get("embedder")) for r in latest})
+    fig, axes = _figure(len(embedders))
+    for ax, embedder in zip(axes, embedders):
+        mine = [r for r in latest if str(r.get("embedder")) == embedder]
+        names = [str(r.get("fade")) for r in mine]
+        width = 0.2
+        series = [(1, "accuracy", "1-shot"), (5, "accuracy", "5-shot"),
+                  (5, "closed_set_accuracy", "5-shot, no unknown threshold"),
+                  (5, "end_to_end", "5-shot end-to-end")]
+        for offset, (shots, metric, label) in enumerate(series):
+            stats = [_error(_shot(r, shots, metric)) for r in mine]
+            xs = [i + (offset - 1.5) * width for i in range(len(mine))]
+            ax.bar(xs, [s[0] for s in stats], width,
+                   yerr=[[s[1] for s in stats], [s[2] for s in stats]], capsize=3, label=label)
+        ax.set_xticks(range(len(mine)), names, rotation=30, ha="right", fontsize=8)
+        ax.set_ylim(0, 1)
+        ax.set_ylabel("top-1 accuracy")
+        ax.set_title(f"accuracy per fade strategy ({embedder})")
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=8, loc="upper right")
+    _save(fig, path)
+
+
+def plot_few_shot(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot accuracy against shots for each fade (latest run, memory store), with CI bands."""
+    latest = [r for r in latest_run(rows) if r.get("store") == "memory"]
+    if not latest:
+        _empty(path, "no eval rows yet (run sam-detect bench)")
+        return
+    embedders = sorted({str(r.get("embedder")) for r in latest})
+    fig, axes = _figure(len(embedders))
+    for ax, embedder in zip(axes, embedders):
+        for row in (r for r in latest if str(r.get("embedder")) == embedder):
+            points = [(e["shots"], _error(e.get("accuracy"))) for e in row.get("few_shot") or []
+                      if isinstance(e.get("accuracy"), dict)]
+            if not points:
+                continue
+            xs = [p[0] for p in points]
+            means = [p[1][0] for p in points]
+            ax.plot(xs, means, marker="o", label=str(row.get("fade")))
+            ax.fill_between(xs, [m - p[1][1] for m, p in zip(means, points)],
+                            [m + p[1][2] for m, p in zip(means, points)], alpha=0.12)
+        ax.set_xlabel("examples taught per category (shots)")
+        ax.set_ylabel("top-1 accuracy (given a correct segment)")
+        ax.set_ylim(0, 1)
+        ax.set_title(f"few-shot convergence ({embedder})")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7, ncol=2)
+    _save(fig, path)
+
+
+def _first_number(row: dict[str, Any], keys: Sequence[str]) -> float | None:
+    for key in keys:
+        value = row.get(key)
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            return float(value)
+    return None
+
+
+def plot_store_latency(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot search latency against store size for each store kind (latest row per point)."""
+    points: dict[str, dict[float, float]] = defaultdict(dict)
+    for row in sorted((r for r in rows if r.get("benchmark") == "store"), key=run_id):
+        size = _first_number(row, STORE_SIZE_KEYS)
+        latency = _first_number(row, STORE_LATENCY_KEYS)
+        if size is not None and latency is not None:
+            points[str(row.get("store") or row.get("backend") or "?")][size] = latency
+    if not points:
+        _empty(path, "no store rows yet (python bench/bench_stores.py --json)")
+        return
+    fig, (ax,) = _figure(1)
+    for store, by_size in sorted(points.items()):
+        sizes = sorted(by_size)
+        ax.plot(sizes, [by_size[s] for s in sizes], marker="o", label=store)
+    ax.set_xscale("log")
+    ax.set_yscale("log")
+    ax.set_xlabel("stored vectors")
+    ax.set_ylabel("k-NN search latency, median ms")
+    ax.set_title("store latency vs size")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    _save(fig, path)
+
+
+def _html_table(header: Sequence[str], body: Sequence[Sequence[Any]]) -> str:
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
+    lines = ["<table>", f"<tr>{head}</tr>"]
+    for cells in body:
+        lines.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    lines.append("</table>")
+    return "\n".join(lines)
+
+
+def _flat(row: dict[str, Any]) -> dict[str, Any]:
+    """Flatten nested dicts one level (``machine.device``) for a generic table."""
+    flat: dict[str, Any] = {}
+    for key, value in row.items():
+        if isinstance(value, dict):
+            for sub, inner in value.items():
+                if not isinstance(inner, (dict, list)):
+                    flat[f"{key}.{sub}"] = inner
+        elif not isinstance(value, list):
+            flat[key] = value
+    return flat
+
+
+def _generic_table(rows: Sequence[dict[str, Any]]) -> str:
+    flats = [_flat(r) for r in rows]
+    columns: list[str] = []
+    for flat in flats:
+        columns.extend(k for k in flat if k not in columns)
+    body = [[("" if f.get(c) is None else (f"{f[c]:.4g}" if isinstance(f[c], float) else f[c]))
+             for c in columns] for f in flats]
+    return _html_table(columns, body)
+
+
+def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
+                    threshold: float = 0.1) -> Path:
+    """Write ``index.html`` and the plots into ``out``; return the page's path.
+
+    Example:
+        >>> import tempfile
+        >>> page = write_dashboard([], tempfile.mkdtemp())
+        >>> page.name, (page.parent / "accuracy_by_fade.png").exists()
+        ('index.html', True)
+    """
+    require_extra("matplotlib", "eval", "sam-detect dashboard")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    plot_latency_over_commits(rows, out / PLOTS[0])
+    plot_accuracy_by_fade(rows, out / PLOTS[1])
+    plot_few_shot(rows, out / PLOTS[2])
+    plot_store_latency(rows, out / PLOTS[3])
+
+    latest = latest_run(rows)
+    runs = sorted({run_id(r) for r in _eval_rows(rows)})
+    previous = [r for r in _eval_rows(rows) if len(runs) > 1 and run_id(r) == runs[-2]]
+    regressions = find_regressions(latest, previous, threshold) if previous else []
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8"><title>sam-detect metrics</title>',
+        f"<style>{CSS}</style></head><body>",
+        "<h1>sam-detect metrics</h1>",
+        f"<p>{len(runs)} benchmark run(s), {len(rows)} rows. "
+    ]
+    if latest:
+        date, commit = run_id(latest[0])
+        machine = latest[0].get("machine") or {}
+        dataset = latest[0].get("dataset") or {}
+        parts[-1] += (f"Latest: commit <code>{html.escape(commit[:12])}</code>, "
+                      f"{html.escape(date)}, on {html.escape(str(machine.get('processor')))} "
+                      f"({machine.get('cpus')} CPUs, {html.escape(str(machine.get('device')))}); "
+                      f"dataset {html.escape(str(dataset.get('name')))} with "
+                      f"{dataset.get('images')} images, {dataset.get('instances')} objects.")
+    parts[-1] += "</p>"
+    if regressions:
+        parts.append("<h2 class='bad'>Regressions against the previous run</h2><ul>")
+        parts += [f"<li class='bad'>{html.escape(r['key'])} {html.escape(r['metric'])}: "
+                  f"{r['previous']:.4g} &rarr; {r['current']:.4g} ({r['change']:+.1%})</li>"
+                  for r in regressions]
+        parts.append("</ul>")
+    titles = ("Per-stage latency over commits", "Accuracy per fade strategy (95 % CI)",
+              "Few-shot convergence", "Vector store latency vs size")
+    for title, name in zip(titles, PLOTS):
+        parts.append(f"<h2>{title}</h2><img src='{name}' alt='{html.escape(title)}'>")
+    if latest:
+        parts.append("<h2>Latest results</h2>")
+        parts.append("<p>Accuracy is top-1 given a correct segment, mean &plusmn; 95 % CI "
+                     "half-width over seeds; e2e needs the segmenter's mask (IoU &ge; 0.5) too; "
+                     "nn = nearest-neighbour agreement, silh = cosine silhouette; latencies are "
+                     "medians per image in ms.</p>")
+        parts.append(_html_table(TABLE_COLUMNS, [table_cells(r) for r in latest]))
+    kinds = sorted({str(r.get("benchmark")) for r in rows} - {"eval"})
+    for kind in sorted(kinds, key=lambda k: (k != "gpu", k)):
+        mine = [r for r in rows if str(r.get("benchmark")) == kind]
+        parts.append(f"<h2>{html.escape(kind)} benchmark rows (latest {min(len(mine), 50)})</h2>")
+        parts.append(_generic_table(mine[-50:]))
+    parts.append("</body></html>")
+    page = out / "index.html"
+    page.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    return page

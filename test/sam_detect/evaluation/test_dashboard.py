@@ -1,0 +1,72 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""The static dashboard: index.html and its plots from crafted result rows."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from sam_detect.evaluation.cli import dashboard_main
+from sam_detect.evaluation.dashboard import PLOTS, latest_run, write_dashboard
+
+from .test_sweep import row
+
+
+def _rows() -> list[dict]:
+    rows = []
+    for date, total, accuracy in (("2026-01-01", 100.0, 0.8), ("2026-01-02", 130.0, 0.6)):
+        for fade in ("identity", "gaussian_s30"):
+            r = row(accuracy5=accuracy, total_ms=total, fade=fade, date=date)
+            r["commit"] = f"{date[-1]}" * 40
+            rows.append(r)
+    rows.append({"benchmark": "store", "backend": "edge", "size": 1000, "p50_ms": 0.1})
+    rows.append({"benchmark": "store", "backend": "edge", "size": 10000, "p50_ms": 0.4})
+    rows.append({"benchmark": "store", "store": "memory", "n": 1000, "median_ms": 0.05})
+    rows.append({"benchmark": "gpu", "device": "NVIDIA H100", "stage": "embed", "ms": 3.2})
+    return rows
+
+
+def test_latest_run() -> None:
+    latest = latest_run(_rows())
+    assert {r["date"] for r in latest} == {"2026-01-02"} and len(latest) == 2
+
+
+def test_write_dashboard(tmp_path: Path) -> None:
+    page = write_dashboard(_rows(), tmp_path / "site")
+    text = page.read_text()
+    for name in PLOTS:
+        plot = page.parent / name
+        assert plot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        assert f"src='{name}'" in text
+    assert "http" not in text  # nothing fetched from the network
+    assert "Regressions against the previous run" in text and "accuracy@5" in text
+    assert "NVIDIA H100" in text  # the GPU rows table
+    assert text.count("<tr>") >= 1 + 2 + 2  # results header + 2 rows, GPU + store tables
+
+
+def test_empty_dashboard(tmp_path: Path) -> None:
+    page = write_dashboard([], tmp_path)
+    assert all((tmp_path / name).stat().st_size > 0 for name in PLOTS)
+    assert "Regressions" not in page.read_text()
+
+
+def test_dashboard_cli_reads_jsonl_and_evaluate_reports(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    results = tmp_path / "results.jsonl"
+    results.write_text("".join(json.dumps(r) + "\n" for r in _rows()))
+    report = {  # a `sam-detect evaluate --json` report (pretty-printed, one object)
+        "dataset": {"path": "/data/bench", "images": 3, "instances": 9},
+        "config": {"segmenter": "naive", "embedder": "average-v1", "store": "MemoryVectorStore",
+                   "fade": {"kind": "gaussian", "sigma": 30.0, "min_fade": 0.05}},
+        "few_shot": [{"shots": 1, "accuracy": {"mean": 0.4, "low": 0.3, "high": 0.5, "n": 3}}],
+        "date": "2026-02-01", "commit": "f" * 40,
+    }
+    (tmp_path / "report.json").write_text(json.dumps(report, indent=2))
+    assert dashboard_main([str(results), str(tmp_path / "report.json"),
+                           "--out", str(tmp_path / "site")]) == 0
+    assert "dashboard written" in capsys.readouterr().out
+    text = (tmp_path / "site" / "index.html").read_text()
+    assert "ffffffffffff" in text  # the evaluate report is the latest run

@@ -1,0 +1,167 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""evaluate() end to end on the tiny benchmark, and the support/query split."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from sam_detect import SAMDetect
+from sam_detect.embedding import AverageEmbedder
+from sam_detect.errors import SamDetectError
+from sam_detect.evaluation import EvaluationCache, GroundTruth, evaluate, split_instances
+from sam_detect.evaluation.coco import CocoDataset
+from sam_detect.fading import GaussianFade, IdentityFade
+
+
+class CountingEmbedder(AverageEmbedder):
+    """The average embedder, counting the crops it embeds."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.crops = 0
+
+    def embed(self, crops: list[np.ndarray]) -> np.ndarray:
+        self.crops += len(crops)
+        return super().embed(crops)
+
+
+def _instances(n_categories: int = 4, sources: int = 6, per_source: int = 2) -> list[GroundTruth]:
+    gts = []
+    for c in range(n_categories):
+        for s in range(sources + c):  # categories of different sizes
+            for _ in range(per_source):
+                gts.append(GroundTruth(len(gts) + 1, len(gts) // 3 + 1, f"cat{c}",
+                                       f"cat{c}/src{s}.png", 10.0))
+    return gts
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+@pytest.mark.parametrize("max_shots, held_out", [(1, 0), (3, 1), (10, 2)])
+def test_split_never_leaks_a_source(seed: int, max_shots: int, held_out: int) -> None:
+    gts = _instances()
+    by_id = {g.id: g for g in gts}
+    split = split_instances(gts, max_shots, seed, held_out)
+    support_sources = {by_id[i].source for ids in split.support.values() for i in ids}
+    query_sources = {by_id[i].source for i in split.query}
+    assert not support_sources & query_sources
+    assert len(split.held_out) == held_out
+    assert not set(split.held_out) & set(split.support)
+    assert {by_id[i].category for i in split.unknown} == set(split.held_out)
+    for category, ids in split.support.items():
+        assert all(by_id[i].category == category for i in ids)
+        n_sources = len({g.source for g in gts if g.category == category})
+        used = {by_id[i].source for i in ids}
+        # As many support sources as shots, but never more than 70 % of the category's sources.
+        assert len(used) == min(max_shots, n_sources - int(np.ceil(0.3 * n_sources)))
+        # Round robin: the first len(used) examples come from distinct sources.
+        assert len({by_id[i].source for i in ids[:len(used)]}) == len(used)
+    assert all(by_id[i].category not in split.held_out for i in split.query)
+
+
+def test_split_groups_by_image_without_sources() -> None:
+    gts = [GroundTruth(i, i // 2, "ab"[i % 2], f"image:{i // 2}", 1.0) for i in range(24)]
+    split = split_instances(gts, 3, 0)
+    support_images = {gts[i].image_id for ids in split.support.values() for i in ids}
+    assert not support_images & {gts[i].image_id for i in split.query}
+
+
+def test_single_source_category_is_left_out() -> None:
+    gts = _instances(n_categories=2) + [GroundTruth(999, 999, "lonely", "lonely.png", 1.0)]
+    split = split_instances(gts, 3, 0)
+    assert "lonely" not in split.support and 999 not in split.query
+
+
+def test_split_rejects_too_many_held_out() -> None:
+    with pytest.raises(SamDetectError, match="held-out"):
+        split_instances(_instances(n_categories=3), 1, 0, held_out=2)
+
+
+@pytest.fixture()
+def detector() -> SAMDetect:
+    return SAMDetect(embedder=CountingEmbedder(), fade_strategy=GaussianFade(sigma=20))
+
+
+def test_evaluate_end_to_end(tiny_benchmark: Path, detector: SAMDetect) -> None:
+    report = evaluate(detector, tiny_benchmark, shots=(1, 2), seeds=3, held_out=1,
+                      latency_images=2)
+    n_instances = len(CocoDataset(tiny_benchmark).instances())
+    assert report["dataset"]["instances"] == n_instances
+    assert report["config"]["embedder"] == "average-v1"
+    assert report["config"]["fade"] == {"kind": "gaussian", "sigma": 20.0, "min_fade": 0.05}
+    seg = report["segmentation"]
+    assert 0.0 <= seg["recall"] <= 1.0 and seg["instances"] == n_instances
+    assert seg["matched"] == round(seg["recall"] * n_instances)
+    assert [row["shots"] for row in report["few_shot"]] == [1, 2]
+    for row in report["few_shot"]:
+        for key in ("accuracy", "class_averaged", "end_to_end", "unknown_rejection"):
+            assert row[key]["n"] == 3
+            assert 0.0 <= row[key]["mean"] <= 1.0
+        # End to end needs the segment too, so it can never beat classification on GT masks
+        # by more than chance; with these well separated fake classes it is bounded by recall.
+        assert row["end_to_end"]["mean"] <= seg["recall"] + 1e-9
+    # The fake categories differ in hue: far above chance (1/3 of the taught ones) at 2 shots.
+    assert report["few_shot"][1]["closed_set_accuracy"]["mean"] > 0.6
+    assert len(report["runs"]) == 6
+    for run in report["runs"]:
+        # A label that passes the unknown threshold is the closed-set vote's label.
+        assert run["accuracy"] <= run["closed_set_accuracy"]
+        assert run["end_to_end"] <= run["closed_set_end_to_end"]
+    quality = report["embedding_quality"]
+    assert 0.0 <= quality["nn_agreement"] <= 1.0 and -1.0 <= quality["silhouette"] <= 1.0
+    latency = report["latency_ms"]
+    assert set(latency) >= {"segment", "fade", "embed", "search", "total"}
+    assert latency["total"]["n"] == 2
+    assert detector.labels() == {}  # the store is left empty
+
+
+def test_cache_reuses_embeddings(tiny_benchmark: Path, detector: SAMDetect) -> None:
+    cache = EvaluationCache()
+    metrics = ["classification", "end_to_end"]
+    evaluate(detector, tiny_benchmark, metrics=metrics, shots=(1,), seeds=2, cache=cache)
+    first = detector.embedder.crops
+    assert first > 0
+    evaluate(detector, tiny_benchmark, metrics=metrics, shots=(1, 2, 3), seeds=4, cache=cache)
+    assert detector.embedder.crops == first  # nothing recomputed
+    detector.set_fade_strategy(IdentityFade())
+    evaluate(detector, tiny_benchmark, metrics=metrics, shots=(1,), seeds=1, cache=cache)
+    assert detector.embedder.crops == 2 * first  # a new fade: new crops
+
+
+@pytest.mark.parametrize("metrics, present, absent", [
+    (["segmentation"], {"segmentation"}, {"few_shot", "embedding_quality", "latency_ms"}),
+    (["accuracy"], {"few_shot"}, {"segmentation", "latency_ms"}),
+    (["inference_time"], {"latency_ms"}, {"few_shot", "segmentation"}),
+    (["embedding_quality"], {"embedding_quality"}, {"few_shot", "segmentation"}),
+])
+def test_metric_selection(tiny_benchmark: Path, detector: SAMDetect, metrics, present,
+                          absent) -> None:
+    report = evaluate(detector, tiny_benchmark, metrics=metrics, shots=(1,), seeds=1,
+                      latency_images=1)
+    assert present <= set(report)
+    assert not absent & set(report)
+
+
+@pytest.mark.parametrize("kwargs, message", [
+    ({"metrics": ["speed"]}, "unknown metric"),
+    ({"shots": (0, 1)}, "shots"),
+    ({"seeds": 0}, "seeds"),
+    ({"iou_threshold": 1.5}, "IoU"),
+])
+def test_bad_arguments(tiny_benchmark: Path, detector: SAMDetect, kwargs, message) -> None:
+    with pytest.raises(SamDetectError, match=message):
+        evaluate(detector, tiny_benchmark, **kwargs)
+
+
+def test_refuses_a_filled_store(tiny_benchmark: Path, detector: SAMDetect) -> None:
+    detector.add_example(np.full((20, 20, 3), 100, np.uint8), "thing")
+    with pytest.raises(SamDetectError, match="store is empty"):
+        evaluate(detector, tiny_benchmark)
+
+
+def test_facade_evaluate(tiny_benchmark: Path, detector: SAMDetect) -> None:
+    report = detector.evaluate(str(tiny_benchmark), metrics=["accuracy"], shots=(1,), seeds=1)
+    assert report["few_shot"][0]["shots"] == 1

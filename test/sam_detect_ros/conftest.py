@@ -1,0 +1,130 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""Fixtures for the ROS node tests: an isolated DDS domain and the node spun in a thread.
+
+Every test run picks a random ``ROS_DOMAIN_ID`` and keeps discovery on this machine, so parallel
+runs (and robots on the network) never see each other. Both are set before any context starts and
+are inherited by the node processes the tests start.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import random
+import threading
+import time
+from typing import Any, Callable
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+os.environ["ROS_DOMAIN_ID"] = str(random.SystemRandom().randint(1, 100))
+os.environ["ROS_AUTOMATIC_DISCOVERY_RANGE"] = "LOCALHOST"
+# The profile the launch file sets; the tests use it too, so a broken profile fails them.
+for _name in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE"):
+    os.environ[_name] = str(ROOT / "config" / "fastdds_shm.xml")
+
+try:
+    import rclpy
+    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.parameter import Parameter
+    from sam_detect_ros.demo import DemoClient
+    from sam_detect_ros.detect_node import DetectNode
+except ImportError:  # each test module skips itself (pytest.importorskip) with the reason
+    pass
+
+# Fast, deterministic, in-memory: most node tests need seconds, not model loads.
+FAST_PARAMETERS = {"embedder": "average", "store": "memory", "image_qos": "reliable"}
+TIMEOUT = 30.0
+
+
+def wait_until(condition: Callable[[], Any], timeout: float = TIMEOUT, what: str = "") -> Any:
+    """Poll ``condition`` until it returns something truthy; fail the test after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while True:
+        result = condition()
+        if result:
+            return result
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out waiting for {what or condition}")
+        time.sleep(0.02)
+
+
+class Harness:
+    """The node under test and a client node, spun by one executor in a background thread.
+
+    Attributes:
+        node: The :class:`DetectNode`.
+        client: A :class:`~sam_detect_ros.demo.DemoClient` on the client node (publishes frames,
+            waits for detections, calls services).
+    """
+
+    def __init__(self, parameters: dict[str, Any], detector: Any = None) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.executor = MultiThreadedExecutor(context=self.context)
+        self.node = self.client_node = None
+        self._thread: threading.Thread | None = None
+        try:
+            overrides = [Parameter(k, value=v) for k, v in {**FAST_PARAMETERS,
+                                                            **parameters}.items()]
+            self.node = DetectNode(detector=detector, parameter_overrides=overrides,
+                                   context=self.context)
+            self.client_node = rclpy.create_node("sam_detect_test_client", context=self.context)
+            self.client = DemoClient(self.client_node)
+            self.executor.add_node(self.node)
+            self.executor.add_node(self.client_node)
+            self._thread = threading.Thread(target=self.executor.spin, daemon=True)
+            self._thread.start()
+            self.client.wait_for_node(timeout=TIMEOUT)
+        except BaseException:
+            self.close()
+            raise
+
+    def service_client(self, srv_type: Any, name: str) -> Any:
+        """Return a ready client of the node's service ``~/name``."""
+        client = self.client_node.create_client(srv_type, f"/sam_detect/{name}")
+        wait_until(client.service_is_ready, what=f"service {name}")
+        return client
+
+    def call(self, srv_type: Any, name: str, **fields: Any) -> Any:
+        """Call the node's service ``~/name`` with a request built from ``fields``."""
+        return self.client.call(self.service_client(srv_type, name), srv_type.Request(**fields),
+                                timeout=TIMEOUT)
+
+    def close(self) -> None:
+        """Stop spinning, join the thread, destroy the nodes, shut the context down."""
+        self.executor.shutdown()
+        if self._thread is not None:
+            self._thread.join(timeout=TIMEOUT)
+        for node in (self.client_node, self.node):
+            if node is not None:
+                node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+@pytest.fixture(name="wait_until")
+def wait_until_fixture() -> Callable[..., Any]:
+    """Return the :func:`wait_until` helper to test modules."""
+    return wait_until
+
+
+@pytest.fixture
+def harness_factory() -> Any:
+    """Return ``make(parameters=None, detector=None) -> Harness``; all are closed afterwards."""
+    made: list[Harness] = []
+
+    def make(parameters: dict[str, Any] | None = None, detector: Any = None) -> Harness:
+        made.append(Harness(parameters or {}, detector))
+        return made[-1]
+
+    yield make
+    for harness in made:
+        harness.close()
+
+
+@pytest.fixture
+def harness(harness_factory: Any) -> Harness:
+    """Return the node with the fast test parameters (average embedder, memory store)."""
+    return harness_factory()

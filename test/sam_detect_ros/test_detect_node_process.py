@@ -1,0 +1,161 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""Tests of the sam_detect node as its own process, as ``ros2 run`` starts it.
+
+``ros2 run`` is not among the PyPI wheels; ``python -m sam_detect_ros.detect_node`` runs the same
+``main`` with the same ``--ros-args``.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+import signal
+import subprocess
+import sys
+import threading
+from typing import Any, Iterator
+
+import pytest
+
+pytest.importorskip("rclpy", reason="needs ROS 2: run scripts/bootstrap.sh")
+pytest.importorskip("sam_detect_ros.msg", reason="interfaces not built: run scripts/bootstrap.sh")
+
+import rclpy  # noqa: E402
+from rclpy.executors import SingleThreadedExecutor  # noqa: E402
+from sam_detect_ros.conversions import mask_to_image_msg, rgb_to_image_msg  # noqa: E402
+from sam_detect_ros.demo import (  # noqa: E402
+    DemoClient,
+    instance_at,
+    object_centre,
+    object_picture,
+    SCENE,
+    synthetic_frame,
+)
+from sam_detect_ros.srv import AddExample, LabelInstance, ListLabels  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+BALL, BOX, _ = SCENE
+START_TIMEOUT = 90.0  # imports and discovery on a loaded 2-core machine
+
+
+def start_node(log: Path, *parameters: str) -> subprocess.Popen:
+    """Start the node with config/detect.yaml, then ``parameters`` (``name:=value``) on top."""
+    command = [sys.executable, "-m", "sam_detect_ros.detect_node", "--ros-args",
+               "--params-file", str(ROOT / "config" / "detect.yaml")]
+    for parameter in parameters:
+        command += ["-p", parameter]
+    # Outside the source tree, as an installed node runs.
+    return subprocess.Popen(command, cwd=log.parent, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT, env=dict(os.environ))
+
+
+class Client:
+    """A client node in its own context, spun in a thread."""
+
+    def __init__(self) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("sam_detect_process_test", context=self.context)
+        self.demo = DemoClient(self.node)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def call(self, client: Any, request: Any) -> Any:
+        return self.demo.call(client, request, timeout=60.0)
+
+    def close(self) -> None:
+        self.executor.shutdown()
+        self.thread.join(timeout=30)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen]]:
+    """Node processes started by a test; any still running at the end are killed."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def wait_for(client: Client, process: subprocess.Popen, log: Path) -> None:
+    try:
+        client.demo.wait_for_node(timeout=START_TIMEOUT)
+    except RuntimeError:
+        pytest.fail(f"node did not come up (exit {process.poll()}):\n{log.read_text()}")
+
+
+def test_taught_examples_survive_sigkill(tmp_path: Path,
+                                         processes: list[subprocess.Popen]) -> None:
+    log = tmp_path / "node.log"
+    parameters = ("embedder:=average", f"store_path:={tmp_path / 'store'}",
+                  "image_qos:=reliable")
+    processes.append(start_node(log, *parameters))
+    client = Client()
+    try:
+        wait_for(client, processes[0], log)
+        detections, _ = client.demo.send(synthetic_frame(0), 0, timeout=60)
+        assert len(detections.instances) == 3
+        ball = instance_at(detections, object_centre(BALL, 0))
+        answer = client.call(client.demo.label_instance, LabelInstance.Request(
+            label="ball", instance_id=ball.id, stamp=detections.header.stamp))
+        assert answer.success, answer.message
+        picture, mask = object_picture(BOX)
+        answer = client.call(client.demo.add_example, AddExample.Request(
+            label="box", image=rgb_to_image_msg(picture), mask=mask_to_image_msg(mask)))
+        assert answer.success and answer.total_examples == 2, answer.message
+    finally:
+        client.close()
+    processes[0].send_signal(signal.SIGKILL)  # no flush, no close: the store's WAL must do
+    assert processes[0].wait(timeout=30) == -signal.SIGKILL
+
+    processes.append(start_node(log, *parameters))
+    client = Client()  # a new participant: it never saw the killed node
+    try:
+        wait_for(client, processes[1], log)
+        labels = client.call(client.demo.list_labels, ListLabels.Request())
+        assert (list(labels.labels), list(labels.counts)) == (["ball", "box"], [1, 1])
+        detections, _ = client.demo.send(synthetic_frame(3), 3, timeout=60)
+        assert instance_at(detections, object_centre(BALL, 3)).label == "ball"
+        assert instance_at(detections, object_centre(BOX, 3)).label == "box"
+    finally:
+        client.close()
+    processes[1].send_signal(signal.SIGINT)
+    assert processes[1].wait(timeout=60) == 0, log.read_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_node_stops_cleanly_on_sigint_and_sigterm(
+        tmp_path: Path, signum: int, processes: list[subprocess.Popen]) -> None:
+    log = tmp_path / "node.log"
+    processes.append(start_node(log, "embedder:=average", f"store_path:={tmp_path / 'store'}"))
+    client = Client()
+    try:
+        wait_for(client, processes[0], log)
+        client.call(client.demo.list_labels, ListLabels.Request())  # it is spinning
+    finally:
+        client.close()
+    processes[0].send_signal(signum)
+    assert processes[0].wait(timeout=60) == 0, log.read_text()
+    assert "stopped after 0 frames; store closed" in log.read_text()
+
+
+@pytest.mark.parametrize("parameter, message", [
+    ("fade:=blurry", "unknown fade 'blurry'"),
+    ("store:=cloud", "unknown store 'cloud'"),
+    ("top_k:=0", "top_k"),
+    ("image_qos:=fast", "image_qos must be one of sensor_data, reliable"),
+])
+def test_invalid_start_parameters_exit_with_a_message(tmp_path: Path, parameter: str,
+                                                      message: str) -> None:
+    log = tmp_path / "node.log"
+    process = start_node(log, "embedder:=average", "store:=memory", parameter)
+    assert process.wait(timeout=START_TIMEOUT) == 2
+    output = log.read_text()
+    assert message in output and "Traceback" not in output, output

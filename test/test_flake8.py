@@ -1,0 +1,41 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""flake8 over every Python file of the repository, with ament_flake8's configuration.
+
+As in the ros2/examples packages (``ament_flake8.main.main_with_errors``); the files are listed
+by git (tracked and new, minus ignored), so virtualenvs and build folders are left out.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+import subprocess
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def python_files() -> list[str]:
+    """Return the repository's Python files (``.py`` and python scripts), relative to ROOT."""
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
+        capture_output=True, text=True, check=True).stdout.split()
+    files = []
+    for name in sorted(set(listed)):
+        path = ROOT / name
+        if not path.is_file():
+            continue
+        if name.endswith(".py") or path.read_bytes()[:64].startswith(b"#!/usr/bin/env python"):
+            files.append(name)
+    return files
+
+
+def test_flake8() -> None:
+    main = pytest.importorskip("ament_flake8.main", reason="pip install ros-jazzy-ament-flake8")
+    files = python_files()
+    assert "sam_detect_ros/detect_node.py" in files
+    with pytest.MonkeyPatch.context() as patch:
+        patch.chdir(ROOT)
+        rc, errors = main.main_with_errors(argv=files)
+    assert rc == 0, f"{len(errors)} code style errors / warnings:\n" + "\n".join(errors)

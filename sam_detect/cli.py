@@ -25,6 +25,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sam_detect.errors import SamDetectError
+from sam_detect.options import DetectorOptions
 
 SUBCOMMANDS = {
     "labels": "sam_detect.cli:labels_main",
@@ -87,48 +88,18 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
 
 def open_store_from_args(args: argparse.Namespace) -> Any:
     """Open the vector store the flags describe."""
-    from sam_detect.vector_store import default_store_path, open_store
-
-    path = args.store_path
-    if args.store == "edge" and path is None:
-        path = str(default_store_path())
-    if args.store == "qdrant" and path is not None and args.qdrant_url is not None:
+    if args.store == "qdrant" and args.store_path is not None and args.qdrant_url is not None:
         raise SamDetectError("--store qdrant takes --qdrant-url (a server) or --store-path "
                              "(qdrant-client's local mode), not both")
-    return open_store(args.store, path=path, url=args.qdrant_url, collection=args.collection)
+    return DetectorOptions.from_mapping(args).open_store()
 
 
-def build_detector(args: argparse.Namespace, store: Any = None) -> Any:
-    """Build a :class:`~sam_detect.SAMDetect` from parsed flags (store opened unless given)."""
-    from sam_detect import SAMDetect
-    from sam_detect.embedding import create_embedder
-    from sam_detect.fading import create_fade
-    from sam_detect.segmentation import create_segmenter
-
+def build_detector(args: argparse.Namespace) -> Any:
+    """Build a :class:`~sam_detect.SAMDetect` from parsed flags."""
     if args.top_k < 1:
         raise SamDetectError(f"--top-k must be at least 1, got {args.top_k}")
-    fade = create_fade(args.fade, sigma=args.sigma, min_fade=args.min_fade,
-                       max_distance=args.max_distance, decay=args.decay)
-    acceleration = {"precision": args.precision, "compile": args.compile,
-                    "tensorrt": args.tensorrt}
-    segmenter_options: dict[str, Any] = {"max_instances": args.max_instances}
-    if args.segmenter == "sam2":
-        segmenter_options.update(model_size=args.sam_model, device=args.device,
-                                 points_per_side=args.points_per_side, **acceleration)
-    segmenter = create_segmenter(args.segmenter, **segmenter_options)
-    store = store if store is not None else open_store_from_args(args)
-    try:
-        saved = store.get_metadata() or {}
-        embedder = create_embedder(args.embedder, device=args.device, model_name=args.clip_model,
-                                   preferred=saved.get("name"),
-                                   log=lambda line: print(line, file=sys.stderr),
-                                   **{k: v for k, v in acceleration.items() if v is not None})
-        return SAMDetect(segmenter=segmenter, embedder=embedder, fade_strategy=fade,
-                         vector_store=store, default_top_k=args.top_k,
-                         unknown_threshold=args.unknown_threshold)
-    except BaseException:
-        store.close()
-        raise
+    return DetectorOptions.from_mapping(args).build(
+        store=open_store_from_args(args), log=lambda line: print(line, file=sys.stderr))
 
 
 def detect_parser() -> argparse.ArgumentParser:
@@ -176,7 +147,7 @@ def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespac
     embeddings, payloads = [], []
     for path in _progress(paths, args.quiet):
         image = load_image(path)
-        masks = detector._masks_for(image, str(path), args.masks)
+        masks = detector.masks_for_teaching(image, args.masks, str(path))
         embeddings.append(detector.embed_masks(image, masks))
         payloads += [{"source": str(path)}] * len(masks)
     import numpy as np

@@ -14,8 +14,8 @@ Example:
     >>> ids = detector.add_example(img, "red block", mask=red)
     >>> blue = np.zeros((120, 160), bool); blue[40:80, 100:140] = True
     >>> ids = detector.add_example(img, "blue block", mask=blue)
-    >>> [(r.label, r.bbox) for r in detector.detect(img)]
-    [('red block', (20, 30, 60, 70)), ('blue block', (100, 40, 140, 80))]
+    >>> sorted((r.label, r.bbox) for r in detector.detect(img))
+    [('blue block', (100, 40, 140, 80)), ('red block', (20, 30, 60, 70))]
 """
 
 from __future__ import annotations
@@ -162,7 +162,8 @@ class SAMDetect:
         start = time.perf_counter()
         segments = self.segmenter.segment(image)
         segmented = time.perf_counter()
-        crops = [make_faded_crop(image, s.mask, self.fade_strategy, s.bbox)[0] for s in segments]
+        fade = self.fade_strategy  # one fade for the whole frame, even if it is changed meanwhile
+        crops = [make_faded_crop(image, s.mask, fade, s.bbox)[0] for s in segments]
         faded = time.perf_counter()
         embeddings = self._embed(crops)
         embedded = time.perf_counter()
@@ -218,11 +219,12 @@ class SAMDetect:
         payloads = [{"added": added, **(p or {})} for p in (payloads or [{}] * len(labels))]
         return self.vector_store.add(embeddings, labels, payloads)
 
-    def teach(self, instance: Instance, label: str) -> list[int | str]:
+    def teach(self, instance: Instance, label: str,
+              payload: dict[str, Any] | None = None) -> list[int | str]:
         """Store a detected instance under ``label`` from its embedding; nothing is recomputed."""
         if instance.embedding is None:
             raise SamDetectError("this instance carries no embedding; detect it again")
-        return self.add_embeddings(instance.embedding[None, :], [label])
+        return self.add_embeddings(instance.embedding[None, :], [label], [payload or {}])
 
     def add_examples_from_file(self, image_path: str, label: str,
                                masks: Any = "auto") -> list[int | str]:
@@ -240,14 +242,26 @@ class SAMDetect:
         """
         label = validate_label(label)
         image = load_image(image_path)
-        chosen = self._masks_for(image, image_path, masks)
+        chosen = self.masks_for_teaching(image, masks, image_path)
         embeddings = self.embed_masks(image, chosen)
         payload = {"source": str(image_path)}
         return self.add_embeddings(embeddings, [label] * len(chosen), [payload] * len(chosen))
 
-    def _masks_for(self, image: np.ndarray, image_path: str, masks: Any) -> list[np.ndarray]:
+    def masks_for_teaching(self, image: np.ndarray, masks: Any = "largest",
+                           image_path: str | None = None) -> list[np.ndarray]:
+        """Return the masks to teach from ``image``.
+
+        Args:
+            image: The RGB image.
+            masks: ``"auto"`` (the file's alpha channel when it has one, else the largest
+                object), ``"largest"``, ``"all"``, one boolean mask, or a list of them.
+            image_path: The file ``image`` came from, for ``"auto"``'s alpha channel.
+
+        Raises:
+            InvalidMaskError: when no object is found.
+        """
         if isinstance(masks, str):
-            if masks == "auto":
+            if masks == "auto" and image_path is not None:
                 alpha = load_alpha_mask(image_path)
                 if alpha is not None and alpha.any() and not alpha.all():
                     return [alpha]
@@ -256,7 +270,8 @@ class SAMDetect:
                                      f"got '{masks}'")
             segments = self.segmenter.segment(image)
             if not segments:
-                raise InvalidMaskError(f"no object found in {image_path}; pass a mask")
+                raise InvalidMaskError(f"no object found in {image_path or 'the image'}; "
+                                       "pass a mask")
             if masks == "all":
                 return [s.mask for s in segments]
             return [max(segments, key=lambda s: s.area).mask]

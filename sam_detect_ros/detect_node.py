@@ -91,7 +91,7 @@ PARAMETERS: dict[str, Param] = {
     "collection": Param("sam_detect", "Qdrant collection (store qdrant)"),
     "fade": Param("gaussian", "identity, hard_crop, gaussian, linear or exponential",
                   runtime=True),
-    "sigma": Param(30.0, "gaussian fade width in pixels", True, (0.0, 1000.0)),
+    "sigma": Param(10.0, "gaussian fade width in pixels", True, (0.0, 1000.0)),
     "min_fade": Param(0.05, "floor of the fade, 0..1 (gaussian, linear, exponential, hard_crop)",
                       True, (0.0, 1.0)),
     "max_distance": Param(100.0, "linear/exponential: distance in pixels where the fade ends",

@@ -32,7 +32,7 @@ class GaussianFade:
         [100, 37, 5]
     """
 
-    sigma: float = 30.0
+    sigma: float = 10.0
     min_fade: float = 0.05
 
     def __post_init__(self) -> None:

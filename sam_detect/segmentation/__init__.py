@@ -13,7 +13,7 @@ from __future__ import annotations
 from typing import Any
 
 from sam_detect.errors import SamDetectError
-from sam_detect.segmentation.base import PromptableSegmenter, Segmenter, keep_largest
+from sam_detect.segmentation.base import PromptableSegmenter, Segmenter, keep_best
 from sam_detect.segmentation.naive import NaiveSegmenter
 
 SEGMENTERS = ("naive", "sam2")
@@ -60,4 +60,4 @@ def __getattr__(name: str) -> Any:
 
 
 __all__ = ["NaiveSegmenter", "PromptableSegmenter", "SAM2Segmenter", "SEGMENTERS", "Segmenter",
-           "create_segmenter", "keep_largest"]
+           "create_segmenter", "keep_best"]

@@ -41,7 +41,7 @@ class PromptableSegmenter(Segmenter, Protocol):
         ...
 
 
-def keep_largest(segments: list[Segment], max_instances: int | None) -> list[Segment]:
+def keep_best(segments: list[Segment], max_instances: int | None) -> list[Segment]:
     """Return up to ``max_instances`` segments, best score first, ties by larger area."""
     ordered = sorted(segments, key=lambda s: (-s.score, -s.area))
     return ordered if max_instances is None else ordered[:max_instances]

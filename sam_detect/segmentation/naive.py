@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 
 from sam_detect.results import Segment
-from sam_detect.segmentation.base import keep_largest
+from sam_detect.segmentation.base import keep_best
 
 TEXTURE_WINDOW = (5, 5)  # local standard deviation of lightness over this window is the texture
 
@@ -153,7 +153,7 @@ class NaiveSegmenter:
             score = (1.0 - np.exp(-contrast / (2.0 * self.threshold))) * (0.5 + 0.5 * solidity)
             segments.append(Segment(self._full_mask(labels == index, (height, width)),
                                     float(np.clip(score, 0.0, 1.0))))
-        return keep_largest(segments, self.max_instances)
+        return keep_best(segments, self.max_instances)
 
     def _full_mask(self, small_mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
         if small_mask.shape == shape:

@@ -17,7 +17,7 @@ MACHINE = {"processor": "x86_64", "cpus": 2, "device": "cpu"}
 
 
 def row(accuracy5: float = 0.8, e2e5: float = 0.6, total_ms: float = 100.0,
-        machine: dict | None = None, fade: str = "gaussian_s30", date: str = "2026-01-01") -> dict:
+        machine: dict | None = None, fade: str = "gaussian_s10", date: str = "2026-01-01") -> dict:
     """Return a crafted eval row."""
     return {
         "benchmark": "eval", "commit": "abc", "date": date, "machine": machine or MACHINE,
@@ -57,7 +57,7 @@ def test_rows_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "results.jsonl"
     sweep.append_rows(path, [row()])
     sweep.append_rows(path, [row(fade="identity")])
-    assert [r["fade"] for r in sweep.read_rows([path])] == ["gaussian_s30", "identity"]
+    assert [r["fade"] for r in sweep.read_rows([path])] == ["gaussian_s10", "identity"]
     (tmp_path / "bad.jsonl").write_text('{"a": 1}\nnot json\n')
     with pytest.raises(SamDetectError, match="not JSON lines"):
         sweep.read_rows([tmp_path / "bad.jsonl"])
@@ -75,7 +75,7 @@ def test_table_lists_every_row() -> None:
     assert "0.800±0.050" in table[1] and table[2].split()[2] == "identity"
 
 
-FADES = "identity,gaussian_s30"
+FADES = "identity,gaussian_s10"
 
 
 def _bench(dataset: Path, out: Path, *extra: str) -> int:
@@ -90,13 +90,13 @@ def test_bench_writes_rows_and_flags_regressions(tiny_benchmark: Path, tmp_path:
     assert _bench(tiny_benchmark, out) == 0
     rows = sweep.read_rows([out])
     assert [(r["fade"], r["store"]) for r in rows] == [
-        ("identity", "memory"), ("gaussian_s30", "memory"), ("gaussian_s30", "edge")]
+        ("identity", "memory"), ("gaussian_s10", "memory"), ("gaussian_s10", "edge")]
     first = rows[0]
     assert first["benchmark"] == "eval" and first["commit"] and first["date"]
     assert first["machine"]["cpus"] >= 1
     assert [e["shots"] for e in first["few_shot"]] == [1, 3, 5, 10]
     assert set(first["latency_ms"]) >= {"segment", "fade", "embed", "search", "total"}
-    assert "gaussian_s30" in capsys.readouterr().out
+    assert "gaussian_s10" in capsys.readouterr().out
 
     # Against the same results: same accuracies (seeded), so no accuracy regression; a crafted
     # previous file with much better accuracy is one.
@@ -132,10 +132,10 @@ def test_fade_margins_are_paired_by_seed() -> None:
                      for s, v in enumerate(values)]
         return r
 
-    rows = [with_runs("gaussian_s30", [0.7, 0.8, 0.6]), with_runs("identity", [0.6, 0.7, 0.5])]
+    rows = [with_runs("gaussian_s10", [0.7, 0.8, 0.6]), with_runs("identity", [0.6, 0.7, 0.5])]
     margins = sweep.fade_margins(rows, metrics=("closed_set_accuracy",))
-    assert [(m["fade"], m["against"]) for m in margins] == [("gaussian_s30", "identity")]
+    assert [(m["fade"], m["against"]) for m in margins] == [("gaussian_s10", "identity")]
     # Seeds differ a lot but the paired difference is always +0.1: a zero-width interval.
     assert margins[0]["margin"]["mean"] == pytest.approx(0.1)
     assert margins[0]["margin"]["high"] - margins[0]["margin"]["low"] == pytest.approx(0.0)
-    assert "gaussian_s30 - identity: closed_set_accuracy@5 +0.100" in sweep.format_margins(margins)
+    assert "gaussian_s10 - identity: closed_set_accuracy@5 +0.100" in sweep.format_margins(margins)

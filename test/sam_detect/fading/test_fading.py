@@ -33,6 +33,8 @@ DISTANCES = np.array([[0.0, 1.0, 5.0, 10.0, 20.0, 35.0, 80.0, 500.0]], np.float3
     (LinearFade(max_distance=40, min_fade=0.1), lambda d: np.maximum(0.1, 1 - d / 40)),
     (ExponentialFade(decay=0.1, max_distance=60, min_fade=0.02),
      lambda d: np.where(d > 60, 0.02, np.maximum(0.02, np.exp(-0.1 * d)))),
+    (ExponentialFade(decay=0.01, max_distance=60, min_fade=0.05),
+     lambda d: np.where(d > 60, 0.05, np.maximum(0.05, np.exp(-0.01 * d)))),
 ])
 def test_weights_follow_the_formula(strategy, formula):
     np.testing.assert_allclose(strategy.weights(DISTANCES.copy()), formula(DISTANCES), atol=1e-6)
@@ -41,6 +43,7 @@ def test_weights_follow_the_formula(strategy, formula):
 @pytest.mark.parametrize("strategy", [
     GaussianFade(sigma=10, min_fade=0.05), GaussianFade(sigma=45, min_fade=0.1),
     LinearFade(max_distance=40, min_fade=0.1), ExponentialFade(decay=0.1, max_distance=60),
+    ExponentialFade(decay=0.01, max_distance=60),  # cut off at max_distance, above its floor
 ])
 def test_apply_matches_exact_weights_within_one_grey_level(strategy):
     rng = np.random.default_rng(0)

@@ -383,8 +383,6 @@ class CLIPEmbedder(HFImageEmbedder):
         ('clip:openai/clip-vit-base-patch32', 512)
     """
 
-    default_family = "clip"
-
     def __init__(
         self,
         model_name: str | os.PathLike = DEFAULT_CLIP_MODEL,

@@ -142,8 +142,8 @@ def run_sweep(
 
     Args:
         dataset: A COCO dataset folder (``sam-detect make-benchmark``).
-        fades: The fade configurations; the one named ``gaussian_s10`` (the detector's default, or the first) also runs
-            on the stores other than ``memory``.
+        fades: The fade configurations; the one named ``gaussian_s10`` (the detector's default,
+            or the first) also runs on the stores other than ``memory``.
         embedders: Embedder kinds (default: every one in ``EMBEDDERS`` that is installed).
         stores: Store kinds; ``memory`` runs every fade, the others the default fade.
         shots: Shot counts; accuracy at 1 and 5 shots is what regressions are checked on.

@@ -77,3 +77,13 @@ def scene():
     """Four distinct objects on a grass-like texture, 240x320."""
     return make_scene([("red_disc", (60, 60), 28), ("blue_square", (200, 70), 26),
                        ("yellow_ring", (80, 170), 30), ("striped_box", (240, 175), 36)])
+
+
+@pytest.fixture(scope="module")
+def torch_one_thread():
+    """Run a module's torch code on one thread: CI has two cores and runs other work beside."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -8,19 +8,13 @@ import subprocess
 import sys
 
 import pytest
-import torch
 
 from sam_detect import download_models
 from sam_detect.models import hub
 from sam_detect.models.synthetic import save_random_clip, save_random_sam2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module", name="hub_dirs")

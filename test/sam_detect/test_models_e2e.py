@@ -13,17 +13,11 @@ import json
 import cv2
 import numpy as np
 import pytest
-import torch
 
 from sam_detect.models.synthetic import save_random_clip, save_random_sam2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module", name="model_dirs")

@@ -22,12 +22,7 @@ from sam_detect.models.hub import ModelLoadError, ModelNotFoundError
 from sam_detect.models.synthetic import save_random_clip, save_random_sam2
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module", name="clip_dir")

@@ -32,12 +32,7 @@ def _load_sibling(name: str):
 synthetic_crop = _load_sibling("test_average").synthetic_crop
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module", name="embedder")

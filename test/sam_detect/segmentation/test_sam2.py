@@ -23,12 +23,7 @@ from sam_detect.segmentation.sam2 import SAM2_MODELS, SAM2Segmenter, sam2_model_
 LOOSE = {"pred_iou_thresh": 0.0, "stability_thresh": 0.0, "min_area": 1, "max_instances": None}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("torch_one_thread")
 
 
 @pytest.fixture(scope="module", name="sam_dir")

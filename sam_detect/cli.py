@@ -94,12 +94,13 @@ def open_store_from_args(args: argparse.Namespace) -> Any:
     return DetectorOptions.from_mapping(args).open_store()
 
 
-def build_detector(args: argparse.Namespace) -> Any:
-    """Build a :class:`~sam_detect.SAMDetect` from parsed flags."""
+def build_detector(args: argparse.Namespace, store: Any = None) -> Any:
+    """Build a :class:`~sam_detect.SAMDetect` from parsed flags (store opened unless given)."""
     if args.top_k < 1:
         raise SamDetectError(f"--top-k must be at least 1, got {args.top_k}")
     return DetectorOptions.from_mapping(args).build(
-        store=open_store_from_args(args), log=lambda line: print(line, file=sys.stderr))
+        store=store if store is not None else open_store_from_args(args),
+        log=lambda line: print(line, file=sys.stderr))
 
 
 def detect_parser() -> argparse.ArgumentParser:

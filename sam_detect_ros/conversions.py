@@ -21,6 +21,7 @@ from typing import Any
 
 import numpy as np
 from sam_detect.errors import InvalidImageError, InvalidMaskError
+from sam_detect.image_io import load_image
 from sam_detect.results import Detections, Instance
 from sam_detect_ros.msg import Instance as InstanceMsg
 from sam_detect_ros.msg import InstanceArray
@@ -94,17 +95,14 @@ def image_msg_to_rgb(msg: Image) -> np.ndarray:
         [3, 2, 1]
     """
     pixels = image_msg_to_array(msg)
-    if pixels.dtype == np.uint16:
-        pixels = (pixels >> 8).astype(np.uint8)
-    encoding = msg.encoding
-    if pixels.shape[2] == 1:
-        rgb = np.repeat(pixels, 3, axis=2)
-    elif encoding in ("bgr8", "bgra8"):
-        rgb = pixels[:, :, 2::-1]
-    else:
-        rgb = pixels[:, :, :3]
-    # A copy: the pixels may still share the message's buffer.
-    return np.array(rgb, dtype=np.uint8, order="C")
+    if msg.encoding in ("bgr8", "bgra8"):
+        pixels = pixels[:, :, 2::-1]  # a view in RGB order; the loader's copy makes it contiguous
+    # The core's loader does the rest (16 -> 8 bits, grey -> RGB, alpha dropped), so a frame
+    # from a topic and the same picture from a file become the same array.
+    rgb = load_image(pixels)
+    if np.may_share_memory(rgb, np.frombuffer(msg.data, np.uint8)):
+        rgb = rgb.copy()  # the caller may write to it; the message's buffer must stay intact
+    return rgb
 
 
 def mask_msg_to_bool(msg: Image) -> np.ndarray:

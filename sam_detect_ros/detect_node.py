@@ -15,7 +15,9 @@ Services (under the node's name): ``~/add_example``, ``~/label_instance``, ``~/r
 
 Latest frame wins: a worker thread runs inference; a frame that arrives while it is busy waits in
 a one-frame slot, and a newer frame replaces it (``frames_dropped`` counts the replaced ones).
-Services run on other executor threads and answer during inference.
+Services run on other executor threads and answer during inference; ``~/add_example`` and
+parameter changes wait for the frame in progress, so no frame mixes old and new fade or k-NN
+values.
 
 The node is a thin adapter over :class:`sam_detect.SAMDetect`; every core option is a parameter
 (see ``config/detect.yaml``). Run it with ``ros2 run sam_detect_ros detect_node`` or
@@ -25,8 +27,7 @@ The node is a thin adapter over :class:`sam_detect.SAMDetect`; every core option
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass
-import os
+from dataclasses import dataclass, replace
 import sys
 import threading
 import time
@@ -46,9 +47,10 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
-from sam_detect.errors import InvalidLabelError, InvalidMaskError, SamDetectError
+from sam_detect.errors import InvalidLabelError, SamDetectError
 from sam_detect.image_io import validate_label, validate_mask
-from sam_detect.results import Detections
+from sam_detect.options import DetectorOptions
+from sam_detect.results import Detections, Instance
 from sam_detect_ros.conversions import (
     detections_to_msg,
     image_msg_to_rgb,
@@ -135,8 +137,6 @@ def check_values(values: dict[str, Any]) -> None:
     Raises:
         SamDetectError: naming the parameter and what is wrong with it.
     """
-    from sam_detect.fading import create_fade
-
     for name, param in PARAMETERS.items():
         value = values[name]
         if param.bounds is not None and not param.bounds[0] <= value <= param.bounds[1]:
@@ -145,37 +145,26 @@ def check_values(values: dict[str, Any]) -> None:
     if values["image_qos"] not in IMAGE_QOS:
         raise SamDetectError(f"image_qos must be one of {', '.join(IMAGE_QOS)}, "
                              f"got '{values['image_qos']}'")
-    fade_strategy(values, create_fade)
+    detector_options(values).fade_strategy()
 
 
-def fade_strategy(values: dict[str, Any], create_fade: Callable[..., Any] | None = None) -> Any:
-    """Build the fade strategy that the fade parameters describe."""
-    if create_fade is None:
-        from sam_detect.fading import create_fade
-    return create_fade(values["fade"], **{k: values[k] for k in FADE_PARAMETERS[1:]})
+def detector_options(values: dict[str, Any]) -> DetectorOptions:
+    """Translate parameter values into the core's :class:`~sam_detect.options.DetectorOptions`.
 
-
-class SerialisedStore:
-    """Forward every call to a vector store under one lock.
-
-    The worker thread searches while service threads add, remove and count; the stores make no
-    promise about concurrent calls, and each call is short.
+    ROS parameters cannot be unset, so a few values stand for "the default": an empty
+    ``clip_model`` or ``qdrant_url``, a negative ``unknown_threshold`` and ``max_instances: 0``
+    (no limit) all become None.
     """
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-        self._lock = threading.RLock()
-
-    def __getattr__(self, name: str) -> Any:
-        attribute = getattr(self._store, name)
-        if not callable(attribute):
-            return attribute
-
-        def call(*args: Any, **kwargs: Any) -> Any:
-            with self._lock:
-                return attribute(*args, **kwargs)
-
-        return call
+    threshold = values["unknown_threshold"]
+    return DetectorOptions.from_mapping({
+        **values,
+        "clip_model": values["clip_model"] or None,
+        "qdrant_url": values["qdrant_url"] or None,
+        "unknown_threshold": None if threshold < 0 else threshold,
+        "max_instances": values["max_instances"] or None,
+        # store_path is the edge store's folder; for qdrant a path would mean client-local mode.
+        "store_path": values["store_path"] if values["store"] == "edge" else None,
+    })
 
 
 def build_detector(values: dict[str, Any], log: Callable[[str], Any] | None = None) -> Any:
@@ -188,35 +177,26 @@ def build_detector(values: dict[str, Any], log: Callable[[str], Any] | None = No
     Raises:
         SamDetectError: for an invalid option, a missing extra or a store that cannot be opened.
     """
-    from sam_detect import SAMDetect
-    from sam_detect.embedding import create_embedder
-    from sam_detect.segmentation import create_segmenter
-    from sam_detect.vector_store import open_store
-
     check_values(values)
-    segmenter_options: dict[str, Any] = {"max_instances": values["max_instances"] or None}
-    if values["segmenter"] == "sam2":
-        segmenter_options.update(model_size=values["sam_model"], device=values["device"],
-                                 points_per_side=values["points_per_side"])
-    segmenter = create_segmenter(values["segmenter"], **segmenter_options)
-    # store_path is the edge store's folder; for qdrant a path would mean client-local mode.
-    path = (os.path.expanduser(values["store_path"])
-            if values["store"] == "edge" and values["store_path"] else None)
-    store = open_store(values["store"], path=path, url=values["qdrant_url"] or None,
-                       collection=values["collection"])
-    try:
-        saved = store.get_metadata() or {}
-        embedder = create_embedder(values["embedder"], device=values["device"],
-                                   model_name=values["clip_model"] or None,
-                                   preferred=saved.get("name"), log=log)
-        threshold = values["unknown_threshold"]
-        return SAMDetect(segmenter=segmenter, embedder=embedder,
-                         fade_strategy=fade_strategy(values),
-                         vector_store=SerialisedStore(store), default_top_k=values["top_k"],
-                         unknown_threshold=None if threshold < 0 else threshold)
-    except BaseException:
-        store.close()
-        raise
+    return detector_options(values).build(log=log)
+
+
+@dataclass(frozen=True)
+class RecentFrame:
+    """What ``~/label_instance`` needs of a published frame.
+
+    Attributes:
+        stamp: The frame's ``header.stamp`` as ``(sec, nanosec)``.
+        instances: Its instances without their full-frame masks (``mask`` is None): a 1080p frame
+            of 20 masks is ~40 MB, the embeddings a few kB.
+    """
+
+    stamp: tuple[int, int]
+    instances: tuple[Instance, ...]
+
+    def describe_stamp(self) -> str:
+        """Return the stamp as ``sec.nanosec``, as ``ros2 topic echo`` shows it."""
+        return f"{self.stamp[0]}.{self.stamp[1]:09d}"
 
 
 class DetectNode(Node):
@@ -251,11 +231,12 @@ class DetectNode(Node):
         self._slot = threading.Condition()  # guards the pending frame and the counters
         self._pending: Image | None = None
         self._stopping = False
-        self._history: collections.OrderedDict[tuple[int, int], Detections] = (
+        self._history: collections.OrderedDict[tuple[int, int], RecentFrame] = (
             collections.OrderedDict())
         self._history_lock = threading.Lock()
-        self._latest_stamp: tuple[int, int] | None = None
-        # Inference and example embedding share the models; this keeps them one at a time.
+        self._latest: RecentFrame | None = None
+        # Inference, example embedding and runtime parameter changes take this lock: they share
+        # the models, and a frame or an example must see one fade and one set of options.
         self._compute_lock = threading.Lock()
         if detector is None:
             detector = build_detector(self._values, log=self.get_logger().info)
@@ -335,13 +316,14 @@ class DetectNode(Node):
                                       throttle_duration_sec=WARN_PERIOD_S)
             return None
         # Bookkeeping first, so whoever receives the detections can already label them.
-        key = stamp_key(msg.header.stamp)
+        frame = RecentFrame(stamp_key(msg.header.stamp),
+                            tuple(replace(inst, mask=None, neighbours=[]) for inst in detections))
         with self._history_lock:
-            self._history[key] = detections
-            self._history.move_to_end(key)
+            self._history[frame.stamp] = frame
+            self._history.move_to_end(frame.stamp)
             while len(self._history) > self._values["history_size"]:
                 self._history.popitem(last=False)
-            self._latest_stamp = key
+            self._latest = frame
         with self._slot:
             self.frames_processed += 1
             self.last_latency_ms = (time.perf_counter() - start) * 1e3
@@ -361,11 +343,13 @@ class DetectNode(Node):
             return {"received": self.frames_received, "processed": self.frames_processed,
                     "dropped": self.frames_dropped, "failed": self.frames_failed}
 
-    def recent_detections(self, stamp: Any = None) -> Detections | None:
-        """Return the detections of a recent frame (by header stamp; None: the latest)."""
+    def recent_frame(self, stamp: Any = None) -> RecentFrame | None:
+        """Return a recently published frame (by header stamp; None: the latest published one).
+
+        The latest frame is kept even after ``history_size`` shrinks below what is stored.
+        """
         with self._history_lock:
-            key = self._latest_stamp if stamp is None else stamp_key(stamp)
-            return None if key is None else self._history.get(key)
+            return self._latest if stamp is None else self._history.get(stamp_key(stamp))
 
     # -- services ------------------------------------------------------------------------------
 
@@ -374,17 +358,13 @@ class DetectNode(Node):
         def run() -> str:
             label = validate_label(request.label)
             image = image_msg_to_rgb(request.image)
-            if is_empty_image(request.mask):
-                with self._compute_lock:
-                    segments = self.detector.segment(image)
-                if not segments:
-                    raise InvalidMaskError("no object found in the image; send a mask")
-                mask = max(segments, key=lambda s: s.area).mask
-                how = "the largest segmented object"
-            else:
+            mask = None
+            if not is_empty_image(request.mask):
                 mask = validate_mask(mask_msg_to_bool(request.mask), image.shape)
-                how = "the masked object"
-            with self._compute_lock:
+            how = "the largest segmented object" if mask is None else "the masked object"
+            with self._compute_lock:  # one lock for both, so the segmenter and fade agree
+                if mask is None:
+                    (mask,) = self.detector.masks_for_teaching(image, "largest")
                 ids = self.detector.add_example(image, label, mask=mask,
                                                 payload={"source": "ros:add_example"})
             response.examples_added = len(ids)
@@ -398,25 +378,25 @@ class DetectNode(Node):
         def run() -> str:
             label = validate_label(request.label)
             latest = request.stamp.sec == 0 and request.stamp.nanosec == 0
-            detections = self.recent_detections(None if latest else request.stamp)
-            if detections is None:
+            frame = self.recent_frame(None if latest else request.stamp)
+            if frame is None:
                 when = "yet" if latest else (
                     f"with stamp {request.stamp.sec}.{request.stamp.nanosec:09d}; only the last "
                     f"{self._values['history_size']} frames are kept")
                 raise SamDetectError(f"no published frame {when}")
-            found = [inst for inst in detections if inst.id == request.instance_id]
+            # Ids are only meaningful within one frame: name the frame in every answer, so a
+            # user who asked for "the latest" sees which one that was.
+            found = [inst for inst in frame.instances if inst.id == request.instance_id]
             if not found:
                 raise SamDetectError(
-                    f"no instance {request.instance_id} in that frame; it has "
-                    f"{len(detections)} instance(s) with ids {[i.id for i in detections]}")
+                    f"no instance {request.instance_id} in frame {frame.describe_stamp()}; it "
+                    f"has {len(frame.instances)} instance(s) with ids "
+                    f"{[i.id for i in frame.instances]}")
             instance = found[0]
-            if instance.embedding is None:
-                raise SamDetectError("that instance has no embedding; label another frame")
-            self.detector.add_embeddings(
-                instance.embedding[None, :], [label],
-                [{"source": "ros:label_instance", "instance_id": int(instance.id),
-                  "bbox": [int(v) for v in instance.bbox]}])
-            return f"stored instance {instance.id} as '{label}'"
+            self.detector.teach(instance, label, payload={
+                "source": "ros:label_instance", "instance_id": int(instance.id),
+                "stamp": list(frame.stamp), "bbox": [int(v) for v in instance.bbox]})
+            return f"stored instance {instance.id} of frame {frame.describe_stamp()} as '{label}'"
 
         return self._answer("label_instance", run, response)
 
@@ -475,26 +455,36 @@ class DetectNode(Node):
             check_values(values)
         except SamDetectError as error:
             return SetParametersResult(successful=False, reason=str(error))
-        changed = {name for name in PARAMETERS if values[name] != self._values[name]}
-        self._apply_runtime_values(values, changed)
+        changed = self._apply_runtime_values(values)
         if changed:
             self.get_logger().info(
                 "parameters changed: " + ", ".join(f"{n}={values[n]}" for n in sorted(changed)))
         return SetParametersResult(successful=True)
 
-    def _apply_runtime_values(self, values: dict[str, Any], changed: set[str]) -> None:
+    def _apply_runtime_values(self, values: dict[str, Any],
+                              changed: set[str] | None = None) -> set[str]:
+        """Apply checked values to the detector; returns the names that changed.
+
+        ``changed`` None means "compare with the current values".
+        """
         detector = self.detector
-        if changed & set(FADE_PARAMETERS):
-            detector.set_fade_strategy(fade_strategy(values))
-        if "top_k" in changed:
-            detector.default_top_k = int(values["top_k"])
-        if "unknown_threshold" in changed:
-            threshold = values["unknown_threshold"]
-            detector.unknown_threshold = (
-                detector.embedder.unknown_threshold if threshold < 0 else threshold)
-        if "max_instances" in changed and hasattr(detector.segmenter, "max_instances"):
-            detector.segmenter.max_instances = values["max_instances"] or None
-        self._values = values
+        options = detector_options(values)
+        # Waits for a running inference or add_example, so none of them mixes old and new values.
+        with self._compute_lock:
+            if changed is None:
+                changed = {name for name in PARAMETERS if values[name] != self._values[name]}
+            if changed & set(FADE_PARAMETERS):
+                detector.set_fade_strategy(options.fade_strategy())
+            if "top_k" in changed:
+                detector.default_top_k = options.top_k
+            if "unknown_threshold" in changed:
+                detector.unknown_threshold = (detector.embedder.unknown_threshold
+                                              if options.unknown_threshold is None
+                                              else options.unknown_threshold)
+            if "max_instances" in changed and hasattr(detector.segmenter, "max_instances"):
+                detector.segmenter.max_instances = options.max_instances
+            self._values = values
+        return changed
 
     # -- diagnostics and shutdown --------------------------------------------------------------
 
@@ -529,11 +519,17 @@ class DetectNode(Node):
             self._slot.notify_all()
         if self._worker.is_alive() and self._worker is not threading.current_thread():
             self._worker.join(timeout=30.0)
-        try:
-            self.detector.close()
-            self.get_logger().info(f"stopped after {self.frames_processed} frames; store closed")
-        except Exception as error:  # shutting down regardless
-            self.get_logger().error(f"closing the detector failed: {error!r}")
+            if self._worker.is_alive():
+                self.get_logger().warning(
+                    "inference is still running after 30 s; waiting for it to close the store")
+        # Never close the store under a running inference or add_example.
+        with self._compute_lock:
+            try:
+                self.detector.close()
+                self.get_logger().info(
+                    f"stopped after {self.frames_processed} frames; store closed")
+            except Exception as error:  # shutting down regardless
+                self.get_logger().error(f"closing the detector failed: {error!r}")
         super().destroy_node()
 
 

@@ -10,7 +10,7 @@ similarity. Each store also keeps a small metadata record naming the embedder th
 from __future__ import annotations
 
 import json
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Callable, Iterable, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
@@ -19,10 +19,18 @@ from sam_detect.results import Neighbour
 
 PointId = int | str
 
+_Store = TypeVar("_Store", bound="StoreBase")
+
 
 @runtime_checkable
 class VectorStore(Protocol):
-    """k-NN storage of labelled embeddings."""
+    """k-NN storage of labelled embeddings.
+
+    Every implementation is safe to call from several threads at once: each serialises its
+    methods with its own lock, so the ROS node may add, search and remove from different
+    callbacks without locking around the store. A call that raises has changed nothing: an
+    ``add`` that fails midway removes what it already wrote before raising.
+    """
 
     def add(
         self,
@@ -167,10 +175,7 @@ def prepare_examples(
     for payload, label in zip(payloads, labels):
         if not isinstance(payload, dict):
             raise StoreError(f"each payload must be a dict, got {type(payload).__name__}")
-        try:
-            copy = json.loads(json.dumps(payload))
-        except (TypeError, ValueError) as exc:
-            raise StoreError(f"payload is not JSON-serialisable: {exc}") from None
+        copy = json_copy(payload, "payload")
         copy["label"] = label
         clean.append(copy)
     return array, labels, clean
@@ -187,3 +192,112 @@ def check_remove_args(label: str | None, ids: list[PointId] | None) -> None:
     """Refuse a ``remove`` call that names neither a label nor ids (it would be a no-op)."""
     if label is None and ids is None:
         raise SamDetectError("remove needs a label or a list of ids")
+
+
+class StoreBase:
+    """What every store shares: use as a context manager that closes the store on exit."""
+
+    def close(self) -> None:
+        """Release the store; subclasses override this."""
+
+    def __enter__(self: _Store) -> _Store:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def one_line_error(exc: BaseException) -> str:
+    r"""Return ``exc``'s message on one line (backends' errors span lines), or its type name.
+
+    Example:
+        >>> one_line_error(OSError("disk\n  full")), one_line_error(KeyError())
+        ('disk full', 'KeyError')
+    """
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def json_copy(value: dict[str, Any], what: str) -> dict[str, Any]:
+    """Return a JSON round-tripped copy of ``value``, so every backend stores the same thing.
+
+    Raises:
+        StoreError: when ``value`` is not JSON-serialisable (``what`` names it in the message).
+
+    Example:
+        >>> json_copy({"box": (1, 2)}, "payload")
+        {'box': [1, 2]}
+    """
+    try:
+        return json.loads(json.dumps(value))
+    except (TypeError, ValueError) as exc:
+        raise StoreError(f"{what} is not JSON-serialisable: {exc}") from None
+
+
+def neighbours_from_hits(hits: Iterable[Any]) -> list[Neighbour]:
+    """Turn Qdrant scored points (``.id``, ``.score``, ``.payload``) into neighbours."""
+    return [
+        Neighbour(
+            label=str((hit.payload or {}).get("label")),
+            score=float(hit.score),
+            id=hit.id,
+            payload=dict(hit.payload or {}),
+        )
+        for hit in hits
+    ]
+
+
+def upload_in_chunks(
+    write: Callable[[int, int], None],
+    undo: Callable[[list[PointId]], None],
+    ids: list[PointId],
+    chunk_size: int,
+    finish: Callable[[], None] | None = None,
+) -> None:
+    """Write ``ids`` in chunks, all or nothing: on failure remove what was sent, then re-raise.
+
+    Backends cap the size of one request, so a large ``add`` takes several; without the undo a
+    failure in a later chunk would leave the earlier ones stored although the call raised, and a
+    retry would store them twice.
+
+    Args:
+        write: ``write(start, stop)`` stores the points ``ids[start:stop]``.
+        undo: ``undo(some_ids)`` deletes those points (ids that were never stored are ignored).
+        ids: The new points' ids, in order.
+        chunk_size: Most points per ``write`` call.
+        finish: Called once after the last chunk (a flush); if it fails, everything is undone.
+
+    Raises:
+        StoreError: when undoing fails too; the message names both errors.
+
+    Example:
+        >>> stored = []
+        >>> def write(start, stop):
+        ...     if start:
+        ...         raise OSError("disk full")
+        ...     stored.extend(range(start, stop))
+        >>> def undo(ids):
+        ...     stored[:] = [i for i in stored if i not in ids]
+        >>> upload_in_chunks(write, undo, [0, 1, 2], chunk_size=2)
+        Traceback (most recent call last):
+        OSError: disk full
+        >>> stored
+        []
+    """
+    attempted = 0
+    try:
+        for start in range(0, len(ids), chunk_size):
+            # Count the chunk before sending it: a request that times out may still be applied.
+            attempted = min(start + chunk_size, len(ids))
+            write(start, attempted)
+        if finish is not None:
+            finish()
+    except BaseException as exc:
+        try:
+            undo(list(ids[:attempted]))
+        except Exception as undo_exc:
+            raise StoreError(
+                f"{one_line_error(exc)}; removing the {attempted} new examples already sent "
+                f"also failed ({one_line_error(undo_exc)}), so some of them may remain: check "
+                "'sam-detect labels' before adding them again"
+            ) from None
+        raise

@@ -18,7 +18,8 @@ One process at a time: the store is locked while open (our flock plus the WAL's 
 cannot write to a store that a running ROS node holds; the second open raises :class:`StoreError`.
 
 Ids are unsigned integers, increasing and never reused: on open the largest stored id is found by
-bisecting the id-ordered scroll, and ``next_id`` is saved whenever points are removed.
+bisecting the id-ordered scroll, and ``next_id`` is saved whenever points are removed (also by
+an ``add`` that failed midway and removed what it had written: a call that raises stores nothing).
 
 Search is exact (brute force inside the shard) until :meth:`EdgeVectorStore.optimize` builds an
 HNSW graph, and stays exact for segments below ~10k vectors, where brute force takes under
@@ -45,10 +46,15 @@ from sam_detect.errors import IncompatibleStoreError, StoreError
 from sam_detect.results import Neighbour
 from sam_detect.vector_store.base import (
     PointId,
+    StoreBase,
     check_k,
     check_remove_args,
+    json_copy,
+    neighbours_from_hits,
+    one_line_error,
     prepare_examples,
     prepare_vectors,
+    upload_in_chunks,
 )
 
 SHARD_DIR = "shard"
@@ -71,10 +77,6 @@ def _in_use(path: Path) -> StoreError:
     )
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
 def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old or the new file."""
     fd, tmp = tempfile.mkstemp(prefix=path.name + ".", suffix=".tmp", dir=path.parent)
@@ -90,7 +92,7 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         raise
 
 
-class EdgeVectorStore:
+class EdgeVectorStore(StoreBase):
     """Persistent cosine k-NN store backed by an embedded Qdrant Edge shard.
 
     Args:
@@ -133,7 +135,9 @@ class EdgeVectorStore:
             self.path.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
         except OSError as exc:
-            raise StoreError(f"cannot create store at {self.path}: {_one_line(exc)}") from None
+            raise StoreError(
+                f"cannot create store at {self.path}: {one_line_error(exc)}"
+            ) from None
         try:
             # flock conflicts between two opens of one file even inside one process.
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -158,7 +162,7 @@ class EdgeVectorStore:
             state = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
             raise StoreError(
-                f"cannot read {meta_path}: {_one_line(exc)}; "
+                f"cannot read {meta_path}: {one_line_error(exc)}; "
                 "restore it or use another --store-path"
             ) from None
         if not isinstance(state, dict) or state.get("format") != FORMAT:
@@ -169,7 +173,9 @@ class EdgeVectorStore:
         try:
             _write_json_atomic(self.path / META_FILE, self._state)
         except OSError as exc:
-            raise StoreError(f"cannot write {self.path / META_FILE}: {_one_line(exc)}") from None
+            raise StoreError(
+                f"cannot write {self.path / META_FILE}: {one_line_error(exc)}"
+            ) from None
 
     @contextlib.contextmanager
     def _edge_errors(self, action: str) -> Iterator[None]:
@@ -182,7 +188,7 @@ class EdgeVectorStore:
             if "WouldBlock" in str(exc):
                 raise _in_use(self.path) from None
             raise StoreError(
-                f"cannot {action} the store at {self.path}: {_one_line(exc)}"
+                f"cannot {action} the store at {self.path}: {one_line_error(exc)}"
             ) from None
 
     def _shard_dim(self) -> int | None:
@@ -295,15 +301,31 @@ class EdgeVectorStore:
             start = int(self._state["next_id"])
             ids = list(range(start, start + len(array)))
             rows = array.tolist()  # qdrant-edge takes lists, not ndarrays
-            with self._edge_errors("write to"):
-                for i in range(0, len(ids), UPSERT_CHUNK):
-                    points = [
-                        qe.Point(ids[j], rows[j], payloads[j])
-                        for j in range(i, min(i + UPSERT_CHUNK, len(ids)))
-                    ]
+            # Claim the ids before writing: even if this add fails and is undone, the next one
+            # must not upsert over points it may have left behind.
+            self._state["next_id"] = start + len(ids)
+
+            def write(begin: int, end: int) -> None:
+                points = [qe.Point(ids[j], rows[j], payloads[j]) for j in range(begin, end)]
+                with self._edge_errors("write to"):
                     self._shard.update(qe.UpdateOperation.upsert_points(points))
-                self._state["next_id"] = start + len(ids)
-                self._shard.flush()
+
+            def undo(some: list[PointId]) -> None:
+                with self._edge_errors("undo a failed write to"):
+                    self._shard.update(qe.UpdateOperation.delete_points(some))
+                    self._shard.flush()
+
+            def flush() -> None:
+                with self._edge_errors("write to"):
+                    self._shard.flush()
+
+            try:
+                upload_in_chunks(write, undo, ids, UPSERT_CHUNK, finish=flush)
+            except BaseException:
+                # The reopen bisection cannot see undone ids; save the counter so none is reused.
+                with contextlib.suppress(StoreError):
+                    self._save_state()
+                raise
             return list(ids)
 
     def _filter(self, label_filter: list[str]) -> Any:
@@ -339,18 +361,7 @@ class EdgeVectorStore:
                     batches = [self._shard.query(requests[0])]
                 else:
                     batches = self._shard.query_batch(qe.QueryBatchRequest(requests))
-        return [
-            [
-                Neighbour(
-                    label=str((p.payload or {}).get("label")),
-                    score=float(p.score),
-                    id=p.id,
-                    payload=dict(p.payload or {}),
-                )
-                for p in points
-            ]
-            for points in batches
-        ]
+        return [neighbours_from_hits(points) for points in batches]
 
     def remove(self, label: str | None = None, ids: list[PointId] | None = None) -> int:
         """Delete every example of ``label`` and/or the given ids; return how many went."""
@@ -418,10 +429,7 @@ class EdgeVectorStore:
         """
         with self._lock:
             self._check_open()
-            try:
-                record = json.loads(json.dumps(metadata))
-            except (TypeError, ValueError) as exc:
-                raise StoreError(f"store metadata is not JSON-serialisable: {exc}") from None
+            record = json_copy(metadata, "store metadata")
             dim = record.get("dim")
             if isinstance(dim, int) and dim > 0 and dim != self.dim:
                 self._recreate(dim)
@@ -468,12 +476,6 @@ class EdgeVectorStore:
         if self._lock_fd is not None:
             os.close(self._lock_fd)  # closing the descriptor drops the flock
             self._lock_fd = None
-
-    def __enter__(self) -> EdgeVectorStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"EdgeVectorStore({str(self.path)!r}, dim={self.dim})"

@@ -18,6 +18,7 @@ from sam_detect.errors import IncompatibleStoreError, StoreError
 from sam_detect.results import Neighbour
 from sam_detect.vector_store.base import (
     PointId,
+    StoreBase,
     check_k,
     check_remove_args,
     prepare_examples,
@@ -25,7 +26,7 @@ from sam_detect.vector_store.base import (
 )
 
 
-class MemoryVectorStore:
+class MemoryVectorStore(StoreBase):
     """Exact cosine k-NN over numpy arrays held in memory; thread-safe.
 
     Args:
@@ -229,12 +230,6 @@ class MemoryVectorStore:
             self._vectors = np.zeros((0, self._dim or 0), np.float32)
             self._payloads = []
             self._size = 0
-
-    def __enter__(self) -> MemoryVectorStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return f"MemoryVectorStore(dim={self._dim}, count={self._size})"

@@ -12,6 +12,9 @@ keyword payload index on ``label`` (so :meth:`QdrantVectorStore.labels` is a fac
 point ids that are random UUIDs, because several writers may share a server. The embedder record
 is kept in the collection's own metadata under the ``"sam_detect"`` key, which needs Qdrant
 >= 1.16; an older server that drops it is reported as a :class:`StoreError`, never ignored.
+
+The store creates its collection when missing but never deletes one, not even an empty one of
+another dimension: on a shared server it may be another process's, about to be filled.
 """
 
 from __future__ import annotations
@@ -29,10 +32,15 @@ from sam_detect.errors import IncompatibleStoreError, StoreError
 from sam_detect.results import Neighbour
 from sam_detect.vector_store.base import (
     PointId,
+    StoreBase,
     check_k,
     check_remove_args,
+    json_copy,
+    neighbours_from_hits,
+    one_line_error,
     prepare_examples,
     prepare_vectors,
+    upload_in_chunks,
 )
 
 DEFAULT_URL = "http://localhost:6333"
@@ -40,11 +48,7 @@ METADATA_KEY = "sam_detect"
 UPSERT_CHUNK = 256
 
 
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__
-
-
-class QdrantVectorStore:
+class QdrantVectorStore(StoreBase):
     """Cosine k-NN store in a Qdrant collection (server, cloud, or qdrant-client local mode).
 
     Args:
@@ -86,7 +90,7 @@ class QdrantVectorStore:
         if dim is not None and (not isinstance(dim, int) or dim < 1):
             raise StoreError(f"dim must be a positive integer, got {dim!r}")
         if not collection_name or not isinstance(collection_name, str):
-            raise StoreError("the Qdrant collection name is empty; give --qdrant-collection")
+            raise StoreError("the Qdrant collection name is empty; give --collection")
         self.collection_name = collection_name
         self.local = path is not None
         self.url = None if self.local else (url or os.environ.get("QDRANT_URL") or DEFAULT_URL)
@@ -115,11 +119,11 @@ class QdrantVectorStore:
                     "stop it or use another --store-path"
                 ) from None
             raise StoreError(
-                f"cannot open Qdrant store at {self.where}: {_one_line(exc)}"
+                f"cannot open Qdrant store at {self.where}: {one_line_error(exc)}"
             ) from None
         except Exception as exc:  # bad URL syntax, unreadable local files
             raise StoreError(
-                f"cannot open Qdrant store at {self.where}: {_one_line(exc)}"
+                f"cannot open Qdrant store at {self.where}: {one_line_error(exc)}"
             ) from None
         try:
             with self._errors("open"):
@@ -153,17 +157,17 @@ class QdrantVectorStore:
                 ) from None
             raise StoreError(
                 f"Qdrant at {self.where} could not {action} collection "
-                f"'{self.collection_name}': {_one_line(exc)}"
+                f"'{self.collection_name}': {one_line_error(exc)}"
             ) from None
         except (ResponseHandlingException, ConnectionError, TimeoutError, OSError) as exc:
             raise StoreError(
-                f"cannot reach Qdrant at {self.where}: {_one_line(exc)}; start it "
+                f"cannot reach Qdrant at {self.where}: {one_line_error(exc)}; start it "
                 "(docker run -p 6333:6333 qdrant/qdrant) or check --qdrant-url"
             ) from None
         except Exception as exc:
             raise StoreError(
                 f"Qdrant at {self.where} could not {action} collection "
-                f"'{self.collection_name}': {_one_line(exc)}"
+                f"'{self.collection_name}': {one_line_error(exc)}"
             ) from None
 
     def _read_dim(self) -> int:
@@ -174,39 +178,52 @@ class QdrantVectorStore:
         ):
             raise StoreError(
                 f"collection '{self.collection_name}' at {self.where} is not a single "
-                "cosine-vector collection; use another --qdrant-collection"
+                "cosine-vector collection; use another --collection"
             )
         return int(vectors.size)
 
     def _create(self, dim: int) -> None:
-        """(Re)create the collection for ``dim``-d vectors; refuse if it holds examples."""
+        """Create the collection for ``dim``-d vectors unless it exists; never delete one.
+
+        Raises:
+            IncompatibleStoreError: when the collection exists for another dimension.
+        """
         models = self._models
         with self._errors("create"):
             if self._dim is None and self._client.collection_exists(self.collection_name):
                 # Another client created it since we opened (a shared server).
                 self._dim = self._read_dim()
-                if self._dim == dim:
-                    return
-            metadata = self._saved_metadata()
-            if self._dim is not None:
-                if self._count():
-                    raise IncompatibleStoreError(
-                        f"collection '{self.collection_name}' holds {self._dim}-d vectors, not "
-                        f"{dim}-d; use the embedder that filled it or another --qdrant-collection"
+            if self._dim is None:
+                metadata = self._pending_metadata
+                try:
+                    self._client.create_collection(
+                        self.collection_name,
+                        vectors_config=models.VectorParams(
+                            size=dim, distance=models.Distance.COSINE
+                        ),
+                        metadata={METADATA_KEY: metadata} if metadata is not None else None,
                     )
-                self._client.delete_collection(self.collection_name)
-            self._client.create_collection(
-                self.collection_name,
-                vectors_config=models.VectorParams(size=dim, distance=models.Distance.COSINE),
-                metadata={METADATA_KEY: metadata} if metadata is not None else None,
+                except Exception:
+                    # Another client may have won the race to create it: use theirs.
+                    if not self._client.collection_exists(self.collection_name):
+                        raise
+                    self._dim = self._read_dim()
+                else:
+                    self._dim = dim
+                    with warnings.catch_warnings():
+                        # Local mode says payload indexes have no effect there; servers need it.
+                        warnings.simplefilter("ignore", UserWarning)
+                        self._client.create_payload_index(
+                            self.collection_name, "label", models.PayloadSchemaType.KEYWORD
+                        )
+        if self._dim != dim:
+            # Deleting it to start over could race with a writer in another process (count() is
+            # 0 now, an add lands, we delete): the user decides, never this store.
+            raise IncompatibleStoreError(
+                f"collection '{self.collection_name}' at {self.where} holds {self._dim}-d "
+                f"vectors, not {dim}-d; use the embedder that filled it or another --collection "
+                "(sam_detect never deletes a collection; drop it yourself if nothing uses it)"
             )
-            with warnings.catch_warnings():
-                # Local mode says payload indexes have no effect there; servers need this one.
-                warnings.simplefilter("ignore", UserWarning)
-                self._client.create_payload_index(
-                    self.collection_name, "label", models.PayloadSchemaType.KEYWORD
-                )
-        self._dim = dim
 
     def _saved_metadata(self) -> dict[str, Any] | None:
         if self._dim is None:
@@ -255,13 +272,24 @@ class QdrantVectorStore:
                 self._create(array.shape[1])
             ids = [str(uuid.uuid4()) for _ in range(len(array))]
             rows = array.tolist()
-            with self._errors("write to"):
-                for i in range(0, len(ids), UPSERT_CHUNK):
-                    points = [
-                        models.PointStruct(id=ids[j], vector=rows[j], payload=payloads[j])
-                        for j in range(i, min(i + UPSERT_CHUNK, len(ids)))
-                    ]
+
+            def write(start: int, stop: int) -> None:
+                points = [
+                    models.PointStruct(id=ids[j], vector=rows[j], payload=payloads[j])
+                    for j in range(start, stop)
+                ]
+                with self._errors("write to"):
                     self._client.upsert(self.collection_name, points=points, wait=True)
+
+            def undo(some: list[PointId]) -> None:
+                with self._errors("undo a failed write to"):
+                    self._client.delete(
+                        self.collection_name,
+                        points_selector=models.PointIdsList(points=some),
+                        wait=True,
+                    )
+
+            upload_in_chunks(write, undo, ids, UPSERT_CHUNK)
             return list(ids)
 
     def search(
@@ -293,18 +321,7 @@ class QdrantVectorStore:
                         for row in queries.tolist()
                     ]
                     responses = self._client.query_batch_points(self.collection_name, requests)
-        return [
-            [
-                Neighbour(
-                    label=str((p.payload or {}).get("label")),
-                    score=float(p.score),
-                    id=p.id,
-                    payload=dict(p.payload or {}),
-                )
-                for p in response.points
-            ]
-            for response in responses
-        ]
+        return [neighbours_from_hits(response.points) for response in responses]
 
     def remove(self, label: str | None = None, ids: list[PointId] | None = None) -> int:
         """Delete every example of ``label`` and/or the given ids; return how many went."""
@@ -382,20 +399,16 @@ class QdrantVectorStore:
     def set_metadata(self, metadata: dict[str, Any]) -> None:
         """Save the embedder record in the collection's metadata.
 
-        An empty store takes ``metadata["dim"]`` as its dimension (creating the collection).
+        A missing collection is created with ``metadata["dim"]`` as its dimension.
 
         Raises:
-            IncompatibleStoreError: when ``metadata["dim"]`` differs from the stored vectors'.
+            IncompatibleStoreError: when ``metadata["dim"]`` differs from the collection's, even
+                an empty one (it is never deleted: another process may be using it).
             StoreError: when the server does not keep collection metadata (Qdrant < 1.16).
         """
-        import json
-
         with self._lock:
             self._check_open()
-            try:
-                record = json.loads(json.dumps(metadata))
-            except (TypeError, ValueError) as exc:
-                raise StoreError(f"store metadata is not JSON-serialisable: {exc}") from None
+            record = json_copy(metadata, "store metadata")
             dim = record.get("dim")
             self._pending_metadata = record
             if isinstance(dim, int) and dim > 0 and dim != self._dim:
@@ -421,12 +434,6 @@ class QdrantVectorStore:
             self._closed = True
             with contextlib.suppress(Exception):
                 self._client.close()
-
-    def __enter__(self) -> QdrantVectorStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     def __repr__(self) -> str:
         return (

@@ -31,8 +31,17 @@ def test_workspace_install_runs_the_node_from_the_install_space(tmp_path: Path) 
         pytest.skip("colcon is not installed: run scripts/bootstrap.sh")
     env = {**os.environ, "AMENT_PREFIX_PATH": str(PREFIX), "CMAKE_PREFIX_PATH": str(PREFIX),
            "PATH": f"{PREFIX / 'bin'}:{os.environ['PATH']}", "COLCON_HOME": str(tmp_path)}
+    # Build a copy of the tracked sources, as a robot's workspace holds them: with the checkout
+    # itself as the source folder, CMake refuses the venv's numpy headers (the venv sits inside).
+    source = tmp_path / "src" / "sam_detect_ros"
+    tracked = subprocess.run(["git", "-C", str(ROOT), "ls-files", "-z"], capture_output=True,
+                             check=True).stdout.decode().split("\0")
+    for name in filter(None, tracked):
+        if (ROOT / name).is_file():
+            (source / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, source / name)
     build = subprocess.run(
-        [colcon, "--log-base", str(tmp_path / "log"), "build", "--paths", str(ROOT),
+        [colcon, "--log-base", str(tmp_path / "log"), "build", "--paths", str(source),
          "--build-base", str(tmp_path / "build"), "--install-base", str(tmp_path / "install"),
          "--cmake-args", "-DBUILD_TESTING=OFF", f"-DPython3_EXECUTABLE={sys.executable}"],
         env=env, capture_output=True, text=True, timeout=600)

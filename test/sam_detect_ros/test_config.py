@@ -13,7 +13,12 @@ pytest.importorskip("sam_detect_ros.msg", reason="interfaces not built: run scri
 
 import yaml  # noqa: E402 - PyYAML comes with the ROS wheels
 
-from sam_detect_ros.detect_node import build_detector, check_values, PARAMETERS  # noqa: E402
+from sam_detect_ros.detect_node import (  # noqa: E402
+    build_detector,
+    check_values,
+    detector_options,
+    PARAMETERS,
+)
 
 CONFIG = Path(__file__).resolve().parents[2] / "config"
 
@@ -49,7 +54,8 @@ def test_defaults_build_an_offline_detector(tmp_path: Path) -> None:
     detector = build_detector(values)
     try:
         assert detector.segmenter.name == "naive"
-        assert type(detector.vector_store._store).__name__ == "EdgeVectorStore"
+        assert type(detector.vector_store).__name__ == "EdgeVectorStore"
+        assert detector.vector_store.path == tmp_path / "store"
         assert detector.labels() == {}
     finally:
         detector.close()
@@ -78,3 +84,18 @@ def test_store_parameters_reach_open_store(monkeypatch: pytest.MonkeyPatch, tmp_
     build_detector(values).close()
     path = None if expected_path is None else expected_path.replace("HOME", str(tmp_path))
     assert seen == {"kind": store, "path": path, "url": expected_url, "collection": "sam_detect"}
+
+
+def test_parameters_that_mean_the_default_become_none() -> None:
+    values = {name: param.default for name, param in PARAMETERS.items()}
+    values.update(unknown_threshold=-1.0, max_instances=0, clip_model="", qdrant_url="")
+    options = detector_options(values)
+    assert (options.unknown_threshold, options.max_instances) == (None, None)
+    assert (options.clip_model, options.qdrant_url) == (None, None)
+    assert options.store_path == PARAMETERS["store_path"].default
+    values.update(unknown_threshold=0.4, max_instances=3, clip_model="m", store="qdrant",
+                  qdrant_url="http://db:6333")
+    options = detector_options(values)
+    assert (options.unknown_threshold, options.max_instances, options.clip_model) == (0.4, 3, "m")
+    # A path would put qdrant-client in local mode instead of talking to the server.
+    assert (options.store_path, options.qdrant_url) == (None, "http://db:6333")

@@ -4,8 +4,12 @@
 
 from __future__ import annotations
 
+from collections import Counter
+from pathlib import Path
 import threading
+import time
 from typing import Any
+import zlib
 
 import numpy as np
 import pytest
@@ -184,6 +188,8 @@ def test_label_instance_by_stamp_and_latest(harness: Any) -> None:
     box = instance_at(latest, object_centre(BOX, 2))
     answer = harness.call(LabelInstance, "label_instance", label="box", instance_id=box.id)
     assert answer.success, answer.message
+    # A zero stamp means the latest frame: the answer says which one that was.
+    assert f"of frame {latest.header.stamp.sec}.000000000" in answer.message, answer.message
     labels = harness.call(ListLabels, "list_labels")
     assert (list(labels.labels), list(labels.counts)) == (["ball", "box"], [1, 1])
     later = send(harness, 4)
@@ -199,7 +205,7 @@ def test_label_instance_refuses_bad_requests(harness: Any) -> None:
     missing.sec = 99
     cases = [
         ({"label": "", "instance_id": 0}, "label is empty"),
-        ({"label": "x", "instance_id": 7}, "no instance 7 in that frame; it has 3"),
+        ({"label": "x", "instance_id": 7}, "no instance 7 in frame 1.000000000; it has 3"),
         ({"label": "x", "instance_id": 9, "stamp": detections.header.stamp}, "no instance 9"),
         ({"label": "x", "instance_id": 0, "stamp": missing},
          "no published frame with stamp 99.000000000"),
@@ -303,25 +309,52 @@ def test_one_bad_value_rejects_the_whole_batch_atomically(harness: Any) -> None:
 
 # -- threading -----------------------------------------------------------------------------------
 
+def checksum(image: np.ndarray) -> int:
+    return zlib.crc32(np.ascontiguousarray(image).tobytes())
+
+
 class GatedDetector:
-    """Wraps a detector; each ``detect`` waits until the test opens the gate."""
+    """Wraps a detector; each ``detect`` waits until the test opens the gate.
+
+    Attributes:
+        seen: Checksums of the images given to ``detect``, in order.
+        inferring: ``detect`` calls in progress.
+        overlaps: ``teach`` / ``remove_label`` calls made while ``detect`` was running.
+    """
+
+    OWN = ("entered", "gate", "seen", "inferring", "overlaps")
 
     def __init__(self, detector: Any) -> None:
         self._detector = detector
         self.entered = threading.Semaphore(0)
         self.gate = threading.Event()
         self.seen: list[int] = []
+        self.inferring = 0
+        self.overlaps = 0
 
     def detect(self, image: Any, *args: Any, **kwargs: Any) -> Any:
+        self.seen.append(checksum(image))
         self.entered.release()
         assert self.gate.wait(60), "the test never opened the gate"
-        return self._detector.detect(image, *args, **kwargs)
+        self.inferring += 1  # only the worker thread runs detect
+        try:
+            return self._detector.detect(image, *args, **kwargs)
+        finally:
+            self.inferring -= 1
+
+    def teach(self, *args: Any, **kwargs: Any) -> Any:
+        self.overlaps += self.inferring > 0
+        return self._detector.teach(*args, **kwargs)
+
+    def remove_label(self, *args: Any, **kwargs: Any) -> Any:
+        self.overlaps += self.inferring > 0
+        return self._detector.remove_label(*args, **kwargs)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._detector, name)
 
     def __setattr__(self, name: str, value: Any) -> None:
-        if name.startswith("_") or name in ("entered", "gate", "seen"):
+        if name.startswith("_") or name in self.OWN:
             object.__setattr__(self, name, value)
         else:
             setattr(self._detector, name, value)
@@ -350,8 +383,14 @@ def test_latest_frame_wins_under_load(gated: tuple[Any, GatedDetector],
     counts = harness.node.frame_counts()
     assert counts == {"received": 9, "processed": 2, "dropped": 7, "failed": 0}
     assert harness.node.frames_dropped == 7
-    assert harness.node.recent_detections(frame_msg(8).header.stamp) is not None
-    assert harness.node.recent_detections(frame_msg(4).header.stamp) is None
+    # Inference saw the first frame and then the newest one; the seven between were replaced.
+    assert detector.seen == [checksum(synthetic_frame(i)) for i in (0, 8)]
+    assert harness.node.recent_frame(frame_msg(8).header.stamp) is not None
+    assert harness.node.recent_frame(frame_msg(4).header.stamp) is None
+    latest = harness.node.recent_frame()
+    assert latest.stamp == (1008, 5) and len(latest.instances) == 3
+    # The history keeps ids, boxes and embeddings, not the full-frame masks.
+    assert all(i.mask is None and i.embedding is not None for i in latest.instances)
 
 
 def test_services_answer_during_inference(gated: tuple[Any, GatedDetector]) -> None:
@@ -365,6 +404,93 @@ def test_services_answer_during_inference(gated: tuple[Any, GatedDetector]) -> N
         assert harness.node.frame_counts()["processed"] == 0
     finally:
         detector.gate.set()
+
+
+def test_parameter_changes_wait_for_the_running_inference(
+        gated: tuple[Any, GatedDetector]) -> None:
+    harness, detector = gated
+    before = detector.fade_strategy
+    harness.client.publisher.publish(frame_msg(0))
+    assert detector.entered.acquire(timeout=30), "inference did not start"
+    results: list[Any] = []
+    setter = threading.Thread(target=lambda: results.extend(set_parameters(harness, sigma=12.0)))
+    setter.start()
+    try:
+        time.sleep(0.5)
+        assert detector.fade_strategy is before and results == []  # this frame keeps its fade
+    finally:
+        detector.gate.set()
+        setter.join(timeout=30)
+    assert [r.successful for r in results] == [True]
+    assert detector.fade_strategy == GaussianFade(sigma=12.0, min_fade=0.05)
+
+
+def test_teaching_during_inference_on_an_edge_store(harness_factory: Any, wait_until: Any,
+                                                    tmp_path: Path) -> None:
+    from sam_detect import SAMDetect
+    from sam_detect.embedding import AverageEmbedder
+    from sam_detect.vector_store import EdgeVectorStore
+
+    detector = GatedDetector(SAMDetect(embedder=AverageEmbedder(),
+                                       vector_store=EdgeVectorStore(tmp_path / "store")))
+    detector.gate.set()
+    harness = harness_factory(detector=detector)
+    stop = threading.Event()
+
+    def publish_frames() -> None:  # keeps the worker busy: a frame is always waiting
+        index = 0
+        while not stop.is_set():
+            harness.client.publisher.publish(frame_msg(index % 8))
+            index += 1
+            time.sleep(0.002)
+
+    box_picture, box_mask = object_picture(BOX)
+    wedge_picture, _ = object_picture(WEDGE)
+    box = {"image": rgb_to_image_msg(box_picture), "mask": mask_to_image_msg(box_mask)}
+    calls = {
+        "boxes": [(AddExample, "add_example", {"label": "box", **box})] * 4
+        + [(AddExample, "add_example", {"label": "wedge",
+                                        "image": rgb_to_image_msg(wedge_picture)})] * 2,
+        "pointing": [(LabelInstance, "label_instance", {"label": "ball", "instance_id": 0})] * 6,
+        "temporary": [(AddExample, "add_example", {"label": "temp", **box})] * 2
+        + [(LabelInstance, "label_instance", {"label": "temp", "instance_id": 1})] * 2
+        + [(RemoveLabel, "remove_label", {"label": "temp"})],
+    }
+    answers: dict[str, list[Any]] = {name: [] for name in calls}
+
+    def teach(name: str) -> None:
+        for srv_type, service, fields in calls[name]:
+            answers[name].append(harness.call(srv_type, service, **fields))
+
+    publisher = threading.Thread(target=publish_frames)
+    publisher.start()
+    try:
+        wait_until(lambda: harness.node.recent_frame() is not None, what="a first frame")
+        teachers = [threading.Thread(target=teach, args=(name,)) for name in calls]
+        for thread in teachers:
+            thread.start()
+        for thread in teachers:
+            thread.join(timeout=120)
+        assert not any(thread.is_alive() for thread in teachers), "a service call hung"
+    finally:
+        stop.set()
+        publisher.join(timeout=30)
+    for name, replies in answers.items():
+        assert len(replies) == len(calls[name]), name
+        assert all(r.success for r in replies), [r.message for r in replies]
+    assert answers["temporary"][-1].removed == 4
+    assert detector.overlaps > 0, "no service wrote to the store during inference"
+    assert harness.node.frame_counts()["failed"] == 0
+
+    expected = {"box": 4, "ball": 6, "wedge": 2}
+    store = detector.vector_store
+    assert store.labels() == expected and store.count() == 12
+    # Every stored example, once: a search for all of them finds each id once.
+    (hits,) = store.search(np.ones((1, detector.embedder.dim), np.float32), k=100)
+    assert len(hits) == 12 and len({hit.id for hit in hits}) == 12
+    assert Counter((hit.label, hit.payload["source"]) for hit in hits) == {
+        ("box", "ros:add_example"): 4, ("wedge", "ros:add_example"): 2,
+        ("ball", "ros:label_instance"): 6}
 
 
 def test_diagnostics_report_frame_counters(harness_factory: Any, wait_until: Any) -> None:

@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 
 from sam_detect.errors import IncompatibleStoreError, StoreError
+from sam_detect.vector_store import check_compatible
 from sam_detect.vector_store.qdrant import METADATA_KEY, QdrantVectorStore
 
 
@@ -70,11 +71,66 @@ def test_metadata_set_before_the_collection_exists_is_kept(store_dir):
         assert store.get_metadata() == {"name": "nodim"}
 
 
-def test_dim_mismatch_at_open_is_refused(store_dir):
+@pytest.mark.parametrize("emptied", [False, True])
+def test_dim_mismatch_at_open_is_refused(store_dir, emptied):
     with QdrantVectorStore(path=store_dir) as store:
         store.add(np.eye(DIM)[:1], ["a"])
-    with pytest.raises(IncompatibleStoreError, match="holds 8-d vectors, not 4-d"):
+        if emptied:
+            store.remove(label="a")
+    with pytest.raises(IncompatibleStoreError, match="holds 8-d vectors, not 4-d") as excinfo:
         QdrantVectorStore(path=store_dir, dim=4)
+    assert "'sam_detect'" in str(excinfo.value) and "--collection" in str(excinfo.value)
+    with QdrantVectorStore(path=store_dir) as store:
+        assert store.dim == DIM
+        assert store.count() == (0 if emptied else 1)
+
+
+def test_an_empty_collection_of_another_dim_is_never_deleted(store_dir):
+    # On a shared server count() == 0 can be stale by the time a delete would run.
+    record = {"name": "average-v1", "dim": DIM}
+    with QdrantVectorStore(path=store_dir) as store:
+        store.set_metadata(record)
+        store.add(np.eye(DIM)[:1], ["a"])
+        store.remove(label="a")
+        with pytest.raises(IncompatibleStoreError, match="never deletes a collection"):
+            store.set_metadata({"name": "clip", "dim": 4})
+        with pytest.raises(IncompatibleStoreError, match="holds 8-d vectors, not 4-d"):
+            check_compatible(store, {"name": "clip", "dim": 4})
+        assert store.dim == DIM and store.get_metadata() == record
+        assert store.add(np.eye(DIM)[:2], ["b", "c"]) != []
+    with QdrantVectorStore(path=store_dir) as store:
+        assert store.labels() == {"b": 1, "c": 1}
+
+
+@pytest.mark.parametrize("size, fits", [(DIM, True), (4, False)])
+def test_a_collection_created_by_another_client_meanwhile_is_used_not_replaced(
+    store_dir, monkeypatch, size, fits
+):
+    from qdrant_client import models
+
+    with QdrantVectorStore(path=store_dir) as store:
+        assert store.dim is None
+        # Another process creates the collection between our open and our first add; the
+        # first existence check still misses it, so create_collection itself finds it taken.
+        store._client.create_collection(
+            "sam_detect",
+            vectors_config=models.VectorParams(size=size, distance=models.Distance.COSINE),
+        )
+        store._client.upsert("sam_detect", [models.PointStruct(
+            id=str(uuid.uuid4()), vector=[1.0] * size, payload={"label": "theirs"}
+        )])
+        real = store._client.collection_exists
+        answers = iter([False])
+        monkeypatch.setattr(
+            store._client, "collection_exists", lambda name: next(answers, None) or real(name)
+        )
+        if fits:
+            store.add(np.eye(DIM)[:1], ["ours"])
+            assert store.labels() == {"ours": 1, "theirs": 1}
+        else:
+            with pytest.raises(IncompatibleStoreError, match="holds 4-d vectors, not 8-d"):
+                store.add(np.eye(DIM)[:1], ["ours"])
+            assert store.dim == 4 and store.labels() == {"theirs": 1}
 
 
 def test_local_path_in_use_is_refused(store_dir):

@@ -157,7 +157,10 @@ def test_check_compatible(store, fill):
     assert store.get_metadata() == record
 
 
-def test_empty_store_takes_the_dim_of_new_metadata(store):
+# Qdrant never re-creates a collection (another process may share it): see test_qdrant.py.
+@pytest.mark.parametrize("kind", ["memory", "edge"])
+def test_empty_store_takes_the_dim_of_new_metadata(store_factory, kind):
+    store = store_factory(kind)
     store.add(np.eye(DIM, dtype=np.float32)[:1], ["cup"])
     store.remove(label="cup")
     store.set_metadata({"name": "other", "dim": 4})
@@ -218,16 +221,26 @@ def test_closed_store_refuses_work(store, fill):
         store.add(np.ones((1, DIM)), ["a"])
 
 
-def test_concurrent_adds_and_searches_keep_every_example(store, clustered):
+def test_concurrent_adds_searches_and_removes_keep_every_other_example(store, clustered):
+    # The ROS node calls one store from several callbacks; each store serialises its methods.
     vectors, labels = clustered(20, ["a", "b", "c", "d"])
+    store.add(np.eye(DIM, dtype=np.float32)[:2], ["old", "old"])
     errors: list[BaseException] = []
+    removed: list[list] = [[] for _ in range(4)]
+    kept: list[list] = [[] for _ in range(4)]
 
     def worker(part: int) -> None:
         try:
             rows = slice(part * 20, part * 20 + 20)
             for i in range(0, 20, 5):
-                store.add(vectors[rows][i: i + 5], labels[rows][i: i + 5])
+                ids = store.add(vectors[rows][i: i + 5], labels[rows][i: i + 5])
                 store.search(vectors[rows][i: i + 2], k=3)
+                assert store.remove(ids=ids[:1]) == 1
+                removed[part].append(ids[0])
+                kept[part] += ids[1:]
+                store.labels()
+            if part == 0:
+                assert store.remove(label="old") == 2
         except BaseException as exc:  # surfaced below, in the test thread
             errors.append(exc)
 
@@ -237,6 +250,12 @@ def test_concurrent_adds_and_searches_keep_every_example(store, clustered):
     for thread in threads:
         thread.join()
     assert errors == []
-    assert store.labels() == {"a": 20, "b": 20, "c": 20, "d": 20}
-    hits = store.search(vectors, k=1)
-    assert [h[0].label for h in hits] == labels
+    assert store.labels() == {"a": 16, "b": 16, "c": 16, "d": 16}
+    assert store.count() == 64
+    all_kept = [i for ids in kept for i in ids]
+    assert len(set(all_kept)) == 64
+    assert not set(all_kept) & {i for ids in removed for i in ids}
+    left = [i for i in range(80) if i % 5]  # the first of every batch of 5 was removed
+    hits = store.search(vectors[left], k=1)
+    assert [h[0].label for h in hits] == [labels[i] for i in left]
+    assert [h[0].id for h in hits] == [kept[i // 20][(i % 20) - 1 - (i % 20) // 5] for i in left]

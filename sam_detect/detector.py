@@ -29,7 +29,7 @@ import numpy as np
 
 from sam_detect.classifier import KNNClassifier, Prediction
 from sam_detect.errors import InvalidMaskError, SamDetectError
-from sam_detect.fading import GaussianFade, describe_fade, make_faded_crop
+from sam_detect.fading import HardCropFade, describe_fade, make_faded_crop
 from sam_detect.image_io import (
     ImageLike, load_alpha_mask, load_image, validate_label, validate_mask)
 from sam_detect.results import Detections, Instance, Neighbour, Segment
@@ -90,7 +90,7 @@ class SAMDetect:
             embedder = create_embedder(embedder or "auto", device=device,
                                        preferred=saved.get("name"), log=logger.info)
         self.embedder = embedder
-        self.fade_strategy = fade_strategy or fade_config or GaussianFade()
+        self.fade_strategy = fade_strategy or fade_config or HardCropFade()
         self.default_top_k = default_top_k
         self.classifier = KNNClassifier(
             unknown_threshold=(embedder.unknown_threshold if unknown_threshold is None

@@ -7,7 +7,7 @@ k-NN) and :meth:`DetectorOptions.build` turns it into a :class:`~sam_detect.SAMD
 flags and the ROS parameters cannot drift apart.
 
 Example:
-    >>> options = DetectorOptions(embedder="average", store="memory", sigma=15)
+    >>> options = DetectorOptions(embedder="average", store="memory", fade="gaussian", sigma=15)
     >>> detector = options.build()
     >>> detector.fade_strategy, detector.embedder.name
     (GaussianFade(sigma=15.0, min_fade=0.05), 'average-v1')
@@ -40,7 +40,7 @@ class DetectorOptions:
     compile: bool | None = None
     tensorrt: bool | None = None
     max_instances: int | None = None
-    fade: str = "gaussian"
+    fade: str = "hard_crop"
     sigma: float | None = None
     min_fade: float | None = None
     max_distance: float | None = None

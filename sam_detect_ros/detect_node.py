@@ -48,6 +48,7 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sam_detect.errors import InvalidLabelError, SamDetectError
+from sam_detect.fading import FADES
 from sam_detect.image_io import validate_label, validate_mask
 from sam_detect.options import DetectorOptions
 from sam_detect.results import Detections, Instance
@@ -91,10 +92,10 @@ PARAMETERS: dict[str, Param] = {
                         "folder of the edge store; ~ is expanded"),
     "qdrant_url": Param("", "Qdrant server URL for store qdrant; empty: $QDRANT_URL"),
     "collection": Param("sam_detect", "Qdrant collection (store qdrant)"),
-    "fade": Param("gaussian", "identity, hard_crop, gaussian, linear or exponential",
+    "fade": Param("hard_crop", "hard_crop, gaussian, identity, linear or exponential",
                   runtime=True),
     "sigma": Param(10.0, "gaussian fade width in pixels", True, (0.0, 1000.0)),
-    "min_fade": Param(0.05, "floor of the fade, 0..1 (gaussian, linear, exponential, hard_crop)",
+    "min_fade": Param(0.0, "floor of the fade, 0..1 (gaussian, linear, exponential, hard_crop)",
                       True, (0.0, 1.0)),
     "max_distance": Param(100.0, "linear/exponential: distance in pixels where the fade ends",
                           True, (0.0, 10000.0)),
@@ -145,7 +146,12 @@ def check_values(values: dict[str, Any]) -> None:
     if values["image_qos"] not in IMAGE_QOS:
         raise SamDetectError(f"image_qos must be one of {', '.join(IMAGE_QOS)}, "
                              f"got '{values['image_qos']}'")
-    detector_options(values).fade_strategy()
+    # Every fade's parameters are checked, not only the current fade's: a bad sigma set while
+    # the fade is hard_crop must not wait to fail until someone switches to gaussian.
+    options = detector_options(values)
+    options.fade_strategy()  # an unknown fade kind first
+    for fade in FADES:
+        replace(options, fade=fade).fade_strategy()
 
 
 def detector_options(values: dict[str, Any]) -> DetectorOptions:

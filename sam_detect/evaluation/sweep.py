@@ -29,7 +29,7 @@ from typing import Any, Callable, Iterable, Sequence
 from sam_detect.errors import SamDetectError
 from sam_detect.evaluation.evaluator import STAGES, EvaluationCache, evaluate
 
-DEFAULT_FADE = "gaussian_s10"  # the detector's default fade
+DEFAULT_FADE = "hard_crop"  # the detector's default fade
 LATENCY_FLOOR_MS = 1.0  # latency changes smaller than this are timer noise, never regressions
 COMPARED_SHOTS = (1, 5)
 RUN_KEYS = ("seed", "shots", "accuracy", "closed_set_accuracy", "end_to_end",
@@ -142,7 +142,7 @@ def run_sweep(
 
     Args:
         dataset: A COCO dataset folder (``sam-detect make-benchmark``).
-        fades: The fade configurations; the one named ``gaussian_s10`` (the detector's default,
+        fades: The fade configurations; the one named ``hard_crop`` (the detector's default,
             or the first) also runs on the stores other than ``memory``.
         embedders: Embedder kinds (default: every one in ``EMBEDDERS`` that is installed).
         stores: Store kinds; ``memory`` runs every fade, the others the default fade.

@@ -32,7 +32,9 @@ class HardCropFade:
         if not 0.0 <= self.min_fade <= 1.0:
             raise ValueError(f"min_fade must be in [0, 1], got {self.min_fade}")
 
-    reach = 0.0
+    # A thin margin, so the object's outline against black is always inside the crop, even for a
+    # mask that fills its box (embedders compare outlines too).
+    reach = 4.0
 
     def apply(self, image: np.ndarray, mask: np.ndarray, distance_map: np.ndarray) -> np.ndarray:
         """Return ``image`` with the pixels outside ``mask`` dimmed to ``min_fade``."""

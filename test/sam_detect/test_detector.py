@@ -12,7 +12,7 @@ from sam_detect import Detections, SAMDetect
 from sam_detect.embedding import AverageEmbedder
 from sam_detect.errors import (
     IncompatibleStoreError, InvalidImageError, InvalidLabelError, InvalidMaskError, SamDetectError)
-from sam_detect.fading import GaussianFade, HardCropFade
+from sam_detect.fading import GaussianFade
 from sam_detect.vector_store import MemoryVectorStore
 
 LAYOUT_A = [("red_disc", (60, 60), 28), ("blue_square", (200, 70), 26),
@@ -126,19 +126,21 @@ def test_store_of_another_embedder_is_refused():
     with pytest.raises(IncompatibleStoreError, match="embedder 'average"):
         SAMDetect(embedder=OtherEmbedder(), vector_store=store)
     fade_change = SAMDetect(embedder=AverageEmbedder(), vector_store=store,
-                            fade_strategy=HardCropFade())
+                            fade_strategy=GaussianFade(sigma=20))
     assert fade_change.warnings and "fade" in fade_change.warnings[0]
 
 
 def test_crop_visualize_and_fade_switch(detector, scene):
     image, truth = scene
     crop = detector.get_crop(image, truth["red_disc"])
-    x0, y0, x1, y1 = cv2.boundingRect(truth["red_disc"].astype(np.uint8))
-    reach = int(np.ceil(detector.fade_strategy.reach))
-    assert crop.size == (min(x0 + x1 + reach, 320) - max(x0 - reach, 0),
-                         min(y0 + y1 + reach, 240) - max(y0 - reach, 0))
+    x, y, w, h = cv2.boundingRect(truth["red_disc"].astype(np.uint8))
+    assert crop.size == (w + 8, h + 8)  # the default hard crop: a 4-pixel black margin
+    assert np.asarray(crop)[4, 4].tolist() == [0, 0, 0]  # a disc's box corner is outside it
     detector.set_fade_strategy(GaussianFade(sigma=5))
-    assert detector.get_crop(image, truth["red_disc"]).size[0] < crop.size[0]
+    reach = int(np.ceil(detector.fade_strategy.reach))
+    faded = detector.get_crop(image, truth["red_disc"])
+    assert faded.size == (w + 2 * reach, h + 2 * reach)
+    assert np.asarray(faded)[reach, reach].any()  # nearby context stays visible
     detections = detector.detect(image)
     overlay = detector.visualize(image, detections)
     assert overlay.shape == image.shape and not np.array_equal(overlay, image)

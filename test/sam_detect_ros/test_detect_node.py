@@ -257,16 +257,16 @@ def set_parameters(harness: Any, **values: Any) -> list[Any]:
 
 def test_runtime_parameters_apply(harness: Any) -> None:
     node, detector = harness.node, harness.node.detector
-    results = set_parameters(harness, sigma=12.0, top_k=2, unknown_threshold=0.3,
-                             max_instances=1, publish_overlay=True)
-    assert [r.successful for r in results] == [True] * 5, [r.reason for r in results]
-    assert detector.fade_strategy == GaussianFade(sigma=12.0, min_fade=0.05)
+    results = set_parameters(harness, fade="gaussian", sigma=12.0, top_k=2,
+                             unknown_threshold=0.3, max_instances=1, publish_overlay=True)
+    assert [r.successful for r in results] == [True] * 6, [r.reason for r in results]
+    assert detector.fade_strategy == GaussianFade(sigma=12.0, min_fade=0.0)
     assert (detector.default_top_k, detector.unknown_threshold) == (2, pytest.approx(0.3))
     assert node.get_parameter("top_k").value == 2
     assert len(send(harness, 0).instances) == 1
     results = set_parameters(harness, fade="linear", max_distance=40.0, unknown_threshold=-1.0)
     assert all(r.successful for r in results)
-    assert detector.fade_strategy == LinearFade(max_distance=40.0, min_fade=0.05)
+    assert detector.fade_strategy == LinearFade(max_distance=40.0, min_fade=0.0)
     assert detector.unknown_threshold == pytest.approx(detector.embedder.unknown_threshold)
 
 
@@ -413,7 +413,8 @@ def test_parameter_changes_wait_for_the_running_inference(
     harness.client.publisher.publish(frame_msg(0))
     assert detector.entered.acquire(timeout=30), "inference did not start"
     results: list[Any] = []
-    setter = threading.Thread(target=lambda: results.extend(set_parameters(harness, sigma=12.0)))
+    setter = threading.Thread(target=lambda: results.extend(
+        set_parameters(harness, fade="gaussian", sigma=12.0)))
     setter.start()
     try:
         time.sleep(0.5)
@@ -421,8 +422,8 @@ def test_parameter_changes_wait_for_the_running_inference(
     finally:
         detector.gate.set()
         setter.join(timeout=30)
-    assert [r.successful for r in results] == [True]
-    assert detector.fade_strategy == GaussianFade(sigma=12.0, min_fade=0.05)
+    assert [r.successful for r in results] == [True, True]
+    assert detector.fade_strategy == GaussianFade(sigma=12.0, min_fade=0.0)
 
 
 def test_teaching_during_inference_on_an_edge_store(harness_factory: Any, wait_until: Any,

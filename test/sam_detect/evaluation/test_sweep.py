@@ -75,7 +75,7 @@ def test_table_lists_every_row() -> None:
     assert "0.800±0.050" in table[1] and table[2].split()[2] == "identity"
 
 
-FADES = "identity,gaussian_s10"
+FADES = "identity,hard_crop"
 
 
 def _bench(dataset: Path, out: Path, *extra: str) -> int:
@@ -90,13 +90,13 @@ def test_bench_writes_rows_and_flags_regressions(tiny_benchmark: Path, tmp_path:
     assert _bench(tiny_benchmark, out) == 0
     rows = sweep.read_rows([out])
     assert [(r["fade"], r["store"]) for r in rows] == [
-        ("identity", "memory"), ("gaussian_s10", "memory"), ("gaussian_s10", "edge")]
+        ("identity", "memory"), ("hard_crop", "memory"), ("hard_crop", "edge")]
     first = rows[0]
     assert first["benchmark"] == "eval" and first["commit"] and first["date"]
     assert first["machine"]["cpus"] >= 1
     assert [e["shots"] for e in first["few_shot"]] == [1, 3, 5, 10]
     assert set(first["latency_ms"]) >= {"segment", "fade", "embed", "search", "total"}
-    assert "gaussian_s10" in capsys.readouterr().out
+    assert "hard_crop" in capsys.readouterr().out
 
     # Against the same results: same accuracies (seeded), so no accuracy regression; a crafted
     # previous file with much better accuracy is one.

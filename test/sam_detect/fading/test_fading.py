@@ -63,7 +63,7 @@ def test_apply_matches_exact_weights_within_one_grey_level(strategy):
     (ExponentialFade(decay=0.05, max_distance=200, min_fade=0.05), math.log(20) / 0.05),
     (ExponentialFade(decay=0.001, max_distance=200, min_fade=0.05), 200.0),
     (IdentityFade(context=7), 7.0),
-    (HardCropFade(), 0.0),
+    (HardCropFade(), 4.0),
 ])
 def test_reach_is_where_the_fade_hits_its_floor(strategy, reach):
     assert strategy.reach == pytest.approx(reach)
@@ -96,7 +96,7 @@ def _scene():
     (GaussianFade(sigma=30), math.sqrt(2 / math.e) / 30),
     (LinearFade(max_distance=50), 1 / 50),
     (IdentityFade(context=12), 0.0),
-    (HardCropFade(), 0.0),
+    (HardCropFade(), 4.0),
 ])
 def test_roi_crop_equals_full_frame_fade_cropped(strategy, steepest):
     image, mask = _scene()

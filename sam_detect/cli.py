@@ -247,7 +247,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="sam-detect: %(message)s")
     try:
-        if argv and argv[0] in SUBCOMMANDS and not Path(argv[0]).exists():
+        if argv and argv[0] in SUBCOMMANDS:  # a file of that name: pass ./NAME
             module, function = SUBCOMMANDS[argv[0]].split(":")
             return getattr(importlib.import_module(module), function)(argv[1:])
         return detect_main(argv)

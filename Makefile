@@ -5,7 +5,8 @@
 setup:
 	bash scripts/bootstrap.sh
 
-demo: setup
+demo:
+	WITH_EVAL_DATA=1 bash scripts/bootstrap.sh  # the demo's photos: tuxpaint-stamps-default
 	OMP_NUM_THREADS=2 .venv/bin/python -m sam_detect.demo
 	.venv/bin/python -m sam_detect_ros.demo
 

@@ -100,9 +100,10 @@ def build_detector(args: argparse.Namespace, store: Any = None) -> Any:
     """Build a :class:`~sam_detect.SAMDetect` from parsed flags (store opened unless given)."""
     if args.top_k < 1:
         raise SamDetectError(f"--top-k must be at least 1, got {args.top_k}")
+    quiet = getattr(args, "quiet", False)
     return DetectorOptions.from_mapping(args).build(
         store=store if store is not None else open_store_from_args(args),
-        log=lambda line: print(line, file=sys.stderr))
+        log=None if quiet else lambda line: print(line, file=sys.stderr))
 
 
 def detect_parser() -> argparse.ArgumentParser:
@@ -140,7 +141,9 @@ def detect_main(argv: Sequence[str]) -> int:
 def _progress(paths: list[Path], quiet: bool) -> Any:
     from tqdm import tqdm
 
-    return tqdm(paths, unit="image", disable=quiet or len(paths) < 2, file=sys.stderr)
+    # disable=None lets tqdm hide the bar when stderr is not a terminal (logs, pipes, CI).
+    return tqdm(paths, unit="image", disable=True if quiet or len(paths) < 2 else None,
+                file=sys.stderr)
 
 
 def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespace) -> int:
@@ -171,14 +174,20 @@ def _detect(detector: Any, paths: list[Path], args: argparse.Namespace) -> int:
 
     output = Path(args.output) if args.output else None
     if output is not None:
-        output.mkdir(parents=True, exist_ok=True)
+        try:
+            output.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise SamDetectError(f"cannot use --output {output}: {error.strerror}; "
+                                 "give a folder") from None
     for path in _progress(paths, args.quiet):
         image = load_image(path)
         detections = detector.detect(image)
         detections.source = str(path)
         if output is not None:
             overlay = detector.visualize(image, detections)
-            cv2.imwrite(str(output / f"{path.stem}.png"), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR))
+            target = output / f"{path.stem}.png"
+            if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
+                raise SamDetectError(f"cannot write {target}")
         if args.json:
             print(json.dumps(detections.to_dict()), flush=True)
         else:
@@ -206,10 +215,22 @@ def _store_parser(prog: str, description: str) -> argparse.ArgumentParser:
     return parser
 
 
+def _open_existing_store(args: argparse.Namespace) -> Any:
+    """Open the store for reading or forgetting; an edge store that does not exist is an error."""
+    from sam_detect.vector_store import default_store_path
+
+    if args.store == "edge":
+        path = Path(args.store_path or default_store_path()).expanduser()
+        if not path.exists():
+            raise SamDetectError(f"there is no store at {path}; teach with: "
+                                 "sam-detect IMAGE --label NAME")
+    return open_store_from_args(args)
+
+
 def labels_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect labels``: list the labels in the store and their example counts."""
     args = _store_parser("sam-detect labels", "List what the store knows.").parse_args(argv)
-    store = open_store_from_args(args)
+    store = _open_existing_store(args)
     try:
         labels = store.labels()
     finally:
@@ -232,7 +253,7 @@ def forget_main(argv: Sequence[str]) -> int:
     parser.add_argument("label")
     args = parser.parse_args(argv)
     label = validate_label(args.label)
-    store = open_store_from_args(args)
+    store = _open_existing_store(args)
     try:
         removed = store.remove(label=label)
     finally:
@@ -246,6 +267,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sam-detect`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="sam-detect: %(message)s")
+    # Decoder warnings (a truncated PNG) would add lines to our one-line errors.
+    from cv2.utils import logging as cv2_logging
+
+    cv2_logging.setLogLevel(cv2_logging.LOG_LEVEL_ERROR)
     try:
         if argv and argv[0] in SUBCOMMANDS:  # a file of that name: pass ./NAME
             module, function = SUBCOMMANDS[argv[0]].split(":")

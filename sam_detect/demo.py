@@ -2,9 +2,9 @@
 # SPDX-License-Identifier: MIT
 """The README's demo: teach objects from a few photos, then find them in new scenes.
 
-``python -m sam_detect.demo [--out out/demo] [--images 6] [--shots 5]`` runs the core on its
-embedded defaults (classical segmenter, best offline embedder, Gaussian fade, Qdrant Edge store on
-disk) with real photographs: the photographic stamps of Debian's ``tuxpaint-stamps-default``.
+``python -m sam_detect.demo [--out out/core_demo] [--images 6] [--shots 5]`` runs the core on
+its embedded defaults (classical segmenter, best offline embedder, hard-crop fade, Qdrant Edge
+store on disk) with real photographs: the photographic stamps of Debian's ``tuxpaint-stamps-default``.
 
 1. Builds a few scenes with ``sam-detect make-benchmark`` (stamps pasted on real textures, with
    exact ground-truth masks).
@@ -13,7 +13,8 @@ disk) with real photographs: the photographic stamps of Debian's ``tuxpaint-stam
 3. Detects every scene, writes overlays to ``OUT/overlays/`` and scores them against the ground
    truth: objects found (IoU >= 0.5) and labelled right.
 
-Exits 0 when at least half of the objects are found and labelled right, else 1.
+Exits 0 unless fewer than a quarter of the objects are labelled right (chance is about a tenth),
+which would mean something is broken.
 """
 
 from __future__ import annotations
@@ -27,8 +28,11 @@ from typing import Sequence
 
 import cv2
 
+PASS_MARK = 0.25
 
-def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str) -> float:
+
+def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str,
+             min_per_class: int = 10) -> float:
     """Run the demo; return the fraction of objects found and labelled right."""
     from sam_detect import SAMDetect
     from sam_detect.evaluation.benchmark import find_photo_stamps, make_benchmark
@@ -39,14 +43,14 @@ def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str) -> fl
     if out.exists():
         shutil.rmtree(out)  # a repeatable demo: fresh scenes and an empty store every run
     print(f"1. Building {images} scenes of real photographed objects in {out / 'scenes'} ...")
-    make_benchmark(out / "scenes", images=images, seed=seed)
+    make_benchmark(out / "scenes", images=images, seed=seed, min_per_class=min_per_class)
     dataset = CocoDataset(out / "scenes" / "annotations.json")
     truth = dataset.instances()
     in_scenes = {gt.source for gt in truth}
     categories = sorted({gt.category for gt in truth})
 
     teach_with: dict[str, list] = defaultdict(list)
-    for stamp in find_photo_stamps():
+    for stamp in find_photo_stamps(min_per_class=min_per_class):
         if stamp.category in categories and stamp.source not in in_scenes:
             teach_with[stamp.category].append(stamp)
     store = EdgeVectorStore(out / "store")
@@ -89,18 +93,25 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     parser = argparse.ArgumentParser(prog="python -m sam_detect.demo",
                                      description=__doc__.splitlines()[0])
-    parser.add_argument("--out", type=Path, default=Path("out/demo"))
+    parser.add_argument("--out", type=Path, default=Path("out/core_demo"))
     parser.add_argument("--images", type=int, default=6)
     parser.add_argument("--shots", type=int, default=5)
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--embedder", default="auto")
+    parser.add_argument("--min-per-class", type=int, default=10,
+                        help="photos a category needs to be used")
     args = parser.parse_args(argv)
     try:
-        score = run_demo(args.out, args.images, args.shots, args.seed, args.embedder)
+        score = run_demo(args.out, args.images, args.shots, args.seed, args.embedder,
+                         args.min_per_class)
     except SamDetectError as error:
         print(f"demo: error: {error}", file=sys.stderr)
         return 2
-    return 0 if score >= 0.5 else 1
+    if score < PASS_MARK:
+        print(f"demo: only {score:.0%} labelled right, under the {PASS_MARK:.0%} that a working "
+              "install reaches; something is wrong", file=sys.stderr)
+        return 1
+    return 0
 
 
 if __name__ == "__main__":

@@ -94,6 +94,9 @@ class DetectorOptions:
 
         if self.top_k < 1:
             raise SamDetectError(f"top_k must be at least 1, got {self.top_k}")
+        if self.unknown_threshold is not None and not -1.0 <= self.unknown_threshold <= 1.0:
+            raise SamDetectError("unknown_threshold is a cosine similarity, in [-1, 1]; got "
+                                 f"{self.unknown_threshold}")
         acceleration = {"precision": self.precision, "compile": self.compile,
                         "tensorrt": self.tensorrt}
         segmenter_options: dict[str, Any] = {"max_instances": self.max_instances}

@@ -134,8 +134,15 @@ class Instance:
         return getattr(self, key)
 
     def keys(self) -> list[str]:
-        """Field names usable with ``instance[key]``."""
+        """Return the field names usable with ``instance[key]``."""
         return [*self.__dataclass_fields__, "area"]
+
+    def get(self, key: str, default: Any = None) -> Any:
+        """Return ``instance[key]``, or ``default`` for an unknown key (as ``dict.get``)."""
+        return self[key] if key in self else default
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.__dataclass_fields__ or key == "area"
 
     def to_dict(self, include_mask: bool = True) -> dict[str, Any]:
         """Return a JSON-ready dict; the mask is COCO RLE (``pycocotools``) when included."""

@@ -102,13 +102,22 @@ def test_glob_and_forget(tmp_path, images):
     (["{empty}"], "the file is empty"),
     (["{scene_a}", "--store", "qdrant", "--qdrant-url", "http://127.0.0.1:9"],
      "not both"),
+    (["{scene_a}", "--output", "{empty}"], "cannot use --output"),
+    (["{scene_a}", "--unknown-threshold", "5"], "unknown_threshold is a cosine similarity"),
+    (["{truncated}"], "not a supported image format"),
+    (["labels", "--store-path", "{missing}"], "there is no store at"),
+    (["forget", "cup", "--store-path", "{missing}"], "there is no store at"),
 ])
 def test_bad_input_is_one_clear_line_and_exit_2(tmp_path, images, args, message):
     (tmp_path / "empty.png").write_bytes(b"")
-    paths = {"scene_a": images["scene_a"], "empty": tmp_path / "empty.png"}
-    result = run(*[a.format(**paths) for a in args], *store_flags(tmp_path), check_status=2)
+    (tmp_path / "truncated.png").write_bytes(images["scene_a"].read_bytes()[:200])
+    paths = {"scene_a": images["scene_a"], "empty": tmp_path / "empty.png",
+             "truncated": tmp_path / "truncated.png", "missing": tmp_path / "no-store"}
+    flags = [] if args[0] in ("labels", "forget") else store_flags(tmp_path)
+    result = run(*[a.format(**paths) for a in args], *flags, check_status=2)
     assert message in result.stderr
     assert result.stderr.strip().count("\n") == 0 and "Traceback" not in result.stderr
+    assert not (tmp_path / "no-store").exists()
 
 
 def test_unreachable_qdrant_url(images):

@@ -46,6 +46,8 @@ def test_instance_dict_access_and_json():
     inst = Instance.from_segment(Segment(mask, 0.9), label="cup", confidence=0.75,
                                  neighbours=[Neighbour("cup", 0.8, 3)], id=2)
     assert inst["label"] == "cup" and inst["mask"] is mask and inst["area"] == 12
+    assert "label" in inst and "colour" not in inst
+    assert inst.get("confidence") == 0.75 and inst.get("colour", "red") == "red"
     assert inst.bbox == (3, 2, 7, 5)
     with pytest.raises(KeyError):
         inst["colour"]

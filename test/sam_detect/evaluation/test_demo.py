@@ -1,0 +1,34 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""The README's core demo, on this folder's fake stamps (the real ones are a Debian package)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sam_detect import demo
+
+
+def test_demo_teaches_detects_and_writes_overlays(fake_stamps: Path, tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch,
+                                                  capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SAM_DETECT_STAMPS_DIR", str(fake_stamps))
+    out = tmp_path / "demo"
+    status = demo.main(["--out", str(out), "--images", "3", "--shots", "3", "--embedder",
+                        "average", "--min-per-class", "4"])
+    printed = capsys.readouterr().out
+    assert status == 0, printed
+    assert sorted(p.name for p in (out / "overlays").iterdir()) == [
+        "000001.png", "000002.png", "000003.png"]
+    summary = printed.strip().splitlines()[-1]
+    assert "found by the segmenter" in summary and "labelled right" in summary
+    assert (out / "store").is_dir()
+
+
+def test_demo_without_stamps_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SAM_DETECT_STAMPS_DIR", str(tmp_path / "missing"))
+    assert demo.main(["--out", str(tmp_path / "demo")]) == 2
+    assert "tuxpaint" in capsys.readouterr().err

@@ -4,7 +4,8 @@
 
 ``python -m sam_detect.demo [--out out/core_demo] [--images 6] [--shots 5]`` runs the core on
 its embedded defaults (classical segmenter, best offline embedder, hard-crop fade, Qdrant Edge
-store on disk) with real photographs: the photographic stamps of Debian's ``tuxpaint-stamps-default``.
+store on disk) with real photographs: the photographic stamps of Debian's
+``tuxpaint-stamps-default``.
 
 1. Builds a few scenes with ``sam-detect make-benchmark`` (stamps pasted on real textures, with
    exact ground-truth masks).

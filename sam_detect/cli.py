@@ -263,14 +263,20 @@ def forget_main(argv: Sequence[str]) -> int:
     return 0
 
 
+def mute_opencv_warnings() -> None:
+    """Keep OpenCV's decoder warnings (a truncated PNG) out of our one-line errors."""
+    try:
+        from cv2.utils import logging as cv2_logging
+    except ImportError:  # OpenCV builds without the logging bindings print nothing to mute
+        return
+    cv2_logging.setLogLevel(cv2_logging.LOG_LEVEL_ERROR)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``sam-detect`` command; returns the exit status."""
     argv = list(sys.argv[1:] if argv is None else argv)
     logging.basicConfig(level=logging.WARNING, format="sam-detect: %(message)s")
-    # Decoder warnings (a truncated PNG) would add lines to our one-line errors.
-    from cv2.utils import logging as cv2_logging
-
-    cv2_logging.setLogLevel(cv2_logging.LOG_LEVEL_ERROR)
+    mute_opencv_warnings()
     try:
         if argv and argv[0] in SUBCOMMANDS:  # a file of that name: pass ./NAME
             module, function = SUBCOMMANDS[argv[0]].split(":")

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import cv2
 import numpy as np
 
 
@@ -38,7 +39,7 @@ class HardCropFade:
 
     def apply(self, image: np.ndarray, mask: np.ndarray, distance_map: np.ndarray) -> np.ndarray:
         """Return ``image`` with the pixels outside ``mask`` dimmed to ``min_fade``."""
-        out = image.copy()
-        outside = ~mask
-        out[outside] = (image[outside] * self.min_fade + 0.5).astype(np.uint8)
-        return out
+        if self.min_fade == 0.0:
+            return cv2.copyTo(image, mask.view(np.uint8), np.zeros_like(image))
+        weights = np.where(mask, np.uint8(255), np.uint8(round(self.min_fade * 255)))
+        return cv2.multiply(image, cv2.cvtColor(weights, cv2.COLOR_GRAY2RGB), scale=1.0 / 255.0)

@@ -89,7 +89,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             else:
                 print(f"clip {args.clip_model}: {folder}")
     except SamDetectError as error:
-        print(f"error: {error}", file=sys.stderr)
+        print(f"download_models: error: {error}", file=sys.stderr)
         return 2
     return 0
 

@@ -71,7 +71,7 @@ def test_default_sam_model_is_base_plus(fake_hub, capsys):
     assert download_models.main(["--skip-clip", "--no-verify"]) == 2
     assert fake_hub[0]["repo_id"] == "facebook/sam2.1-hiera-base-plus"
     err = capsys.readouterr().err
-    assert err.startswith("error: cannot download SAM2 model 'facebook/sam2.1-hiera-base-plus'")
+    assert err.startswith("download_models: error: cannot download SAM2 model 'facebook/sam2.1-hiera-base-plus'")
     assert err.count("\n") == 1
 
 
@@ -96,6 +96,6 @@ def test_module_entry_point_reports_errors_in_one_line(tmp_path):
         env={"HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1", "PATH": "/usr/bin:/bin"},
     )
     assert result.returncode == 2
-    assert result.stderr.startswith("error: SAM2 model directory")
+    assert result.stderr.startswith("download_models: error: SAM2 model directory")
     assert result.stderr.count("\n") == 1
     assert hub.looks_like_path(str(tmp_path / "missing"))

@@ -71,7 +71,8 @@ def test_default_sam_model_is_base_plus(fake_hub, capsys):
     assert download_models.main(["--skip-clip", "--no-verify"]) == 2
     assert fake_hub[0]["repo_id"] == "facebook/sam2.1-hiera-base-plus"
     err = capsys.readouterr().err
-    assert err.startswith("download_models: error: cannot download SAM2 model 'facebook/sam2.1-hiera-base-plus'")
+    assert err.startswith("download_models: error: cannot download SAM2 model "
+                          "'facebook/sam2.1-hiera-base-plus'")
     assert err.count("\n") == 1
 
 

@@ -20,6 +20,7 @@ import argparse
 import importlib
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import Any, Sequence
@@ -218,12 +219,15 @@ def _store_parser(prog: str, description: str) -> argparse.ArgumentParser:
 def _open_existing_store(args: argparse.Namespace) -> Any:
     """Open the store for reading or forgetting; an edge store that does not exist is an error."""
     from sam_detect.vector_store import default_store_path
+    from sam_detect.vector_store.edge import META_FILE
 
     if args.store == "edge":
         path = Path(args.store_path or default_store_path()).expanduser()
-        if not path.exists():
+        if not (path / META_FILE).is_file():
             raise SamDetectError(f"there is no store at {path}; teach with: "
                                  "sam-detect IMAGE --label NAME")
+    elif args.store == "qdrant" and args.store_path and not Path(args.store_path).exists():
+        raise SamDetectError(f"there is no qdrant local store at {args.store_path}")
     return open_store_from_args(args)
 
 
@@ -284,6 +288,14 @@ def main(argv: Sequence[str] | None = None) -> int:
         return detect_main(argv)
     except SamDetectError as error:
         print(f"sam-detect: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:
+        if isinstance(error, BrokenPipeError):  # `sam-detect ... | head`: the reader left
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            return 141
+        # A folder or file we were told to write to is not writable (--out, --json, --output).
+        print(f"sam-detect: error: {error.strerror or error}"
+              + (f": {error.filename}" if error.filename else ""), file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         return 130

@@ -14,8 +14,9 @@ store on disk) with real photographs: the photographic stamps of Debian's
 3. Detects every scene, writes overlays to ``OUT/overlays/`` and scores them against the ground
    truth: objects found (IoU >= 0.5) and labelled right.
 
-Exits 0 unless fewer than a quarter of the objects are labelled right (chance is about a tenth),
-which would mean something is broken.
+Exits 0 unless fewer than a quarter of the objects are labelled right (chance is about a tenth;
+with the weight-free ``average`` embedder, which is near chance here, fewer than 5 %), which would
+mean something is broken.
 """
 
 from __future__ import annotations
@@ -30,19 +31,37 @@ from typing import Sequence
 import cv2
 
 PASS_MARK = 0.25
+AVERAGE_PASS_MARK = 0.05
+MARKER = ".sam_detect_demo"
 
 
 def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str,
-             min_per_class: int = 10) -> float:
-    """Run the demo; return the fraction of objects found and labelled right."""
+             min_per_class: int = 10) -> tuple[float, str]:
+    """Run the demo; return the fraction of objects found and labelled right, and the embedder.
+
+    Raises:
+        SamDetectError: for bad arguments, missing photos, or an ``out`` folder that holds
+            something other than an earlier demo run.
+    """
     from sam_detect import SAMDetect
     from sam_detect.evaluation.benchmark import find_photo_stamps, make_benchmark
     from sam_detect.evaluation.coco import CocoDataset
     from sam_detect.evaluation.metrics import greedy_match, iou_matrix
     from sam_detect.vector_store import EdgeVectorStore
 
+    from sam_detect.errors import SamDetectError
+
+    if shots < 1 or images < 1:
+        raise SamDetectError("--images and --shots must be at least 1")
     if out.exists():
-        shutil.rmtree(out)  # a repeatable demo: fresh scenes and an empty store every run
+        # A repeatable demo starts from fresh scenes and an empty store, but never deletes a
+        # folder it did not make.
+        if any(out.iterdir()) and not (out / MARKER).is_file():
+            raise SamDetectError(f"{out} is not empty and not an earlier demo run; "
+                                 "choose another --out")
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("made by python -m sam_detect.demo; deleted by its next run\n")
     print(f"1. Building {images} scenes of real photographed objects in {out / 'scenes'} ...")
     make_benchmark(out / "scenes", images=images, seed=seed, min_per_class=min_per_class)
     dataset = CocoDataset(out / "scenes" / "annotations.json")
@@ -54,6 +73,10 @@ def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str,
     for stamp in find_photo_stamps(min_per_class=min_per_class):
         if stamp.category in categories and stamp.source not in in_scenes:
             teach_with[stamp.category].append(stamp)
+    short = [c for c in categories if len(teach_with[c]) < shots]
+    if short:
+        print(f"   note: {', '.join(short)} have fewer than {shots} photos left to teach from "
+              "(the scenes use the rest); use fewer --images")
     store = EdgeVectorStore(out / "store")
     with SAMDetect(embedder=embedder, vector_store=store) as detector:
         print(f"2. Teaching {len(categories)} categories, {shots} photos each, with "
@@ -61,8 +84,10 @@ def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str,
         for category in categories:
             for stamp in teach_with[category][:shots]:
                 detector.add_examples_from_file(str(stamp.path), category)
-        print("   e.g. sam-detect " + str(teach_with[categories[0]][0].path)
-              + f" --label {categories[0]}")
+        example = next((c for c in categories if teach_with[c]), None)
+        if example is not None:
+            print(f"   e.g. sam-detect {teach_with[example][0].path} --label {example}")
+        embedder_name = detector.embedder.name
 
         print("3. Detecting ...")
         overlays = out / "overlays"
@@ -85,7 +110,7 @@ def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str,
     score = correct / max(len(truth), 1)
     print(f"\n{len(truth)} objects in {images} scenes: {found} found by the segmenter, "
           f"{correct} labelled right ({score:.0%}). Overlays: {overlays}/")
-    return score
+    return score, embedder_name
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -103,14 +128,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                         help="photos a category needs to be used")
     args = parser.parse_args(argv)
     try:
-        score = run_demo(args.out, args.images, args.shots, args.seed, args.embedder,
-                         args.min_per_class)
+        score, embedder_name = run_demo(args.out, args.images, args.shots, args.seed,
+                                        args.embedder, args.min_per_class)
     except SamDetectError as error:
         print(f"demo: error: {error}", file=sys.stderr)
         return 2
-    if score < PASS_MARK:
-        print(f"demo: only {score:.0%} labelled right, under the {PASS_MARK:.0%} that a working "
-              "install reaches; something is wrong", file=sys.stderr)
+    # The weight-free average embedder is near chance on these photos (8-17 %); a pretrained
+    # one labels 55-70 % right.
+    mark = AVERAGE_PASS_MARK if embedder_name.startswith("average") else PASS_MARK
+    if score < mark:
+        print(f"demo: only {score:.0%} labelled right, under the {mark:.0%} that a working "
+              f"install with {embedder_name} reaches; something is wrong", file=sys.stderr)
         return 1
     return 0
 

@@ -45,8 +45,8 @@ class SAMDetect:
 
     Every stage is swappable. With no arguments everything runs offline on the CPU: the classical
     :class:`~sam_detect.segmentation.NaiveSegmenter`, the best offline embedder installed
-    (``create_embedder("auto")``), the default :class:`~sam_detect.fading.GaussianFade` and an
-    in-memory store. Pass an :class:`~sam_detect.vector_store.EdgeVectorStore` (or
+    (``create_embedder("auto")``), a :class:`~sam_detect.fading.HardCropFade` and an in-memory
+    store. Pass an :class:`~sam_detect.vector_store.EdgeVectorStore` (or
     ``QdrantVectorStore``) for examples that persist.
 
     Args:

@@ -95,8 +95,8 @@ PARAMETERS: dict[str, Param] = {
     "fade": Param("hard_crop", "hard_crop, gaussian, identity, linear or exponential",
                   runtime=True),
     "sigma": Param(10.0, "gaussian fade width in pixels", True, (0.0, 1000.0)),
-    "min_fade": Param(0.0, "floor of the fade, 0..1 (gaussian, linear, exponential, hard_crop)",
-                      True, (0.0, 1.0)),
+    "min_fade": Param(-1.0, "floor of the fade, 0..1 (gaussian, linear, exponential, "
+                            "hard_crop); negative: each fade's own default", True, (-1.0, 1.0)),
     "max_distance": Param(100.0, "linear/exponential: distance in pixels where the fade ends",
                           True, (0.0, 10000.0)),
     "decay": Param(0.05, "exponential fade decay rate per pixel", True, (0.0, 10.0)),
@@ -158,8 +158,8 @@ def detector_options(values: dict[str, Any]) -> DetectorOptions:
     """Translate parameter values into the core's :class:`~sam_detect.options.DetectorOptions`.
 
     ROS parameters cannot be unset, so a few values stand for "the default": an empty
-    ``clip_model`` or ``qdrant_url``, a negative ``unknown_threshold`` and ``max_instances: 0``
-    (no limit) all become None.
+    ``clip_model`` or ``qdrant_url``, a negative ``unknown_threshold`` or ``min_fade`` and
+    ``max_instances: 0`` (no limit) all become None.
     """
     threshold = values["unknown_threshold"]
     return DetectorOptions.from_mapping({
@@ -167,6 +167,7 @@ def detector_options(values: dict[str, Any]) -> DetectorOptions:
         "clip_model": values["clip_model"] or None,
         "qdrant_url": values["qdrant_url"] or None,
         "unknown_threshold": None if threshold < 0 else threshold,
+        "min_fade": None if values["min_fade"] < 0 else values["min_fade"],
         "max_instances": values["max_instances"] or None,
         # store_path is the edge store's folder; for qdrant a path would mean client-local mode.
         "store_path": values["store_path"] if values["store"] == "edge" else None,

@@ -260,13 +260,13 @@ def test_runtime_parameters_apply(harness: Any) -> None:
     results = set_parameters(harness, fade="gaussian", sigma=12.0, top_k=2,
                              unknown_threshold=0.3, max_instances=1, publish_overlay=True)
     assert [r.successful for r in results] == [True] * 6, [r.reason for r in results]
-    assert detector.fade_strategy == GaussianFade(sigma=12.0, min_fade=0.0)
+    assert detector.fade_strategy == GaussianFade(sigma=12.0, min_fade=0.05)
     assert (detector.default_top_k, detector.unknown_threshold) == (2, pytest.approx(0.3))
     assert node.get_parameter("top_k").value == 2
     assert len(send(harness, 0).instances) == 1
     results = set_parameters(harness, fade="linear", max_distance=40.0, unknown_threshold=-1.0)
     assert all(r.successful for r in results)
-    assert detector.fade_strategy == LinearFade(max_distance=40.0, min_fade=0.0)
+    assert detector.fade_strategy == LinearFade(max_distance=40.0, min_fade=0.05)
     assert detector.unknown_threshold == pytest.approx(detector.embedder.unknown_threshold)
 
 
@@ -423,7 +423,7 @@ def test_parameter_changes_wait_for_the_running_inference(
         detector.gate.set()
         setter.join(timeout=30)
     assert [r.successful for r in results] == [True, True]
-    assert detector.fade_strategy == GaussianFade(sigma=12.0, min_fade=0.0)
+    assert detector.fade_strategy == GaussianFade(sigma=12.0, min_fade=0.05)
 
 
 def test_teaching_during_inference_on_an_edge_store(harness_factory: Any, wait_until: Any,

@@ -32,3 +32,16 @@ def test_demo_without_stamps_is_one_clear_error(tmp_path: Path, monkeypatch: pyt
     monkeypatch.setenv("SAM_DETECT_STAMPS_DIR", str(tmp_path / "missing"))
     assert demo.main(["--out", str(tmp_path / "demo")]) == 2
     assert "tuxpaint" in capsys.readouterr().err
+
+
+def test_demo_never_deletes_a_folder_it_did_not_make(fake_stamps: Path, tmp_path: Path,
+                                                     monkeypatch: pytest.MonkeyPatch,
+                                                     capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.setenv("SAM_DETECT_STAMPS_DIR", str(fake_stamps))
+    precious = tmp_path / "photos"
+    precious.mkdir()
+    (precious / "holiday.png").write_bytes(b"keep me")
+    assert demo.main(["--out", str(precious), "--embedder", "average"]) == 2
+    assert "not an earlier demo run" in capsys.readouterr().err
+    assert (precious / "holiday.png").read_bytes() == b"keep me"
+    assert demo.main(["--out", str(tmp_path / "d"), "--shots", "0"]) == 2

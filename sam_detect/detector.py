@@ -61,6 +61,8 @@ class SAMDetect:
         unknown_threshold: Similarity below which an instance is unknown; the embedder's default
             when None.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"`` for models built from a kind.
+        channel_order: ``"rgb"``, or ``"bgr"`` for arrays straight from OpenCV (``cv2.imread``,
+            ``cv2.VideoCapture``); files and PIL images are always read correctly.
 
     Raises:
         IncompatibleStoreError: when the store was filled by another embedder.
@@ -76,11 +78,15 @@ class SAMDetect:
         unknown_threshold: float | None = None,
         device: str = "auto",
         fade_config: Any = None,
+        channel_order: str = "rgb",
     ) -> None:
         from sam_detect.embedding import create_embedder
         from sam_detect.segmentation import create_segmenter
         from sam_detect.vector_store import MemoryVectorStore, check_compatible
 
+        if channel_order not in ("rgb", "bgr"):
+            raise SamDetectError(f"channel_order must be 'rgb' or 'bgr', got '{channel_order}'")
+        self.channel_order = channel_order
         self.vector_store = vector_store if vector_store is not None else MemoryVectorStore()
         if segmenter is None or isinstance(segmenter, str):
             segmenter = create_segmenter(segmenter or "naive", device=device)
@@ -130,11 +136,11 @@ class SAMDetect:
 
     def segment(self, image: ImageLike) -> list[Segment]:
         """Return the segmenter's masks for ``image``."""
-        return self.segmenter.segment(load_image(image))
+        return self.segmenter.segment(self._load(image))
 
     def embed_masks(self, image: ImageLike, masks: Sequence[np.ndarray]) -> np.ndarray:
         """Fade each mask's context and embed the crops; returns ``(n, dim)`` unit rows."""
-        image = load_image(image)
+        image = self._load(image)
         crops = [self._crop(image, validate_mask(mask, image.shape)) for mask in masks]
         return self._embed(crops)
 
@@ -158,7 +164,7 @@ class SAMDetect:
             ``timings_ms`` for ``segment``, ``fade``, ``embed``, ``search`` and ``total``.
         """
         source = str(image) if isinstance(image, (str,)) or hasattr(image, "__fspath__") else None
-        image = load_image(image)
+        image = self._load(image)
         start = time.perf_counter()
         segments = self.segmenter.segment(image)
         segmented = time.perf_counter()
@@ -201,7 +207,7 @@ class SAMDetect:
             The new example's id, in a list.
         """
         label = validate_label(label)
-        image = load_image(image)
+        image = self._load(image)
         crop = image if mask is None else self._crop(image, validate_mask(mask, image.shape))
         return self.add_embeddings(self._embed([crop]), [label], [payload or {}])
 
@@ -293,12 +299,16 @@ class SAMDetect:
         """Return the faded crop of ``mask`` as a PIL image (``.save()`` it, or teach it)."""
         from PIL import Image
 
-        image = load_image(image)
+        image = self._load(image)
         return Image.fromarray(self._crop(image, validate_mask(mask, image.shape)))
 
     def visualize(self, image: ImageLike, results: Detections | Sequence[Instance]) -> np.ndarray:
-        """Return the RGB image with masks, outlines, labels and confidences drawn."""
-        return draw_instances(load_image(image), results)
+        """Return the image with masks, outlines, labels and confidences drawn.
+
+        The picture is RGB, or BGR (ready for ``cv2.imshow``) when ``channel_order="bgr"``.
+        """
+        overlay = draw_instances(self._load(image), results)
+        return overlay[:, :, ::-1].copy() if self.channel_order == "bgr" else overlay
 
     def evaluate(self, dataset_path: str, metrics: Sequence[str] | None = None,
                  **options: Any) -> dict[str, Any]:
@@ -318,6 +328,12 @@ class SAMDetect:
         self.close()
 
     # -- helpers -----------------------------------------------------------------------------
+
+    def _load(self, image: ImageLike) -> np.ndarray:
+        rgb = load_image(image)
+        if self.channel_order == "bgr" and isinstance(image, np.ndarray) and image.ndim == 3:
+            return np.ascontiguousarray(rgb[:, :, ::-1])
+        return rgb
 
     def _crop(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return make_faded_crop(image, mask, self.fade_strategy)[0]

@@ -166,3 +166,20 @@ def test_persistent_edge_store_survives_reopen(tmp_path, scene):
                    vector_store=EdgeVectorStore(tmp_path / "store")) as detector:
         assert detector.labels() == {"disc": 1}
         assert label_of(detector.detect(image), truth["red_disc"]) == "disc"
+
+
+def test_bgr_frames_from_opencv(scene):
+    image, truth = scene
+    rgb_detector = SAMDetect(embedder=AverageEmbedder())
+    bgr_detector = SAMDetect(embedder=AverageEmbedder(), channel_order="bgr")
+    bgr = np.ascontiguousarray(image[:, :, ::-1])
+    rgb_detector.add_example(image, "disc", mask=truth["red_disc"])
+    bgr_detector.add_example(bgr, "disc", mask=truth["red_disc"])
+    expected = rgb_detector.detect(image)
+    got = bgr_detector.detect(bgr)
+    assert [i.bbox for i in got] == [i.bbox for i in expected]
+    np.testing.assert_allclose([i.confidence for i in got], [i.confidence for i in expected])
+    np.testing.assert_array_equal(bgr_detector.visualize(bgr, got),
+                                  rgb_detector.visualize(image, expected)[:, :, ::-1])
+    with pytest.raises(SamDetectError, match="channel_order"):
+        SAMDetect(embedder=AverageEmbedder(), channel_order="hsv")

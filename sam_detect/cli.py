@@ -9,8 +9,9 @@ Examples persist in an embedded Qdrant Edge store by default, so::
     sam-detect widget.png --label widget
     sam-detect shelf.jpg            # -> widget 0.83 ...
 
-Other commands: ``labels`` (what the store knows), ``forget LABEL``, ``evaluate``,
-``make-benchmark``, ``bench`` and ``dashboard`` (see ``sam-detect COMMAND --help``).
+Other commands: ``labels`` (what the store knows), ``forget LABEL``, ``optimize`` (index a
+large store), ``evaluate``, ``make-benchmark``, ``bench`` and ``dashboard`` (see
+``sam-detect COMMAND --help``).
 User errors print one line and exit with status 2.
 """
 
@@ -31,6 +32,7 @@ from sam_detect.options import DetectorOptions
 SUBCOMMANDS = {
     "labels": "sam_detect.cli:labels_main",
     "forget": "sam_detect.cli:forget_main",
+    "optimize": "sam_detect.cli:optimize_main",
     "evaluate": "sam_detect.evaluation.cli:evaluate_main",
     "make-benchmark": "sam_detect.evaluation.cli:make_benchmark_main",
     "bench": "sam_detect.evaluation.cli:bench_main",
@@ -274,6 +276,27 @@ def mute_opencv_warnings() -> None:
     except ImportError:  # OpenCV builds without the logging bindings print nothing to mute
         return
     cv2_logging.setLogLevel(cv2_logging.LOG_LEVEL_ERROR)
+
+
+def optimize_main(argv: Sequence[str]) -> int:
+    """Run ``sam-detect optimize``: build the edge store's HNSW index (large stores)."""
+    parser = argparse.ArgumentParser(
+        prog="sam-detect optimize",
+        description="Build the HNSW index of an edge store, for fast search past ~10k examples "
+                    "(exact search is used until then). Takes seconds to minutes; stop the "
+                    "node or CLI using the store first.")
+    parser.add_argument("--store-path", help="folder of the edge store (default: the CLI's)")
+    args = parser.parse_args(argv)
+    args.store, args.qdrant_url, args.collection = "edge", None, "sam_detect"
+    store = _open_existing_store(args)
+    try:
+        changed = store.optimize()
+        count = store.count()
+    finally:
+        store.close()
+    print(f"{'indexed' if changed else 'nothing to index in'} {count} example(s)"
+          + ("" if changed else " (small stores are searched exactly)"))
+    return 0
 
 
 def main(argv: Sequence[str] | None = None) -> int:

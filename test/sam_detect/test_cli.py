@@ -86,6 +86,16 @@ def test_folder_batch_with_overlays_and_text_output(tmp_path, images):
     assert cv2.imread(str(out / "b.png")).shape == (240, 320, 3)
 
 
+def test_optimize_a_store(tmp_path, images):
+    flags = store_flags(tmp_path)
+    run(images["disc_cutout"], "--label", "widget", *flags)
+    result = run("optimize", *flags[:2])
+    assert "1 example(s)" in result.stdout
+    assert json.loads(run("labels", "--json", *flags[:2]).stdout) == {"widget": 1}
+    missing = run("optimize", "--store-path", tmp_path / "nothing", check_status=2)
+    assert "there is no store at" in missing.stderr
+
+
 def test_glob_and_forget(tmp_path, images):
     flags = store_flags(tmp_path)
     run(str(images["folder"] / "*.png"), "--label", "scene", "--masks", "all", *flags)

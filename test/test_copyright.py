@@ -12,7 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 import re
-import subprocess
 import xml.etree.ElementTree as ElementTree
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -20,20 +19,11 @@ COPYRIGHT = re.compile(r"# Copyright (19|20)\d\d(-20\d\d)? The sam_detect_ros Au
 LICENSE = "# SPDX-License-Identifier: MIT"
 
 
-def source_files() -> list[str]:
+def source_files(repository_files: list[str]) -> list[str]:
     """Return the files that need a header: Python, shell and CMake sources and scripts."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-        capture_output=True, text=True, check=True).stdout.split()
-    files = []
-    for name in sorted(set(listed)):
-        path = ROOT / name
-        if not path.is_file():
-            continue
-        if (name.endswith((".py", ".sh", ".cmake")) or path.name == "CMakeLists.txt"
-                or path.read_bytes()[:2] == b"#!"):
-            files.append(name)
-    return files
+    return [name for name in repository_files
+            if name.endswith((".py", ".sh", ".cmake")) or Path(name).name == "CMakeLists.txt"
+            or (ROOT / name).read_bytes()[:2] == b"#!"]
 
 
 def header_problem(path: Path) -> str | None:
@@ -48,8 +38,8 @@ def header_problem(path: Path) -> str | None:
     return None
 
 
-def test_every_source_file_has_the_header() -> None:
-    files = source_files()
+def test_every_source_file_has_the_header(repository_files: list[str]) -> None:
+    files = source_files(repository_files)
     assert "scripts/bootstrap.sh" in files and "CMakeLists.txt" in files
     problems = [f"{name}: {problem}" for name in files
                 if (problem := header_problem(ROOT / name)) is not None]

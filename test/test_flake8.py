@@ -9,31 +9,21 @@ by git (tracked and new, minus ignored), so virtualenvs and build folders are le
 from __future__ import annotations
 
 from pathlib import Path
-import subprocess
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def python_files() -> list[str]:
+def python_files(repository_files: list[str]) -> list[str]:
     """Return the repository's Python files (``.py`` and python scripts), relative to ROOT."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
-        capture_output=True, text=True, check=True).stdout.split()
-    files = []
-    for name in sorted(set(listed)):
-        path = ROOT / name
-        if not path.is_file():
-            continue
-        if name.endswith(".py") or path.read_bytes()[:64].startswith(b"#!/usr/bin/env python"):
-            files.append(name)
-    return files
+    return [name for name in repository_files if name.endswith(".py")
+            or (ROOT / name).read_bytes()[:64].startswith(b"#!/usr/bin/env python")]
 
 
-def test_flake8() -> None:
+def test_flake8(repository_files: list[str]) -> None:
     main = pytest.importorskip("ament_flake8.main", reason="pip install ros-jazzy-ament-flake8")
-    files = python_files()
+    files = python_files(repository_files)
     assert "sam_detect_ros/detect_node.py" in files
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)

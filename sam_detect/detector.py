@@ -20,24 +20,28 @@ Example:
 
 from __future__ import annotations
 
+import inspect
 import logging
 import time
 from datetime import datetime, timezone
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from sam_detect.classifier import KNNClassifier, Prediction
-from sam_detect.errors import InvalidMaskError, SamDetectError
-from sam_detect.fading import HardCropFade, describe_fade, make_faded_crop
+from sam_detect.embedding.cache import EmbeddingCache
+from sam_detect.errors import InvalidMaskError, OptionError, SamDetectError
+from sam_detect.fading import FADES, create_fade, describe_fade, make_faded_crop
 from sam_detect.image_io import (
     ImageLike, load_alpha_mask, load_image, validate_label, validate_mask)
+from sam_detect.options import (
+    BY_NAME, FADE_OPTIONS, LIBRARY, options_for, resolve_keywords, STORE_OPTIONS)
 from sam_detect.results import Detections, Instance, Neighbour, Segment
 from sam_detect.visualize import draw_instances
 
 logger = logging.getLogger("sam_detect")
 
-DEFAULT_TOP_K = 5
+DEFAULT_TOP_K = BY_NAME["top_k"].default
 
 
 class SAMDetect:
@@ -49,22 +53,35 @@ class SAMDetect:
     store. Pass an :class:`~sam_detect.vector_store.EdgeVectorStore` (or
     ``QdrantVectorStore``) for examples that persist.
 
+    Every option of :data:`sam_detect.options.OPTIONS` but the store's is also a keyword, as
+    the brief shows them::
+
+        SAMDetect(sam_model="sam2_hiera_large", device="cuda", tensorrt_enabled=True,
+                  embedding_cache_size=10000, qdrant_batch_size=32, embedding_model="clip-vit-b")
+
     Args:
         segmenter: A :class:`~sam_detect.segmentation.Segmenter` or a kind (``"naive"``,
-            ``"sam2"``).
+            ``"sam2"``); ``sam2`` when only ``sam_model`` is given.
         embedder: An :class:`~sam_detect.embedding.Embedder` or a kind (``"auto"``, ``"average"``,
-            ``"efficientnet"``, ``"clip"``).
+            ``"efficientnet"``, ``"clip"``); ``embedding_model`` also takes ``"clip-vit-b"``...
         fade_strategy: A :class:`~sam_detect.fading.FadeStrategy` (``fade_config`` is an alias,
-            as in the seed's examples).
+            as in the seed's examples); or give ``fade="gaussian", sigma=30``.
         vector_store: A :class:`~sam_detect.vector_store.VectorStore`; a new memory store if None.
-        default_top_k: Neighbours fetched per instance.
+        default_top_k: Neighbours fetched per instance (alias of ``top_k``; 5 when None).
         unknown_threshold: Similarity below which an instance is unknown; the embedder's default
             when None.
         device: ``"auto"``, ``"cpu"`` or ``"cuda"`` for models built from a kind.
         channel_order: ``"rgb"``, or ``"bgr"`` for arrays straight from OpenCV (``cv2.imread``,
             ``cv2.VideoCapture``); files and PIL images are always read correctly.
+        log: Receives one-line notes, such as which embedder ``"auto"`` chose (default: the
+            ``sam_detect`` logger).
+        **options: Any other library option by name or alias (``sam_model``,
+            ``points_per_side``, ``clip_model``, ``precision``, ``compile``, ``tensorrt``/
+            ``tensorrt_enabled``, ``max_instances``, ``fade`` and its parameters, ``top_k``,
+            ``embedding_cache_size``, ``qdrant_batch_size``...); see ``sam-detect --help``.
 
     Raises:
+        OptionError: for an unknown option or a value it cannot take, naming the option.
         IncompatibleStoreError: when the store was filled by another embedder.
     """
 
@@ -74,33 +91,53 @@ class SAMDetect:
         embedder: Any = None,
         fade_strategy: Any = None,
         vector_store: Any = None,
-        default_top_k: int = DEFAULT_TOP_K,
+        default_top_k: int | None = None,
         unknown_threshold: float | None = None,
         device: str = "auto",
         fade_config: Any = None,
         channel_order: str = "rgb",
+        log: Callable[[str], Any] | None = None,
+        **options: Any,
     ) -> None:
-        from sam_detect.embedding import create_embedder
-        from sam_detect.segmentation import create_segmenter
         from sam_detect.vector_store import MemoryVectorStore, check_compatible
 
         if channel_order not in ("rgb", "bgr"):
             raise SamDetectError(f"channel_order must be 'rgb' or 'bgr', got '{channel_order}'")
+        named = {"device": device, "unknown_threshold": unknown_threshold}
+        if default_top_k is not None:
+            named["default_top_k"] = default_top_k
+        for name, stage in (("segmenter", segmenter), ("embedder", embedder)):
+            if isinstance(stage, str):
+                named[name] = stage
+        given = resolve_keywords({**named, **options}, FACADE_OPTIONS, refused=(
+            "is not a SAMDetect keyword; pass vector_store=sam_detect.vector_store.open_store"
+            "(...)"))
+        self.options: dict[str, Any] = {name: BY_NAME[name].default for name in FACADE_OPTIONS}
+        self.options.update(given)
         self.channel_order = channel_order
+        _refuse_for_built_stages(given, segmenter, embedder, fade_strategy or fade_config)
         self.vector_store = vector_store if vector_store is not None else MemoryVectorStore()
         if segmenter is None or isinstance(segmenter, str):
-            segmenter = create_segmenter(segmenter or "naive", device=device)
+            if "segmenter" not in given and given.get("sam_model") is not None:
+                self.options["segmenter"] = "sam2"  # the brief's SAMDetect(sam_model=...)
+            segmenter = _build_segmenter(self.options)
         self.segmenter = segmenter
         if embedder is None or isinstance(embedder, str):
             saved = self.vector_store.get_metadata() or {}
-            embedder = create_embedder(embedder or "auto", device=device,
-                                       preferred=saved.get("name"), log=logger.info)
+            embedder = _build_embedder(self.options, saved.get("name"), log or logger.info)
         self.embedder = embedder
-        self.fade_strategy = fade_strategy or fade_config or HardCropFade()
-        self.default_top_k = default_top_k
-        self.classifier = KNNClassifier(
-            unknown_threshold=(embedder.unknown_threshold if unknown_threshold is None
-                               else unknown_threshold))
+        strategy = fade_strategy or fade_config
+        if strategy is not None:
+            self.set_fade_strategy(strategy)
+        else:
+            self._fade_settings = {k: v for k, v in given.items() if k in FADE_OPTIONS}
+            self.fade_strategy = create_fade(self.options["fade"], **self._fade_parameters())
+        self.default_top_k = DEFAULT_TOP_K
+        self.qdrant_batch_size = 0
+        self.embedding_cache = EmbeddingCache()
+        self.classifier = KNNClassifier(unknown_threshold=embedder.unknown_threshold)
+        self._apply({name: self.options[name] for name in RUNTIME_OPTIONS
+                     if name not in FADE_OPTIONS})
         self.warnings = check_compatible(self.vector_store, self.store_metadata())
         for warning in self.warnings:
             logger.warning(warning)
@@ -121,7 +158,78 @@ class SAMDetect:
         if not callable(getattr(fade_strategy, "apply", None)):
             raise SamDetectError(
                 "a fade strategy needs an apply(image, mask, distance_map) method")
+        self._fade_settings = _explicit_fade_settings(fade_strategy)
         self.fade_strategy = fade_strategy
+
+    def update(self, **settings: Any) -> dict[str, Any]:
+        """Change runtime settings, checked by the option table; returns the values applied.
+
+        The runtime options are the fade (``fade``, ``sigma``, ``min_fade``, ``max_distance``,
+        ``decay``, ``context``), ``top_k``, ``unknown_threshold`` (None: the embedder's default),
+        ``max_instances`` (None: the segmenter's default; 0: no limit), ``embedding_cache_size``
+        and ``qdrant_batch_size``. A fade parameter given alone keeps the current fade kind and
+        its other parameters; a parameter that does not apply to the current fade is kept for
+        when that fade is chosen. Nothing changes when any value is refused.
+
+        Example:
+            >>> from sam_detect.embedding import AverageEmbedder
+            >>> detector = SAMDetect(embedder=AverageEmbedder())
+            >>> detector.update(fade="gaussian", sigma=20, top_k=3)
+            {'fade': 'gaussian', 'sigma': 20.0, 'top_k': 3}
+            >>> detector.fade_strategy, detector.default_top_k
+            (GaussianFade(sigma=20.0, min_fade=0.05), 3)
+            >>> detector.update(top_k=0)
+            Traceback (most recent call last):
+            ...
+            sam_detect.errors.OptionError: top_k must be at least 1, got 0
+
+        Raises:
+            OptionError: for an unknown or build-time option, or a value it cannot take.
+        """
+        changes = resolve_keywords(settings, RUNTIME_OPTIONS, refused=(
+            "is read when the detector is built; build another one to change it"))
+        fade_changes = {k: v for k, v in changes.items() if k in FADE_OPTIONS}
+        if fade_changes:  # built first: a refused fade leaves everything as it was
+            fade_settings = {**self._fade_settings, **fade_changes}
+            kind = fade_settings.get("fade")
+            if kind is None:
+                raise OptionError(next(iter(fade_changes)), (
+                    "applies to the built-in fades, and this detector uses a custom fade "
+                    "strategy; give fade too"))
+            self.fade_strategy = create_fade(kind, **{
+                k: v for k, v in fade_settings.items() if k != "fade"})
+            self._fade_settings = fade_settings
+        self._apply({k: v for k, v in changes.items() if k not in FADE_OPTIONS})
+        self.options.update(changes)
+        return changes
+
+    def runtime_settings(self) -> dict[str, Any]:
+        """Return the current value of every runtime option (the fade's as the fade has them)."""
+        fade = describe_fade(self.fade_strategy)
+        return {**{k: v for k, v in self._fade_settings.items()}, "fade": fade["kind"],
+                **{k: v for k, v in fade.items() if k in FADE_OPTIONS and k != "fade"},
+                "top_k": self.default_top_k, "unknown_threshold": self.unknown_threshold,
+                "max_instances": getattr(self.segmenter, "max_instances", None),
+                "embedding_cache_size": self.embedding_cache.capacity,
+                "qdrant_batch_size": self.qdrant_batch_size}
+
+    def _apply(self, values: dict[str, Any]) -> None:
+        """Apply checked runtime values other than the fade's to the stages."""
+        for name, value in values.items():
+            if name == "top_k":
+                self.default_top_k = value
+            elif name == "unknown_threshold":
+                self.unknown_threshold = (self.embedder.unknown_threshold if value is None
+                                          else value)
+            elif name == "max_instances":
+                _set_max_instances(self.segmenter, value)
+            elif name == "embedding_cache_size":
+                self.embedding_cache.resize(value)
+            elif name == "qdrant_batch_size":
+                self.qdrant_batch_size = value
+
+    def _fade_parameters(self) -> dict[str, Any]:
+        return {k: v for k, v in self._fade_settings.items() if k != "fade"}
 
     def store_metadata(self) -> dict[str, Any]:
         """Describe what fills the store: the embedder's name and size, and the fade."""
@@ -149,7 +257,12 @@ class SAMDetect:
         embeddings = np.asarray(embeddings, np.float32)
         if len(embeddings) == 0 or self.vector_store.count() == 0:
             return [Prediction(None, 0.0, []) for _ in range(len(embeddings))]
-        hits = self.vector_store.search(embeddings, top_k or self.default_top_k)
+        # qdrant_batch_size bounds each request (a server's payload limit); 0: one request.
+        size = self.qdrant_batch_size or len(embeddings)
+        hits = []
+        for start in range(0, len(embeddings), size):
+            hits += self.vector_store.search(embeddings[start:start + size],
+                                             top_k or self.default_top_k)
         return [self.classifier.predict(neighbours) for neighbours in hits]
 
     def detect(self, image: ImageLike, top_k: int | None = None) -> Detections:
@@ -341,7 +454,77 @@ class SAMDetect:
     def _embed(self, crops: list[np.ndarray]) -> np.ndarray:
         if not crops:
             return np.zeros((0, self.embedder.dim), np.float32)
-        return self.embedder.embed(crops)
+        return self.embedding_cache.embed(crops, self.embedder)
+
+
+FACADE_OPTIONS = tuple(o.name for o in options_for(LIBRARY) if o.name not in STORE_OPTIONS)
+RUNTIME_OPTIONS = tuple(name for name in FACADE_OPTIONS if BY_NAME[name].runtime)
+# Options used only to build a stage: given with a built stage they would do nothing.
+_BUILD_OPTIONS = {"segmenter": ("sam_model", "points_per_side"), "embedder": ("clip_model",)}
+
+
+def _refuse_for_built_stages(given: dict[str, Any], segmenter: Any, embedder: Any,
+                             fade: Any) -> None:
+    """Refuse options that would be ignored because their stage was given already built."""
+    built = {"segmenter": segmenter is not None and not isinstance(segmenter, str),
+             "embedder": embedder is not None and not isinstance(embedder, str)}
+    for stage, names in _BUILD_OPTIONS.items():
+        for name in names:
+            if built[stage] and given.get(name) is not None:
+                raise OptionError(name, f"builds the {stage}, but a built {stage} was given")
+    for name in ("precision", "compile", "tensorrt"):
+        if all(built.values()) and given.get(name) is not None:
+            raise OptionError(name, "builds the models, but built ones were given")
+    for name in FADE_OPTIONS:
+        if fade is not None and name in given:
+            raise OptionError(name, "cannot be given with a fade_strategy; give one or the other")
+
+
+def _build_segmenter(options: dict[str, Any]) -> Any:
+    from sam_detect.segmentation import create_segmenter
+
+    kind = options["segmenter"]
+    limit = options["max_instances"]
+    settings: dict[str, Any] = {"max_instances": limit or None, "device": options["device"]}
+    if kind == "sam2":
+        settings.update(model_size=options["sam_model"],
+                        points_per_side=options["points_per_side"],
+                        **{k: options[k] for k in ("precision", "compile", "tensorrt")})
+    segmenter = create_segmenter(kind, **settings)
+    _set_max_instances(segmenter, limit)
+    return segmenter
+
+
+def _set_max_instances(segmenter: Any, limit: int | None) -> None:
+    """Set the segmenter's limit: a count, 0 for no limit, None for the segmenter's default."""
+    if not hasattr(segmenter, "max_instances"):
+        return
+    if limit is None:
+        default = inspect.signature(type(segmenter)).parameters.get("max_instances")
+        limit = None if default is None else default.default
+    segmenter.max_instances = limit or None
+
+
+def _build_embedder(options: dict[str, Any], preferred: str | None,
+                    log: Callable[[str], Any]) -> Any:
+    from sam_detect.embedding import create_embedder
+
+    acceleration = {k: options[k] for k in ("precision", "compile", "tensorrt")
+                    if options[k] is not None}
+    return create_embedder(options["embedder"], device=options["device"],
+                           model_name=options["clip_model"], preferred=preferred, log=log,
+                           **acceleration)
+
+
+def _explicit_fade_settings(strategy: Any) -> dict[str, Any]:
+    """Return a built-in fade's kind and the parameters that differ from its defaults."""
+    description = describe_fade(strategy)
+    kind = description["kind"]
+    if kind not in FADES:
+        return {}
+    defaults = describe_fade(FADES[kind]())
+    return {"fade": kind, **{k: v for k, v in description.items()
+                             if k != "kind" and defaults.get(k) != v}}
 
 
 __all__ = ["DEFAULT_TOP_K", "Neighbour", "SAMDetect"]

@@ -36,6 +36,7 @@ from __future__ import annotations
 
 import math
 import os
+import re
 import zlib
 from typing import Any, Sequence
 
@@ -63,15 +64,30 @@ IMAGENET_STD = (0.229, 0.224, 0.225)
 UPSAMPLE_CHUNK = 16  # masks upsampled to full frame at once: bounds memory at 4K input
 
 
+# The SAM2 repository's checkpoint names: sam2_hiera_large, sam2.1_hiera_b+, sam2.1-hiera-tiny.
+_SAM2_REPO_NAME = re.compile(
+    r"^sam2(?:\.1)?[_-]hiera[_-](tiny|t|small|s|base[_-]?plus|b\+|large|l)$")
+_SAM2_REPO_SIZES = {"t": "tiny", "s": "small", "b+": "base-plus", "l": "large"}
+
+
 def sam2_model_id(model: str | os.PathLike) -> str:
     """Return the hub id of a size name (``tiny``, ``small``, ``base``, ``large``), else ``model``.
+
+    The SAM2 repository's names (``sam2_hiera_large``, ``sam2.1_hiera_b+``) are sizes too.
 
     Example:
         >>> sam2_model_id("base"), sam2_model_id("./my-sam2")
         ('facebook/sam2.1-hiera-base-plus', './my-sam2')
+        >>> sam2_model_id("sam2_hiera_large")
+        'facebook/sam2.1-hiera-large'
     """
     text = os.fspath(model)
-    return SAM2_MODELS.get(text.strip().lower(), text)
+    name = text.strip().lower()
+    repo_name = _SAM2_REPO_NAME.match(name)
+    if repo_name:
+        size = repo_name.group(1).replace("_", "-")
+        name = _SAM2_REPO_SIZES.get(size, "base-plus" if size == "baseplus" else size)
+    return SAM2_MODELS.get(name, text)
 
 
 def sam2_download_hint(model: str | os.PathLike) -> str:

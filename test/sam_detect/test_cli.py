@@ -113,7 +113,11 @@ def test_glob_and_forget(tmp_path, images):
     (["{scene_a}", "--store", "qdrant", "--qdrant-url", "http://127.0.0.1:9"],
      "not both"),
     (["{scene_a}", "--output", "{empty}"], "cannot use --output"),
-    (["{scene_a}", "--unknown-threshold", "5"], "unknown_threshold is a cosine similarity"),
+    (["{scene_a}", "--unknown-threshold", "5"], "--unknown-threshold is a cosine similarity"),
+    # Every option is checked whichever fade is active (the default fade takes no sigma).
+    (["{scene_a}", "--sigma", "-5"], "--sigma must be a positive number, got -5.0"),
+    (["{scene_a}", "--context", "-1"], "--context must be at least 0"),
+    (["{scene_a}", "--qdrant-batch-size", "-1"], "--qdrant-batch-size must be at least 0"),
     (["{truncated}"], "not a supported image format"),
     (["labels", "--store-path", "{missing}"], "there is no store at"),
     (["forget", "cup", "--store-path", "{missing}"], "there is no store at"),

@@ -136,8 +136,9 @@ class SAMDetect:
         self.qdrant_batch_size = 0
         self.embedding_cache = EmbeddingCache()
         self.classifier = KNNClassifier(unknown_threshold=embedder.unknown_threshold)
+        # A built segmenter keeps its own limit unless max_instances is given.
         self._apply({name: self.options[name] for name in RUNTIME_OPTIONS
-                     if name not in FADE_OPTIONS})
+                     if name not in FADE_OPTIONS and (name != "max_instances" or name in given)})
         self.warnings = check_compatible(self.vector_store, self.store_metadata())
         for warning in self.warnings:
             logger.warning(warning)

@@ -34,13 +34,7 @@ import time
 from typing import Any, Callable
 
 from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
-from rcl_interfaces.msg import (
-    FloatingPointRange,
-    IntegerRange,
-    ParameterDescriptor,
-    ParameterType,
-    SetParametersResult,
-)
+from rcl_interfaces.msg import SetParametersResult
 import rclpy
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.exceptions import ParameterException
@@ -48,9 +42,7 @@ from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sam_detect.errors import InvalidLabelError, SamDetectError
-from sam_detect.fading import FADES
 from sam_detect.image_io import validate_label, validate_mask
-from sam_detect.options import DetectorOptions
 from sam_detect.results import Detections, Instance
 from sam_detect_ros.conversions import (
     detections_to_msg,
@@ -60,6 +52,13 @@ from sam_detect_ros.conversions import (
     rgb_to_image_msg,
     stamp_key,
 )
+from sam_detect_ros.parameters import (
+    build_detector,
+    check_values,
+    descriptor,
+    PARAMETERS,
+    runtime_settings,
+)
 from sam_detect_ros.msg import InstanceArray
 from sam_detect_ros.srv import AddExample, LabelInstance, ListLabels, RemoveLabel
 from sensor_msgs.msg import Image
@@ -67,125 +66,6 @@ from sensor_msgs.msg import Image
 NODE_NAME = "sam_detect"
 WARN_PERIOD_S = 5.0  # throttle for warnings about bad frames
 LOG_PERIOD_S = 60.0  # throttle for the frame counter line
-
-
-@dataclass(frozen=True)
-class Param:
-    """One node parameter: its default, what it does, and whether it changes at run time."""
-
-    default: Any
-    description: str
-    runtime: bool = False
-    bounds: tuple[float, float] | None = None
-
-
-# Every core option, with the defaults of config/detect.yaml (a test keeps the two in sync).
-PARAMETERS: dict[str, Param] = {
-    "segmenter": Param("naive", "naive (classical, CPU, offline) or sam2"),
-    "sam_model": Param("base", "SAM2 size (tiny, small, base, large), hub id or local folder"),
-    "points_per_side": Param(16, "SAM2 segment-everything grid size", bounds=(1, 128)),
-    "embedder": Param("auto", "auto, average, efficientnet or clip"),
-    "clip_model": Param("", "CLIP hub id or local folder; empty: the default model"),
-    "device": Param("auto", "auto, cpu or cuda"),
-    "store": Param("edge", "edge (embedded Qdrant on disk), memory, or qdrant (a server)"),
-    "store_path": Param("~/.local/share/sam_detect/ros_store",
-                        "folder of the edge store; ~ is expanded"),
-    "qdrant_url": Param("", "Qdrant server URL for store qdrant; empty: $QDRANT_URL"),
-    "collection": Param("sam_detect", "Qdrant collection (store qdrant)"),
-    "fade": Param("hard_crop", "hard_crop, gaussian, identity, linear or exponential",
-                  runtime=True),
-    "sigma": Param(10.0, "gaussian fade width in pixels", True, (0.0, 1000.0)),
-    "min_fade": Param(-1.0, "floor of the fade, 0..1 (gaussian, linear, exponential, "
-                            "hard_crop); negative: each fade's own default", True, (-1.0, 1.0)),
-    "max_distance": Param(100.0, "linear/exponential: distance in pixels where the fade ends",
-                          True, (0.0, 10000.0)),
-    "decay": Param(0.05, "exponential fade decay rate per pixel", True, (0.0, 10.0)),
-    "context": Param(16.0, "identity: pixels of context kept around the box", True,
-                     (0.0, 10000.0)),
-    "top_k": Param(5, "neighbours fetched per instance", True, (1, 1000)),
-    "unknown_threshold": Param(-1.0, "similarity below which an instance is unknown; "
-                                     "negative: the embedder's default", True, (-1.0, 1.0)),
-    "max_instances": Param(20, "keep at most this many instances per frame; 0: no limit", True,
-                           (0, 1000)),
-    "publish_overlay": Param(False, "publish overlay even when nobody subscribes", True),
-    "history_size": Param(30, "recent frames kept for label_instance", True, (1, 10000)),
-    "image_qos": Param("sensor_data", "sensor_data (best effort) or reliable"),
-    "diagnostics_period": Param(5.0, "seconds between /diagnostics messages; 0: off",
-                                bounds=(0.0, 3600.0)),
-}
-FADE_PARAMETERS = ("fade", "sigma", "min_fade", "max_distance", "decay", "context")
-IMAGE_QOS = ("sensor_data", "reliable")
-
-
-def _descriptor(name: str, param: Param) -> ParameterDescriptor:
-    kinds = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
-             float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
-    descriptor = ParameterDescriptor(
-        name=name, type=kinds[type(param.default)], description=param.description,
-        additional_constraints="" if param.runtime else "restart the node to change it")
-    if param.bounds is not None and isinstance(param.default, float):
-        low, high = (float(v) for v in param.bounds)
-        descriptor.floating_point_range = [FloatingPointRange(from_value=low, to_value=high)]
-    elif param.bounds is not None:
-        low, high = (int(v) for v in param.bounds)
-        descriptor.integer_range = [IntegerRange(from_value=low, to_value=high, step=1)]
-    return descriptor
-
-
-def check_values(values: dict[str, Any]) -> None:
-    """Validate parameter values beyond their types and ranges.
-
-    Raises:
-        SamDetectError: naming the parameter and what is wrong with it.
-    """
-    for name, param in PARAMETERS.items():
-        value = values[name]
-        if param.bounds is not None and not param.bounds[0] <= value <= param.bounds[1]:
-            raise SamDetectError(
-                f"{name} must be in [{param.bounds[0]}, {param.bounds[1]}], got {value}")
-    if values["image_qos"] not in IMAGE_QOS:
-        raise SamDetectError(f"image_qos must be one of {', '.join(IMAGE_QOS)}, "
-                             f"got '{values['image_qos']}'")
-    # Every fade's parameters are checked, not only the current fade's: a bad sigma set while
-    # the fade is hard_crop must not wait to fail until someone switches to gaussian.
-    options = detector_options(values)
-    options.fade_strategy()  # an unknown fade kind first
-    for fade in FADES:
-        replace(options, fade=fade).fade_strategy()
-
-
-def detector_options(values: dict[str, Any]) -> DetectorOptions:
-    """Translate parameter values into the core's :class:`~sam_detect.options.DetectorOptions`.
-
-    ROS parameters cannot be unset, so a few values stand for "the default": an empty
-    ``clip_model`` or ``qdrant_url``, a negative ``unknown_threshold`` or ``min_fade`` and
-    ``max_instances: 0`` (no limit) all become None.
-    """
-    threshold = values["unknown_threshold"]
-    return DetectorOptions.from_mapping({
-        **values,
-        "clip_model": values["clip_model"] or None,
-        "qdrant_url": values["qdrant_url"] or None,
-        "unknown_threshold": None if threshold < 0 else threshold,
-        "min_fade": None if values["min_fade"] < 0 else values["min_fade"],
-        "max_instances": values["max_instances"] or None,
-        # store_path is the edge store's folder; for qdrant a path would mean client-local mode.
-        "store_path": values["store_path"] if values["store"] == "edge" else None,
-    })
-
-
-def build_detector(values: dict[str, Any], log: Callable[[str], Any] | None = None) -> Any:
-    """Build the :class:`sam_detect.SAMDetect` that the parameter values describe.
-
-    Args:
-        values: A value for every name in :data:`PARAMETERS`.
-        log: Receives one line saying which embedder ``auto`` chose.
-
-    Raises:
-        SamDetectError: for an invalid option, a missing extra or a store that cannot be opened.
-    """
-    check_values(values)
-    return detector_options(values).build(log=log)
 
 
 @dataclass(frozen=True)
@@ -227,7 +107,7 @@ class DetectNode(Node):
                  **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
         for name, param in PARAMETERS.items():
-            self.declare_parameter(name, param.default, _descriptor(name, param))
+            self.declare_parameter(name, param.default, descriptor(name))
         self._values = {name: self.get_parameter(name).value for name in PARAMETERS}
         self.frames_received = 0
         self.frames_processed = 0
@@ -474,22 +354,11 @@ class DetectNode(Node):
 
         ``changed`` None means "compare with the current values".
         """
-        detector = self.detector
-        options = detector_options(values)
         # Waits for a running inference or add_example, so none of them mixes old and new values.
         with self._compute_lock:
             if changed is None:
                 changed = {name for name in PARAMETERS if values[name] != self._values[name]}
-            if changed & set(FADE_PARAMETERS):
-                detector.set_fade_strategy(options.fade_strategy())
-            if "top_k" in changed:
-                detector.default_top_k = options.top_k
-            if "unknown_threshold" in changed:
-                detector.unknown_threshold = (detector.embedder.unknown_threshold
-                                              if options.unknown_threshold is None
-                                              else options.unknown_threshold)
-            if "max_instances" in changed and hasattr(detector.segmenter, "max_instances"):
-                detector.segmenter.max_instances = options.max_instances
+            self.detector.update(**runtime_settings(values, changed))
             self._values = values
         return changed
 

@@ -17,6 +17,7 @@ from sam_detect.errors import OptionError
 from sam_detect.fading import FADES, GaussianFade, HardCropFade, LinearFade
 from sam_detect.options import (
     BY_NAME, DetectorOptions, OPTIONS, option, options_for, resolve_keywords)
+from sam_detect.segmentation import NaiveSegmenter
 from sam_detect.vector_store import MemoryVectorStore
 
 
@@ -190,6 +191,11 @@ def test_keywords_build_the_stages():
     assert (detector.embedding_cache.capacity, detector.qdrant_batch_size) == (7, 2)
     assert SAMDetect(embedder="average", max_instances=0).segmenter.max_instances is None
     assert SAMDetect(embedder="average").segmenter.max_instances == 20
+    # A built segmenter keeps its own limit unless max_instances is given.
+    built = NaiveSegmenter(max_instances=3)
+    assert SAMDetect(segmenter=built, embedder="average").segmenter.max_instances == 3
+    assert SAMDetect(segmenter=built, embedder="average", max_instances=0).segmenter \
+        .max_instances is None
 
 
 # -- update ---------------------------------------------------------------------------------------

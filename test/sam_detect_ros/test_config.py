@@ -13,7 +13,7 @@ pytest.importorskip("sam_detect_ros.msg", reason="interfaces not built: run scri
 
 import yaml  # noqa: E402 - PyYAML comes with the ROS wheels
 
-from sam_detect_ros.detect_node import (  # noqa: E402
+from sam_detect_ros.parameters import (  # noqa: E402
     build_detector,
     check_values,
     detector_options,
@@ -90,7 +90,8 @@ def test_parameters_that_mean_the_default_become_none() -> None:
     values = {name: param.default for name, param in PARAMETERS.items()}
     values.update(unknown_threshold=-1.0, max_instances=0, clip_model="", qdrant_url="")
     options = detector_options(values)
-    assert (options.unknown_threshold, options.max_instances) == (None, None)
+    # max_instances 0 means "no limit" in the library too, so it passes through as it is.
+    assert (options.unknown_threshold, options.max_instances) == (None, 0)
     assert (options.clip_model, options.qdrant_url) == (None, None)
     assert options.store_path == PARAMETERS["store_path"].default
     values.update(unknown_threshold=0.4, max_instances=3, clip_model="m", store="qdrant",

@@ -272,7 +272,7 @@ def test_runtime_parameters_apply(harness: Any) -> None:
 
 @pytest.mark.parametrize("name, value, reason", [
     ("sigma", 0.0, "sigma must be a positive"),
-    ("fade", "blurry", "unknown fade 'blurry'"),
+    ("fade", "blurry", "fade must be one of"),
     ("top_k", 0, "top_k"),
     ("min_fade", 1.5, "min_fade"),
     ("image_qos", "reliable_ish", "restart the node to change image_qos"),

@@ -147,8 +147,8 @@ def test_node_stops_cleanly_on_sigint_and_sigterm(
 
 
 @pytest.mark.parametrize("parameter, message", [
-    ("fade:=blurry", "unknown fade 'blurry'"),
-    ("store:=cloud", "unknown store 'cloud'"),
+    ("fade:=blurry", "fade must be one of identity, hard_crop"),
+    ("store:=cloud", "store must be one of memory, edge, qdrant, got 'cloud'"),
     ("top_k:=0", "top_k"),
     ("image_qos:=fast", "image_qos must be one of sensor_data, reliable"),
 ])

@@ -401,14 +401,27 @@ def resolve_keywords(keywords: Mapping[str, Any], allowed: Iterable[str],
                 refused = "is an option of the " + " and the ".join(sorted(target.fronts))
             raise OptionError(keyword, refused)
         values = {target.name: value}
-        if keyword == "embedding_model" and isinstance(value, str):
-            kind, model = EMBEDDING_MODELS.get(value.strip().lower(), (value, None))
-            values = {"embedder": kind, **({"clip_model": model} if model else {})}
+        if keyword == "embedding_model" and isinstance(value, (str, os.PathLike)):
+            values = _embedding_model(os.fspath(value))
         for name, item in values.items():
             if name in resolved:
                 raise OptionError(keyword, f"gives {name} twice")
             resolved[name] = BY_NAME[name].check(item)
     return resolved
+
+
+def _embedding_model(value: str) -> dict[str, Any]:
+    """Return the embedder options ``embedding_model=value`` stands for.
+
+    An embedder kind, a name of :data:`EMBEDDING_MODELS`, or a CLIP hub id / local folder.
+    """
+    name = value.strip().lower()
+    if name in EMBEDDING_MODELS:
+        kind, model = EMBEDDING_MODELS[name]
+        return {"embedder": kind, **({"clip_model": model} if model else {})}
+    if name not in BY_NAME["embedder"].allowed() and ("/" in value or os.path.isdir(value)):
+        return {"embedder": "clip", "clip_model": value}
+    return {"embedder": value}
 
 
 def check_options(values: Mapping[str, Any]) -> dict[str, Any]:

@@ -90,3 +90,24 @@ def test_cli_teaches_then_detects_with_sam2_and_clip(model_dirs, image, tmp_path
     result = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert result["image_size"] == [150, 260]
     assert result["instances"] and result["instances"][0]["label"] == "scene"
+
+
+def test_the_briefs_keywords_build_sam2_and_clip(model_dirs, image):
+    # The brief's performance-tuning call, with local miniatures for the hub names it uses.
+    from sam_detect import SAMDetect
+    from sam_detect.embedding.clip import CLIPEmbedder
+    from sam_detect.segmentation.sam2 import SAM2Segmenter
+
+    detector = SAMDetect(sam_model=str(model_dirs["sam"]), device="cpu", tensorrt_enabled=False,
+                         embedding_cache_size=100, qdrant_batch_size=2,
+                         embedding_model=str(model_dirs["clip"]), points_per_side=4,
+                         max_instances=5)
+    assert isinstance(detector.segmenter, SAM2Segmenter)
+    assert detector.segmenter.points_per_side == 4 and detector.segmenter.max_instances == 5
+    assert isinstance(detector.embedder, CLIPEmbedder) and detector.embedder.dim == 16
+    first = detector.detect(image)
+    assert len(first) >= 1
+    detector.add_embeddings(np.stack([i.embedding for i in first]), ["thing"] * len(first))
+    again = detector.detect(image)
+    assert detector.embedding_cache.stats()["hits"] == len(first) == len(again)
+    assert again[0].label == "thing"

@@ -320,3 +320,30 @@ def test_knn_queries_go_in_batches(batch_size, requests):
     assert store.requests == requests
     expected = SAMDetect(embedder=AverageEmbedder(), vector_store=store).classify(queries, 2)
     assert [p.label for p in predictions] == [p.label for p in expected]
+
+
+@pytest.mark.parametrize("value, expected", [
+    ("clip-vit-b", {"embedder": "clip", "clip_model": "openai/clip-vit-base-patch32"}),
+    ("CLIP-ViT-L", {"embedder": "clip", "clip_model": "openai/clip-vit-large-patch14"}),
+    ("openai/clip-vit-base-patch16", {"embedder": "clip",
+                                      "clip_model": "openai/clip-vit-base-patch16"}),
+    ("average", {"embedder": "average"}),
+    ("efficientnet-lite0", {"embedder": "efficientnet"}),
+])
+def test_embedding_model_names(value, expected):
+    assert resolve_keywords({"embedding_model": value}, BY_NAME) == expected
+
+
+@pytest.mark.parametrize("name, hub_id", [
+    ("sam2_hiera_large", "facebook/sam2.1-hiera-large"),
+    ("sam2.1_hiera_b+", "facebook/sam2.1-hiera-base-plus"),
+    ("sam2_hiera_base_plus", "facebook/sam2.1-hiera-base-plus"),
+    ("sam2.1-hiera-tiny", "facebook/sam2.1-hiera-tiny"),
+    ("small", "facebook/sam2.1-hiera-small"),
+    ("me/my-sam2", "me/my-sam2"),
+])
+def test_sam_model_takes_the_sam2_repositorys_names(name, hub_id):
+    pytest.importorskip("torch")
+    from sam_detect.segmentation.sam2 import sam2_model_id
+
+    assert sam2_model_id(name) == hub_id

@@ -27,8 +27,7 @@ from pathlib import Path
 from typing import Any, Sequence
 
 from sam_detect.errors import OptionError, SamDetectError
-from sam_detect.options import (
-    BY_NAME, DetectorOptions, FADING, KNN, MODELS, Option, options_for, STORE)
+from sam_detect.options import BY_NAME, DetectorOptions, Option, options_for, STORE
 
 SUBCOMMANDS = {
     "labels": "sam_detect.cli:labels_main",
@@ -68,7 +67,9 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 
 def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the model, fade and k-NN flags shared by detection, teaching and evaluation."""
-    for group in (MODELS, FADING, KNN):
+    # Every group of the table but the store's, in the table's order (a new group shows up too).
+    groups = dict.fromkeys(o.group for o in options_for("cli") if o.group != STORE)
+    for group in groups:
         add_option_arguments(parser, group)
 
 

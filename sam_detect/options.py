@@ -18,16 +18,19 @@ detector runs (``runtime``), its help text, and which front ends have it (``libr
 
 Adding an option is one entry in :data:`OPTIONS`::
 
-    Option("keyframe_interval", int, 1, "run the segmenter on every Nth frame", TRACKING,
+    Option("keyframe_interval", int, 1, "run the segmenter on every Nth frame", "tracking",
            low=1, high=1000, runtime=True),
 
-That gives a ``--keyframe-interval`` flag, a ``keyframe_interval`` node parameter (add it, with a
-comment, to ``config/detect.yaml`` and a row to docs/ros.md's table: a test checks both), a
-``DetectorOptions.keyframe_interval`` field and ``SAMDetect(keyframe_interval=...)``/
-``update(keyframe_interval=...)`` (the facade must then use it: see ``SAMDetect._apply``).
-``fronts=NODE`` makes a node-only parameter, ``fronts=CLI`` a CLI-only flag. ROS parameters
-cannot be unset, so an option whose default is ``None`` gives the node a ``node_default`` and/or
-a ``node_unset`` value that stands for None (``""``, or a negative number meaning "any negative").
+That gives a ``--keyframe-interval`` flag (in a "tracking" section of ``--help``), a
+``keyframe_interval`` node parameter with its descriptor, a ``DetectorOptions.keyframe_interval``
+field, and ``SAMDetect(keyframe_interval=...)``/``update(keyframe_interval=...)`` (the value lands
+in ``SAMDetect.options``; a runtime option that must reach a stage also gets a line in
+``SAMDetect._apply``). For the node, add it with a comment to ``config/detect.yaml`` and paste
+``python -m sam_detect_ros.parameters`` (the parameter table) into docs/ros.md: tests check both.
+``fronts=frozenset({NODE})`` makes a node-only parameter, ``frozenset({CLI})`` a CLI-only flag.
+ROS parameters cannot be unset, so an option whose default is ``None`` gives the node a
+``node_default`` and/or a ``node_unset`` value that stands for None (``""``, or a negative number
+meaning "any negative").
 
 Example:
     >>> options = DetectorOptions(embedder="average", store="memory", fade="gaussian", sigma=15)

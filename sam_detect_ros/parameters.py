@@ -172,6 +172,27 @@ def render_error(error: Exception) -> str:
     return str(error)
 
 
+def markdown_table() -> str:
+    """Return docs/ros.md's parameter table (``python -m sam_detect_ros.parameters`` prints it)."""
+    kinds = {bool: "bool", int: "int", float: "double", str: "string"}
+
+    def shown(value: Any) -> str:
+        if isinstance(value, bool):
+            return "`true`" if value else "`false`"
+        return '`""`' if value == "" else f"`{value}`"
+
+    rows = ["| parameter | type | default | runtime | description |",
+            "| --- | --- | --- | --- | --- |"]
+    rows += [f"| `{name}` | {kinds[param.option.type]} | {shown(param.default)} | "
+             f"{'yes' if param.runtime else 'no'} | {param.description.replace('|', '/')} |"
+             for name, param in PARAMETERS.items()]
+    return "\n".join(rows)
+
+
 __all__ = ["PARAMETERS", "Param", "build_detector", "check_values", "declared_defaults",
-           "descriptor", "detector_options", "library_value", "render_error",
-           "runtime_settings"]
+           "descriptor", "detector_options", "library_value", "markdown_table",
+           "render_error", "runtime_settings"]
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -10,7 +10,8 @@ Examples persist in an embedded Qdrant Edge store by default, so::
     sam-detect shelf.jpg            # -> widget 0.83 ...
 
 Other commands: ``labels`` (what the store knows), ``forget LABEL``, ``optimize`` (index a
-large store), ``annotate IMAGE_DIR`` (teach in the browser), ``evaluate``, ``make-benchmark``, ``bench`` and ``dashboard`` (see
+large store), ``annotate IMAGE_DIR`` (teach in the browser), ``evaluate``,
+``make-benchmark``, ``bench`` and ``dashboard`` (see
 ``sam-detect COMMAND --help``).
 User errors print one line and exit with status 2.
 """

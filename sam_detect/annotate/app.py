@@ -240,7 +240,7 @@ class ServerThread:
 
     @property
     def url(self) -> str:
-        """The page's address."""
+        """Return the page's address."""
         host = f"[{self.host}]" if ":" in self.host else self.host
         port = self.port
         if port == 0 and self.server.servers:
@@ -248,9 +248,12 @@ class ServerThread:
         return f"http://{host}:{port}/"
 
     def stop(self) -> None:
-        """Ask the server to finish and wait for its thread."""
+        """Ask the server to finish, wait for its thread, and stop the session's encoder."""
         self.server.should_exit = True
         self.thread.join(timeout=10)
+        session = getattr(getattr(self.server.config.app, "state", None), "session", None)
+        if session is not None:
+            session.close()
 
 
 class AnnotationUI:

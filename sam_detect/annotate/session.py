@@ -181,7 +181,7 @@ class PromptResult:
 
 
 def mask_png(mask: np.ndarray, bbox: Sequence[int]) -> str:
-    """Return the mask inside ``bbox`` as a base64 1-channel PNG (255 = object): a few hundred bytes.
+    r"""Return the mask inside ``bbox`` as a base64 1-channel PNG (255 = object), a few 100 bytes.
 
     Example:
         >>> m = np.zeros((4, 4), bool); m[1:3, 1:3] = True
@@ -199,7 +199,8 @@ def thumbnail(image: np.ndarray, mask: np.ndarray, bbox: Sequence[int]) -> str:
     x0, y0, x1, y1 = (int(v) for v in bbox)
     pad = max(4, (x1 - x0 + y1 - y0) // 16)
     height, width = mask.shape
-    x0, y0, x1, y1 = max(0, x0 - pad), max(0, y0 - pad), min(width, x1 + pad), min(height, y1 + pad)
+    x0, y0 = max(0, x0 - pad), max(0, y0 - pad)
+    x1, y1 = min(width, x1 + pad), min(height, y1 + pad)
     crop = image[y0:y1, x0:x1].astype(np.float32)
     inside = mask[y0:y1, x0:x1, None]
     crop = np.where(inside, crop, crop * 0.35).astype(np.uint8)
@@ -300,8 +301,10 @@ class AnnotationSession:
             raise NotFoundError(f"no image {index}; there are {len(self.source.names())}")
 
     def encoded(self, index: int) -> tuple[Encoded, bool]:
-        """Return picture ``index`` encoded (from the cache when its content was seen) and
-        whether it came from the cache."""
+        """Return picture ``index`` segmented and embedded, and whether that came from the cache.
+
+        The cache is keyed by content: the same pixels under another name are not encoded again.
+        """
         self._check_index(index)
         image, digest = self.source.load(index)
         with self._lock:
@@ -562,7 +565,7 @@ class AnnotationSession:
 
     def examples(self, label: str | None = None, ids: list[Any] | None = None,
                  limit: int = 200) -> list[dict[str, Any]]:
-        """Return stored examples (with thumbnails) for the gallery."""
+        """List what the store holds for the gallery, thumbnails included."""
         found = self.detector.vector_store.list_examples(label=label, ids=ids, limit=limit)
         return [self._example(e.id, e.label, e.payload) for e in found]
 

@@ -441,7 +441,8 @@ class EdgeVectorStore(StoreBase):
                         records.extend(batch)
                         if offset is None or not batch:
                             break
-        return [StoredExample(int(r.id), str((r.payload or {}).get("label")), dict(r.payload or {}))
+        return [StoredExample(int(r.id), str((r.payload or {}).get("label")),
+                              dict(r.payload or {}))
                 for r in records]
 
     def relabel(self, ids: list[PointId], label: str) -> int:

@@ -415,7 +415,8 @@ class QdrantVectorStore(StoreBase):
                         records.extend(batch)
                         if offset is None or not batch:
                             break
-        return [StoredExample(str(r.id), str((r.payload or {}).get("label")), dict(r.payload or {}))
+        return [StoredExample(str(r.id), str((r.payload or {}).get("label")),
+                              dict(r.payload or {}))
                 for r in records]
 
     def relabel(self, ids: list[PointId], label: str) -> int:

@@ -312,6 +312,8 @@ async function save(label) {
     state.lastSaved = {label, ...chosen};
     $("similar").disabled = false;
     $("label").value = "";
+    state.points = []; state.box = null;  // the next click starts afresh
+    canvas.focus();  // so that the keys (Z, A/D, Tab, 1-9) work right after typing a name
     renderLabels(view.labels);
     await refreshView(view);
     showTiming("save→refreshed", started, view.server_ms);
@@ -362,7 +364,7 @@ async function explain() {
 function exampleButton(example) {
   const button = document.createElement("button");
   button.type = "button";
-  const sim = example.similarity !== undefined ? ` ${example.similarity}` : "";
+  const sim = example.similarity !== undefined ? ` ${example.similarity.toFixed(2)}` : "";
   button.setAttribute("aria-label", `example ${example.id}: ${example.label}${sim}`);
   if (example.thumbnail) {
     const img = document.createElement("img");

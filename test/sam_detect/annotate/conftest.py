@@ -30,7 +30,7 @@ def photos(tmp_path, make_scene):
 
 @pytest.fixture
 def detector():
-    """A fast offline detector: classical segmenter, average embedder, memory store."""
+    """Return a fast offline detector: classical segmenter, average embedder, memory store."""
     from sam_detect import SAMDetect
 
     with SAMDetect(embedder="average") as detector:

@@ -154,10 +154,11 @@ def test_explain_lists_the_examples_that_voted(client):
 
 def test_hard_examples_leave_out_saved_ones_and_put_doubt_first(client):
     view = client.get("/api/images/0").json()
-    client.post("/api/images/0/save", json={"label": "mug", "instance": view["instances"][0]["id"]})
+    first = view["instances"][0]["id"]
+    client.post("/api/images/0/save", json={"label": "mug", "instance": first})
     hard = client.get("/api/hard").json()
     items = hard["items"]
-    assert items and all(not (i["index"] == 0 and i["instance"] == view["instances"][0]["id"])
+    assert items and all(not (i["index"] == 0 and i["instance"] == first)
                          for i in items)
     assert [i["doubt"] for i in items] == sorted((i["doubt"] for i in items), reverse=True)
 

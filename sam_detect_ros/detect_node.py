@@ -112,6 +112,9 @@ PARAMETERS: dict[str, Param] = {
     "image_qos": Param("sensor_data", "sensor_data (best effort) or reliable"),
     "diagnostics_period": Param(5.0, "seconds between /diagnostics messages; 0: off",
                                 bounds=(0.0, 3600.0)),
+    "web_port": Param(0, "port of the annotation web UI (Freeze, click, name); 0: off",
+                      bounds=(0, 65535)),
+    "web_host": Param("127.0.0.1", "address the web UI binds; others need $SAM_DETECT_TOKEN"),
 }
 FADE_PARAMETERS = ("fade", "sigma", "min_fade", "max_distance", "decay", "context")
 IMAGE_QOS = ("sensor_data", "reliable")
@@ -251,6 +254,13 @@ class DetectNode(Node):
             check_values(self._values)
         self.detector = detector
         self._apply_runtime_values(self._values, set(PARAMETERS))
+        self._web = None  # the annotation UI (sam_detect_ros/web.py) when web_port != 0
+        if self._values["web_port"]:
+            from sam_detect_ros.web import LiveWeb
+
+            self._web = LiveWeb(detector, self._values["web_port"], self._values["web_host"],
+                                model_lock=self._compute_lock)
+            self.get_logger().info(f"annotation UI at {self._web.start()}")
 
         group = ReentrantCallbackGroup()
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -331,6 +341,8 @@ class DetectNode(Node):
             while len(self._history) > self._values["history_size"]:
                 self._history.popitem(last=False)
             self._latest = frame
+        if self._web is not None:
+            self._web.observe(image, detections)
         with self._slot:
             self.frames_processed += 1
             self.last_latency_ms = (time.perf_counter() - start) * 1e3
@@ -521,6 +533,8 @@ class DetectNode(Node):
 
     def destroy_node(self) -> None:
         """Stop the worker, close the detector (flushing the store), and destroy the node."""
+        if self._web is not None:
+            self._web.stop()
         with self._slot:
             self._stopping = True
             self._slot.notify_all()

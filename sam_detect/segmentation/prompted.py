@@ -33,10 +33,10 @@ import numpy as np
 from sam_detect.errors import SamDetectError
 from sam_detect.results import Segment
 
-#: GrabCut runs on an image whose longest side is at most this (then the mask is scaled back).
-WORK_SIDE = 320
+#: GrabCut runs on a window around the prompts whose longer side is at most this.
+WORK_SIDE = 160
 #: Candidate regions around point prompts, as fractions of the image's shorter side.
-REGION_FRACTIONS = (0.45, 0.25, 0.7)
+REGION_FRACTIONS = (0.45, 0.75)
 SEED_RADIUS = 3
 
 
@@ -116,7 +116,7 @@ class GrabCutMasker:
 
     Args:
         iterations: GrabCut iterations per candidate.
-        work_side: Longest side of the image GrabCut runs on (masks are scaled back).
+        work_side: Longer side of the window GrabCut runs on (masks are scaled back).
 
     Positive points become small sure-foreground disks, negative points sure-background disks.
     With a box, everything outside it is background and one mask is returned. With points only,
@@ -140,56 +140,71 @@ class GrabCutMasker:
     ) -> list[Segment]:
         """Return candidate masks for the prompts, best first (see the class docstring)."""
         pts, labels, box_array = check_prompts(image.shape, points, point_labels, box)
-        height, width = image.shape[:2]
-        scale = min(1.0, self.work_side / max(height, width))
-        small = image if scale == 1.0 else cv2.resize(
-            image, (max(1, round(width * scale)), max(1, round(height * scale))),
-            interpolation=cv2.INTER_AREA)
-        bgr = np.ascontiguousarray(small[:, :, ::-1])
-        pts_small, box_small = pts * scale, None if box_array is None else box_array * scale
-        if box_small is not None:
-            regions = [box_small]
+        if box_array is not None:
+            regions = [box_array]
         else:
-            positive = pts_small[labels == 1]
+            positive = pts[labels == 1]
             centre = (positive.min(0) + positive.max(0)) / 2
             spread = positive.max(0) - positive.min(0)
             regions = []
             for fraction in REGION_FRACTIONS:
-                half = np.maximum(spread / 2 + 4, fraction * min(small.shape[:2]) / 2)
+                half = np.maximum(spread / 2 + 4, fraction * min(image.shape[:2]) / 2)
                 regions.append(np.concatenate([centre - half, centre + half]))
         segments = []
         for region in regions:
-            mask = self._grabcut(bgr, region, pts_small, labels)
-            if mask is None:
-                continue
-            full = cv2.resize(mask.astype(np.uint8), (width, height),
-                              interpolation=cv2.INTER_NEAREST).astype(bool)
-            segments.append(Segment(mask=full, score=self._score(mask, region)))
+            mask = self._grabcut(image, region, pts, labels)
+            if mask is not None:
+                segments.append(Segment(mask=mask, score=self._score(mask, region)))
         return _dedupe(segments)
 
-    def _grabcut(self, bgr: np.ndarray, region: np.ndarray, pts: np.ndarray,
+    def _grabcut(self, image: np.ndarray, region: np.ndarray, pts: np.ndarray,
                  labels: np.ndarray) -> np.ndarray | None:
-        height, width = bgr.shape[:2]
-        x0, y0 = (int(max(0, np.floor(v))) for v in region[:2])
-        x1, y1 = int(min(width, np.ceil(region[2]))), int(min(height, np.ceil(region[3])))
+        """Run GrabCut on a window around ``region`` only: the rest of the picture is background.
+
+        The window (the region plus a margin that models the local background) is scaled so its
+        longer side is at most ``work_side``: the cost no longer grows with the picture's size.
+        """
+        height, width = image.shape[:2]
+        x0, y0 = max(0.0, float(region[0])), max(0.0, float(region[1]))
+        x1, y1 = min(float(width), float(region[2])), min(float(height), float(region[3]))
         if x1 - x0 < 2 or y1 - y0 < 2:
             return None
-        seeds = np.full((height, width), cv2.GC_BGD, np.uint8)
-        seeds[y0:y1, x0:x1] = cv2.GC_PR_FGD
-        for (x, y), label in zip(pts.round().astype(int), labels):
+        margin = max(8.0, 0.25 * max(x1 - x0, y1 - y0))
+        wx0, wy0 = int(max(0, x0 - margin)), int(max(0, y0 - margin))
+        wx1, wy1 = int(min(width, np.ceil(x1 + margin))), int(min(height, np.ceil(y1 + margin)))
+        window = image[wy0:wy1, wx0:wx1]
+        scale = min(1.0, self.work_side / max(window.shape[:2]))
+        size = (max(2, round(window.shape[1] * scale)), max(2, round(window.shape[0] * scale)))
+        small = cv2.resize(window, size, interpolation=cv2.INTER_AREA) if scale < 1 else window
+        bgr = np.ascontiguousarray(small[:, :, ::-1])
+        seeds = np.full(bgr.shape[:2], cv2.GC_BGD, np.uint8)
+        rx0, ry0 = int((x0 - wx0) * scale), int((y0 - wy0) * scale)
+        rx1, ry1 = int(np.ceil((x1 - wx0) * scale)), int(np.ceil((y1 - wy0) * scale))
+        seeds[ry0:ry1, rx0:rx1] = cv2.GC_PR_FGD
+        local = (pts - [wx0, wy0]) * scale
+        inside = ((local >= 0) & (local < [bgr.shape[1], bgr.shape[0]])).all(axis=1)
+        for (x, y), label in zip(local[inside].round().astype(int), labels[inside]):
             cv2.circle(seeds, (int(x), int(y)), SEED_RADIUS,
                        int(cv2.GC_FGD if label == 1 else cv2.GC_BGD), -1)
         if not ((seeds == cv2.GC_BGD).any() and (seeds != cv2.GC_BGD).any()):
             # GrabCut needs both sides to model: a region covering the whole image gets a frame.
-            seeds[[0, -1], :] = seeds[:, [0, -1]] = cv2.GC_BGD
+            seeds[[0, -1], :] = cv2.GC_BGD
+            seeds[:, [0, -1]] = cv2.GC_BGD
         background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
         try:
             cv2.grabCut(bgr, seeds, None, background, foreground, self.iterations,
                         cv2.GC_INIT_WITH_MASK)
         except cv2.error:
             return None
-        mask = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
-        return self._keep_touching(mask, pts[labels == 1])
+        small_mask = (seeds == cv2.GC_FGD) | (seeds == cv2.GC_PR_FGD)
+        small_mask = self._keep_touching(small_mask, local[inside][labels[inside] == 1])
+        if small_mask is None:
+            return None
+        full = np.zeros((height, width), bool)
+        full[wy0:wy1, wx0:wx1] = cv2.resize(
+            small_mask.astype(np.uint8), (wx1 - wx0, wy1 - wy0),
+            interpolation=cv2.INTER_NEAREST).astype(bool)
+        return full
 
     @staticmethod
     def _keep_touching(mask: np.ndarray, positive: np.ndarray) -> np.ndarray | None:

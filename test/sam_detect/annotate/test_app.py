@@ -296,3 +296,25 @@ def test_a_folder_symlink_leading_outside_is_not_served(photos, tmp_path, detect
     cv2.imwrite(str(outside), np.zeros((4, 4, 3), np.uint8))
     (folder / "link.png").symlink_to(outside)
     assert "link.png" not in FolderSource(folder).names()
+
+
+def test_a_sam2_detector_answers_clicks_with_its_prompted_predictor(photos, torch_one_thread):
+    pytest.importorskip("transformers")
+    from sam_detect import SAMDetect
+    from sam_detect.models.synthetic import random_sam2
+    from sam_detect.segmentation.sam2 import SAM2Segmenter
+
+    folder, _ = photos
+    segmenter = SAM2Segmenter(model=random_sam2("mini"), device="cpu", points_per_side=2,
+                              pred_iou_thresh=0.0, stability_thresh=0.0, min_area=1)
+    with SAMDetect(segmenter=segmenter, embedder="average") as detector:
+        app = AnnotationUI(detector).app(folder)
+        with TestClient(app) as client:
+            assert client.get("/api/state").json()["masker"] == "sam2"
+            client.get("/api/images/0")
+            result = client.post("/api/images/0/prompt", json={"points": [[80, 90]]}).json()
+            assert result["masker"] == "sam2" and result["candidates"]
+            saved = client.post("/api/images/0/save", json={"label": "thing",
+                                                            "prompt": result["prompt"]})
+            assert saved.status_code == 200 and detector.labels() == {"thing": 1}
+        app.state.session.close()

@@ -17,7 +17,8 @@ const state = {
   prompt: null,           // last prompt response: {prompt, candidates: [...]}
   candidateMasks: [],
   points: [], box: null,  // prompts being built
-  lastClick: null, lastSaved: null, busy: false, drag: null,
+  lastClick: null, lastSaved: null, drag: null,
+  pending: null,          // the prompt request in flight: a save waits for its mask
 };
 
 function say(text, error = false) {
@@ -239,6 +240,7 @@ async function runPrompt() {
     say(`${result.candidates.length} candidate mask(s) from ${result.masker}; Tab for the next.`);
     explain();
   } catch (error) { say(error.message, true); draw(); }
+  state.pending = null;
 }
 
 function selectInstance(id) {
@@ -275,7 +277,8 @@ canvas.addEventListener("mouseup", (event) => {
   canvas.focus();
   if (drag.box) {
     state.box = drag.box.map(Math.round);
-    runPrompt();
+    state.selection = null;
+    state.pending = runPrompt();
     return;
   }
   const [x, y] = drag.start;
@@ -291,13 +294,15 @@ canvas.addEventListener("mouseup", (event) => {
     }
   }
   state.points.push([Math.round(x), Math.round(y), !drag.negative]);
+  state.selection = null;  // the new mask replaces the old selection
   draw();
-  runPrompt();
+  state.pending = runPrompt();
 });
 
 // -- teaching -----------------------------------------------------------------------------------
 
 async function save(label) {
+  if (state.pending) await state.pending;
   label = (label || $("label").value || "").trim();
   const chosen = target();
   if (!chosen) { say("Select an object first: click it.", true); return; }

@@ -96,13 +96,13 @@ class LiveSource:
     Args:
         grab: Returns the latest ``(rgb_frame, instances)`` or ``None`` when no frame came yet.
             The instances carry their embeddings, so teaching one is exactly ``label_instance``.
-        keep: How many frozen frames to keep (oldest dropped).
+        keep: How many frozen frames to keep (oldest dropped); each holds its full-frame masks.
     """
 
     live = True
 
     def __init__(self, grab: Callable[[], tuple[np.ndarray, Sequence[Instance]] | None],
-                 keep: int = 50) -> None:
+                 keep: int = 10) -> None:
         self.grab = grab
         self.keep = keep
         self._frames: list[tuple[str, np.ndarray, list[Instance], str]] = []
@@ -280,6 +280,7 @@ class AnnotationSession:
         self._lock = threading.RLock()
         self._cache: collections.OrderedDict[str, Encoded] = collections.OrderedDict()
         self._digests: dict[int, str] = {}
+        self._encoding: dict[str, threading.Event] = {}  # pictures being encoded right now
         self._summaries: dict[int, Summary] = {}
         self._prompts: collections.OrderedDict[str, PromptResult] = collections.OrderedDict()
         self._undo: list[dict[str, Any]] = []
@@ -307,12 +308,26 @@ class AnnotationSession:
         """
         self._check_index(index)
         image, digest = self.source.load(index)
-        with self._lock:
-            hit = self._cache.get(digest)
-            if hit is not None:
-                self._cache.move_to_end(digest)
-                self._digests[index] = digest
-                return hit, True
+        while True:
+            with self._lock:
+                hit = self._cache.get(digest)
+                if hit is not None:
+                    self._cache.move_to_end(digest)
+                    self._digests[index] = digest
+                    return hit, True
+                running = self._encoding.get(digest)
+                if running is None:
+                    self._encoding[digest] = threading.Event()
+                    break
+            # The background encoder is on this very picture: wait for it, do not encode twice.
+            running.wait()
+        try:
+            return self._encode(index, image, digest), False
+        finally:
+            with self._lock:
+                self._encoding.pop(digest).set()
+
+    def _encode(self, index: int, image: np.ndarray, digest: str) -> Encoded:
         start = time.perf_counter()
         instances = self.source.instances(index)
         if instances is None or any(i.embedding is None for i in instances):
@@ -334,7 +349,7 @@ class AnnotationSession:
             self._summaries[index] = summary
             while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
-        return encoded, False
+        return encoded
 
     def _prefetch_loop(self) -> None:
         while True:

@@ -186,7 +186,7 @@ def mask_png(mask: np.ndarray, bbox: Sequence[int]) -> str:
     Example:
         >>> m = np.zeros((4, 4), bool); m[1:3, 1:3] = True
         >>> base64.b64decode(mask_png(m, (1, 1, 3, 3)))[:4]
-        b'\\x89PNG'
+        b'\x89PNG'
     """
     x0, y0, x1, y1 = (int(v) for v in bbox)
     crop = mask[y0:y1, x0:x1].astype(np.uint8) * 255
@@ -235,7 +235,7 @@ def vote_shares(neighbours: Sequence[Neighbour], sharpness: float) -> list[dict[
     Example:
         >>> hits = [Neighbour("cup", 0.9), Neighbour("can", 0.8), Neighbour("cup", 0.5)]
         >>> [(s["label"], s["share"]) for s in vote_shares(hits, 4.0)]
-        [('cup', 0.649), ('can', 0.351)]
+        [('cup', 0.637), ('can', 0.363)]
     """
     votes: dict[str, float] = {}
     best: dict[str, float] = {}

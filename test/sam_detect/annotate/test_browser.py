@@ -176,3 +176,35 @@ def test_saving_right_after_a_click_stores_the_new_mask_not_the_old_selection(
     (example,) = detector.vector_store.list_examples()
     x0, y0, x1, y1 = example.payload["bbox"]
     assert x0 <= 300 < x1 and y0 <= 20 < y1, example.payload["bbox"]
+
+
+def test_label_all_similar_and_the_hard_example_queue(page, server, photos, detector):
+    _, masks = photos
+    server_session = server.server.config.app.state.session
+    server_session.similar_threshold = 0.8
+    page.goto(server.url)
+    expect = sync_api.expect
+    expect(page.get_by_role("status")).to_contain_text("objects found")
+    page.get_by_role("button", name="Show hard examples").click()
+    hard = page.get_by_role("list", name="Hard examples").get_by_role("button")
+    expect(hard.first).to_be_visible()
+    count_before = hard.count()
+    hard.first.click()  # opens its picture with that object selected
+    expect(page.get_by_role("group", name="Suggestions")).to_contain_text("No suggestion yet")
+
+    click_at(page, centre(masks["a.png"]["red_disc"]))
+    page.get_by_role("textbox", name="Label").fill("mug")
+    page.get_by_role("button", name="Save example").click()
+    expect(page.get_by_role("listitem").filter(has_text="mug")).to_have_text(["mug (1)"])
+    page.get_by_role("button", name="Next image").click()  # encodes b.png (and c.png behind)
+    expect(page.get_by_text("2 / 3: b.png")).to_be_visible()
+    page.get_by_role("button", name="Previous image").click()
+    expect(page.get_by_text("1 / 3: a.png")).to_be_visible()
+    click_at(page, centre(masks["a.png"]["red_disc"]))
+    page.get_by_role("button", name="mug", exact=True).click()  # a second save, same object
+    expect(page.get_by_role("status")).to_contain_text('Saved "mug"')
+    page.get_by_role("button", name="Label all similar").click()
+    expect(page.get_by_role("status")).to_contain_text(re.compile(r"Labelled [1-9]\d* similar"))
+    assert detector.labels()["mug"] >= 3
+    page.get_by_role("button", name="Show hard examples").click()
+    expect(hard).not_to_have_count(count_before)

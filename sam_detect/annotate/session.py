@@ -80,6 +80,10 @@ class FolderSource:
         """Return the images' paths relative to the folder, in display order."""
         return list(self._names)
 
+    def digest(self, index: int) -> str:
+        """Return the SHA-1 of image ``index``'s file: the cache key, cheaper than decoding."""
+        return hashlib.sha1(self.files[index].read_bytes()).hexdigest()
+
     def load(self, index: int) -> tuple[np.ndarray, str]:
         """Return image ``index`` as RGB and the SHA-1 of its file's bytes."""
         data = self.files[index].read_bytes()
@@ -132,6 +136,11 @@ class LiveSource:
         """Return the frozen frames' names, oldest first."""
         with self._lock:
             return [name for name, *_ in self._frames]
+
+    def digest(self, index: int) -> str:
+        """Return frozen frame ``index``'s content hash."""
+        with self._lock:
+            return self._frames[index][3]
 
     def load(self, index: int) -> tuple[np.ndarray, str]:
         """Return frozen frame ``index`` and its content hash."""
@@ -307,7 +316,7 @@ class AnnotationSession:
         The cache is keyed by content: the same pixels under another name are not encoded again.
         """
         self._check_index(index)
-        image, digest = self.source.load(index)
+        digest = self.source.digest(index)
         while True:
             with self._lock:
                 hit = self._cache.get(digest)
@@ -322,7 +331,8 @@ class AnnotationSession:
             # The background encoder is on this very picture: wait for it, do not encode twice.
             running.wait()
         try:
-            return self._encode(index, image, digest), False
+            image, current = self.source.load(index)  # the file may have changed meanwhile
+            return self._encode(index, image, current), False
         finally:
             with self._lock:
                 self._encoding.pop(digest).set()

@@ -318,3 +318,17 @@ def test_a_sam2_detector_answers_clicks_with_its_prompted_predictor(photos, torc
                                                             "prompt": result["prompt"]})
             assert saved.status_code == 200 and detector.labels() == {"thing": 1}
         app.state.session.close()
+
+
+def test_the_cache_is_keyed_by_content_not_by_name(photos, detector):
+    import shutil
+
+    folder, _ = photos
+    shutil.copy(folder / "a.png", folder / "z_copy_of_a.png")
+    app = AnnotationUI(detector, prefetch=0).app(folder)
+    with TestClient(app) as client:
+        names = client.get("/api/state").json()["names"]
+        assert client.get("/api/images/0").json()["cached"] is False
+        copy = client.get(f"/api/images/{names.index('z_copy_of_a.png')}").json()
+        assert copy["cached"] is True and copy["name"] == "z_copy_of_a.png"
+    app.state.session.close()

@@ -150,6 +150,12 @@ def create_app(session: Any, token: str | None = None,
         check_index(index)
         return session.prompt(index, request.points or None, request.labels, request.box)
 
+    @app.get("/api/prompts/{prompt_id}")
+    def prompt_candidates(prompt_id: str) -> Any:
+        if len(prompt_id) > 64:
+            raise HTTPException(404, "no such prompt")
+        return session.prompt_candidates(prompt_id)
+
     @app.post("/api/images/{index}/save")
     def save(index: int, request: SaveRequest) -> Any:
         check_index(index)

@@ -185,7 +185,8 @@ class PromptResult:
 
     index: int
     masks: list[np.ndarray]
-    embeddings: np.ndarray
+    embeddings: list[np.ndarray]
+    done: threading.Event = field(default_factory=threading.Event)
     created: float = field(default_factory=time.monotonic)
 
 
@@ -220,6 +221,11 @@ def thumbnail(image: np.ndarray, mask: np.ndarray, bbox: Sequence[int]) -> str:
                           interpolation=cv2.INTER_AREA)
     ok, data = cv2.imencode(".jpg", crop[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, 80])
     return "data:image/jpeg;base64," + base64.b64encode(data.tobytes()).decode("ascii")
+
+
+def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
+    union = np.logical_or(a, b).sum()
+    return float(np.logical_and(a, b).sum() / union) if union else 0.0
 
 
 def box_iou(a: Sequence[int], b: Sequence[int]) -> float:
@@ -427,18 +433,66 @@ class AnnotationSession:
         """Make candidate masks from points and/or a box; return them with suggestions."""
         start = time.perf_counter()
         encoded, _ = self.encoded(index)
+        # Answer with the best candidate at once; the others are made in the background while
+        # the person looks at it (Tab fetches them with :meth:`prompt_candidates`).
+        first = None
         with self._model_lock:
-            segments = self.masker.candidates(encoded.image, points, point_labels, box)
-            if not segments:
+            for attempt in range(3):  # a window can come back empty: try the next one
+                segments = self.masker.candidates(encoded.image, points, point_labels, box,
+                                                  first=attempt, limit=1)
+                if segments:
+                    first = segments[0].mask
+                    break
+            if first is None:
                 raise SamDetectError("no object found at those prompts; add a point or a box")
-            masks = [s.mask for s in segments]
-            embeddings = self.detector.embed_masks(encoded.image, masks)
+            embedding = self.detector.embed_masks(encoded.image, [first])[0]
         prompt_id = uuid.uuid4().hex
+        result = PromptResult(index, [first], [embedding])
         with self._lock:
-            self._prompts[prompt_id] = PromptResult(index, masks, embeddings)
+            self._prompts[prompt_id] = result
             while len(self._prompts) > PROMPTS_KEPT:
                 self._prompts.popitem(last=False)
-        predictions = self._predictions(embeddings)
+        threading.Thread(target=self._more_candidates, name="annotate-candidates", daemon=True,
+                         args=(result, encoded.image, points, point_labels, box,
+                               attempt + 1)).start()
+        return {"prompt": prompt_id, "candidates": self._describe_masks([first], [embedding]),
+                "more": True, "masker": self.masker.name,
+                "server_ms": round((time.perf_counter() - start) * 1e3, 1)}
+
+    def _more_candidates(self, result: PromptResult, image: np.ndarray, points: Any,
+                         point_labels: Any, box: Any, first: int) -> None:
+        try:
+            if self._closed:
+                return
+            with self._model_lock:
+                segments = self.masker.candidates(image, points, point_labels, box, first=first)
+                masks = [s.mask for s in segments
+                         if all(box_iou(mask_to_bbox(s.mask), mask_to_bbox(m)) < 0.95
+                                or _mask_iou(s.mask, m) < 0.92 for m in result.masks)]
+                embeddings = (list(self.detector.embed_masks(image, masks)) if masks else [])
+            with self._lock:
+                result.masks.extend(masks)
+                result.embeddings.extend(embeddings)
+        except Exception as exc:  # the first candidate stands; log why there are no others
+            logger.warning("cannot make more candidate masks: %s", exc)
+        finally:
+            result.done.set()
+
+    def prompt_candidates(self, prompt: str, timeout: float = 30.0) -> dict[str, Any]:
+        """Return every candidate of ``prompt`` (waiting for the background ones)."""
+        with self._lock:
+            result = self._prompts.get(prompt)
+        if result is None:
+            raise NotFoundError("that mask is no longer available; click the object again")
+        result.done.wait(timeout)
+        with self._lock:
+            masks, embeddings = list(result.masks), list(result.embeddings)
+        return {"prompt": prompt, "candidates": self._describe_masks(masks, embeddings),
+                "more": not result.done.is_set(), "masker": self.masker.name}
+
+    def _describe_masks(self, masks: list[np.ndarray],
+                        embeddings: list[np.ndarray]) -> list[dict[str, Any]]:
+        predictions = self._predictions(np.stack(embeddings))
         sharpness = self.detector.classifier.sharpness
         candidates = []
         for mask, prediction in zip(masks, predictions):
@@ -448,8 +502,7 @@ class AnnotationSession:
                 "png": mask_png(mask, bbox), "label": prediction.label,
                 "confidence": round(float(prediction.confidence), 3),
                 "suggestions": vote_shares(prediction.neighbours, sharpness)})
-        return {"prompt": prompt_id, "candidates": candidates, "masker": self.masker.name,
-                "server_ms": round((time.perf_counter() - start) * 1e3, 1)}
+        return candidates
 
     def _target(self, index: int, instance: int | None, prompt: str | None,
                 candidate: int) -> tuple[Encoded, np.ndarray, np.ndarray, Instance | None]:
@@ -460,9 +513,12 @@ class AnnotationSession:
                 result = self._prompts.get(prompt)
             if result is None or result.index != index:
                 raise NotFoundError("that mask is no longer available; click the object again")
-            if not 0 <= candidate < len(result.masks):
-                raise NotFoundError(f"no candidate mask {candidate}")
-            return encoded, result.masks[candidate], result.embeddings[candidate], None
+            if candidate >= len(result.masks):
+                result.done.wait(30.0)  # asked for a candidate still being made
+            with self._lock:
+                if not 0 <= candidate < len(result.masks):
+                    raise NotFoundError(f"no candidate mask {candidate}")
+                return encoded, result.masks[candidate], result.embeddings[candidate], None
         if instance is None:
             raise SamDetectError("select an object first (click it, or give instance or prompt)")
         match = [i for i in encoded.instances if i.id == instance]

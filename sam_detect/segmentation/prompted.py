@@ -50,8 +50,14 @@ class PromptedMasker(Protocol):
         points: Sequence[Sequence[float]] | None = None,
         point_labels: Sequence[int] | None = None,
         box: Sequence[float] | None = None,
+        first: int = 0,
+        limit: int | None = None,
     ) -> list[Segment]:
-        """Return candidate masks for the prompts (xy pixels; labels 1 = object, 0 = not)."""
+        """Return candidate masks for the prompts (xy pixels; labels 1 = object, 0 = not).
+
+        ``first`` and ``limit`` select which candidates to compute (best first), so a caller can
+        answer with the first at once and make the others while the person looks at it.
+        """
         ...
 
 
@@ -137,6 +143,8 @@ class GrabCutMasker:
         points: Sequence[Sequence[float]] | None = None,
         point_labels: Sequence[int] | None = None,
         box: Sequence[float] | None = None,
+        first: int = 0,
+        limit: int | None = None,
     ) -> list[Segment]:
         """Return candidate masks for the prompts, best first (see the class docstring)."""
         pts, labels, box_array = check_prompts(image.shape, points, point_labels, box)
@@ -151,7 +159,7 @@ class GrabCutMasker:
                 half = np.maximum(spread / 2 + 4, fraction * min(image.shape[:2]) / 2)
                 regions.append(np.concatenate([centre - half, centre + half]))
         segments = []
-        for region in regions:
+        for region in regions[first:None if limit is None else first + limit]:
             mask = self._grabcut(image, region, pts, labels)
             if mask is not None:
                 segments.append(Segment(mask=mask, score=self._score(mask, region)))
@@ -281,9 +289,12 @@ class SAM2Masker:
         points: Sequence[Sequence[float]] | None = None,
         point_labels: Sequence[int] | None = None,
         box: Sequence[float] | None = None,
+        first: int = 0,
+        limit: int | None = None,
     ) -> list[Segment]:
         """Return SAM2's mask for all prompts together, then (for one point) its alternatives."""
         pts, labels, box_array = check_prompts(image.shape, points, point_labels, box)
+        wanted = range(first, 2 if limit is None else first + limit)
         with self._lock:
             self._set_image(image)
             kwargs: dict[str, Any] = {}
@@ -294,7 +305,7 @@ class SAM2Masker:
                 kwargs["boxes"] = box_array[None].astype(np.float32)
             masks, scores = self.segmenter.predict(**kwargs)
             segments = [Segment(mask=masks[0], score=float(scores[0]))]
-            if len(pts) == 1 and box_array is None:
+            if 1 in wanted and len(pts) == 1 and box_array is None:
                 # A single click is ambiguous (part or whole?): offer the box of the mask too.
                 ys, xs = np.nonzero(masks[0])
                 if len(xs):
@@ -302,7 +313,10 @@ class SAM2Masker:
                                      np.float32)
                     more, more_scores = self.segmenter.predict(boxes=whole)
                     segments.append(Segment(mask=more[0], score=float(more_scores[0])))
-        return _dedupe(segments)
+        if 0 not in wanted:
+            segments = [s for s in _dedupe(segments)[1:]] if len(segments) > 1 else []
+            return segments
+        return _dedupe(segments)[:len(wanted)]
 
     def __repr__(self) -> str:
         return f"SAM2Masker({self.segmenter!r})"

@@ -237,7 +237,7 @@ async function runPrompt() {
     state.selection = {kind: "prompt", prompt: result.prompt, candidate: 0};
     renderSuggestions(); draw();
     showTiming("click→mask", started, result.server_ms);
-    say(`${result.candidates.length} candidate mask(s) from ${result.masker}; Tab for the next.`);
+    say(`A mask from ${result.masker}; Tab for other candidates.`);
     explain();
   } catch (error) { say(error.message, true); draw(); }
   state.pending = null;
@@ -460,10 +460,23 @@ async function showHard() {
   } catch (error) { say(error.message, true); }
 }
 
-function cycle() {
+async function cycle() {
   const sel = state.selection;
   if (sel && sel.kind === "prompt" && state.prompt) {
+    if (state.prompt.more) {
+      // The other candidates were made in the background after the first was shown.
+      const started = performance.now();
+      try {
+        const all = await api("GET", `api/prompts/${sel.prompt}`);
+        if (state.selection !== sel) return;
+        state.prompt = all;
+        state.candidateMasks = await Promise.all(all.candidates.map(
+          (c) => decodeMask(c.png, c.bbox, "#ffd000")));
+        showTiming("more masks", started);
+      } catch (error) { say(error.message, true); return; }
+    }
     sel.candidate = (sel.candidate + 1) % state.prompt.candidates.length;
+    say(`Candidate mask ${sel.candidate + 1} of ${state.prompt.candidates.length}.`);
     renderSuggestions(); draw(); explain();
     return;
   }

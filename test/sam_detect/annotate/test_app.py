@@ -332,3 +332,19 @@ def test_the_cache_is_keyed_by_content_not_by_name(photos, detector):
         copy = client.get(f"/api/images/{names.index('z_copy_of_a.png')}").json()
         assert copy["cached"] is True and copy["name"] == "z_copy_of_a.png"
     app.state.session.close()
+
+
+def test_a_click_answers_one_mask_at_once_and_the_others_follow(client, detector):
+    result = client.post("/api/images/0/prompt", json={"points": [[150, 30]]}).json()
+    assert len(result["candidates"]) == 1 and result["more"] is True
+    everything = client.get(f"/api/prompts/{result['prompt']}").json()
+    assert everything["more"] is False
+    assert everything["candidates"][0] == result["candidates"][0]
+    assert len(everything["candidates"]) == 2  # the ground: the two windows differ
+    last = len(everything["candidates"]) - 1
+    saved = client.post("/api/images/0/save", json={"label": "ground", "prompt": result["prompt"],
+                                                    "candidate": last})
+    assert saved.status_code == 200
+    (example,) = detector.vector_store.list_examples()
+    assert example.payload["bbox"] == everything["candidates"][last]["bbox"]
+    assert client.get("/api/prompts/unknown").status_code == 404

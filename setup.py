@@ -46,6 +46,7 @@ setup(
         "tqdm>=4.66",
         "qdrant-edge-py>=0.9",
     ],
+    package_data={"sam_detect.annotate": ["static/*"]},
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["sam-detect = sam_detect.cli:main"]},
 )

@@ -10,6 +10,7 @@ Example:
 
 from __future__ import annotations
 
+from sam_detect.annotate.app import AnnotationUI
 from sam_detect.classifier import KNNClassifier, Prediction
 from sam_detect.detector import SAMDetect
 from sam_detect.errors import SamDetectError
@@ -18,5 +19,5 @@ from sam_detect.results import Detections, Instance, Neighbour, Segment
 __version__ = "0.1.0"
 
 
-__all__ = ["Detections", "Instance", "KNNClassifier", "Neighbour", "Prediction", "SAMDetect",
-           "SamDetectError", "Segment", "__version__"]
+__all__ = ["AnnotationUI", "Detections", "Instance", "KNNClassifier", "Neighbour", "Prediction",
+           "SAMDetect", "SamDetectError", "Segment", "__version__"]

@@ -10,7 +10,8 @@ Examples persist in an embedded Qdrant Edge store by default, so::
     sam-detect shelf.jpg            # -> widget 0.83 ...
 
 Other commands: ``labels`` (what the store knows), ``forget LABEL``, ``optimize`` (index a
-large store), ``evaluate``, ``make-benchmark``, ``bench`` and ``dashboard`` (see
+large store), ``annotate IMAGE_DIR`` (teach in the browser), ``evaluate``,
+``make-benchmark``, ``bench`` and ``dashboard`` (see
 ``sam-detect COMMAND --help``).
 User errors print one line and exit with status 2.
 """
@@ -33,6 +34,7 @@ SUBCOMMANDS = {
     "labels": "sam_detect.cli:labels_main",
     "forget": "sam_detect.cli:forget_main",
     "optimize": "sam_detect.cli:optimize_main",
+    "annotate": "sam_detect.cli:annotate_main",
     "evaluate": "sam_detect.evaluation.cli:evaluate_main",
     "make-benchmark": "sam_detect.evaluation.cli:make_benchmark_main",
     "bench": "sam_detect.evaluation.cli:bench_main",
@@ -284,6 +286,30 @@ def optimize_main(argv: Sequence[str]) -> int:
         store.close()
     print(f"{'indexed' if changed else 'nothing to index in'} {count} example(s)"
           + ("" if changed else " (small stores are searched exactly)"))
+    return 0
+
+
+def annotate_main(argv: Sequence[str]) -> int:
+    """Run ``sam-detect annotate IMAGE_DIR``: teach in the browser (see docs/annotate.md)."""
+    from sam_detect.annotate.app import AnnotationUI
+
+    parser = argparse.ArgumentParser(
+        prog="sam-detect annotate",
+        description="Open a folder of pictures in the browser: click objects, name them, and "
+                    "the store learns; labels are suggested from what it already knows.")
+    parser.add_argument("image_dir", help="folder of images (searched recursively)")
+    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    parser.add_argument("--host", default="127.0.0.1",
+                        help="address to bind (default 127.0.0.1; others need a token)")
+    parser.add_argument("--token", default=None,
+                        help="required on every request (or $SAM_DETECT_TOKEN); needed for a "
+                             "--host other than localhost")
+    add_detector_arguments(parser)
+    add_store_arguments(parser)
+    args = parser.parse_args(argv)
+    with build_detector(args) as detector:
+        AnnotationUI(detector, token=args.token).run(image_directory=args.image_dir,
+                                                     port=args.port, host=args.host)
     return 0
 
 

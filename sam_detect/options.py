@@ -65,6 +65,7 @@ STORE = "vector store"
 FADING = "context fading"
 KNN = "k-NN"
 TOPICS = "topics"
+WEB = "web UI"
 
 
 def _segmenters() -> Iterable[str]:
@@ -340,6 +341,11 @@ OPTIONS: tuple[Option, ...] = (
            choices=("sensor_data", "reliable"), fronts=frozenset({NODE})),
     Option("diagnostics_period", float, 5.0, "seconds between /diagnostics messages; 0: off",
            TOPICS, low=0.0, high=3600.0, fronts=frozenset({NODE})),
+    # --- the node's annotation web UI (docs/annotate.md) ---
+    Option("web_port", int, 0, "port of the annotation web UI (Freeze, click, name); 0: off",
+           WEB, low=0, high=65535, fronts=frozenset({NODE})),
+    Option("web_host", str, "127.0.0.1", "address the web UI binds; any other than the loopback "
+                                         "needs $SAM_DETECT_TOKEN", WEB, fronts=frozenset({NODE})),
 )
 
 BY_NAME: dict[str, Option] = {option.name: option for option in OPTIONS}

@@ -131,6 +131,13 @@ class DetectNode(Node):
             check_values(self._values)
         self.detector = detector
         self._apply_runtime_values(self._values, set(PARAMETERS))
+        self._web = None  # the annotation UI (sam_detect_ros/web.py) when web_port != 0
+        if self._values["web_port"]:
+            from sam_detect_ros.web import LiveWeb
+
+            self._web = LiveWeb(detector, self._values["web_port"], self._values["web_host"],
+                                model_lock=self._compute_lock)
+            self.get_logger().info(f"annotation UI at {self._web.start()}")
 
         group = ReentrantCallbackGroup()
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
@@ -211,6 +218,8 @@ class DetectNode(Node):
             while len(self._history) > self._values["history_size"]:
                 self._history.popitem(last=False)
             self._latest = frame
+        if self._web is not None:
+            self._web.observe(image, detections)
         with self._slot:
             self.frames_processed += 1
             self.last_latency_ms = (time.perf_counter() - start) * 1e3
@@ -390,6 +399,8 @@ class DetectNode(Node):
 
     def destroy_node(self) -> None:
         """Stop the worker, close the detector (flushing the store), and destroy the node."""
+        if self._web is not None:
+            self._web.stop()
         with self._slot:
             self._stopping = True
             self._slot.notify_all()

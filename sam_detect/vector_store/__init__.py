@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sam_detect.errors import MissingDependencyError, SamDetectError, require_extra
-from sam_detect.vector_store.base import VectorStore, check_compatible
+from sam_detect.vector_store.base import StoredExample, VectorStore, check_compatible
 from sam_detect.vector_store.memory import MemoryVectorStore
 
 if TYPE_CHECKING:
@@ -41,6 +41,7 @@ __all__ = [
     "EdgeVectorStore",
     "MemoryVectorStore",
     "QdrantVectorStore",
+    "StoredExample",
     "VectorStore",
     "check_compatible",
     "default_store_path",

@@ -10,6 +10,7 @@ similarity. Each store also keeps a small metadata record naming the embedder th
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
@@ -55,6 +56,23 @@ class VectorStore(Protocol):
         """Return ``{label: number of examples}``."""
         ...
 
+    def list_examples(
+        self,
+        label: str | None = None,
+        ids: list[PointId] | None = None,
+        limit: int | None = None,
+    ) -> list[StoredExample]:
+        """Return stored examples (id, label, payload; no vectors), oldest first where ids grow.
+
+        ``label`` and ``ids`` narrow the list (both: examples matching both); unknown ids are
+        skipped. ``limit`` caps the number returned.
+        """
+        ...
+
+    def relabel(self, ids: list[PointId], label: str) -> int:
+        """Give the examples ``ids`` the label ``label``; return how many were changed."""
+        ...
+
     def count(self) -> int:
         """Total number of stored examples."""
         ...
@@ -70,6 +88,30 @@ class VectorStore(Protocol):
     def close(self) -> None:
         """Flush and release the store (locks, files, connections)."""
         ...
+
+
+@dataclass(frozen=True)
+class StoredExample:
+    """One stored example as listed by :meth:`VectorStore.list_examples` (vector left out).
+
+    Attributes:
+        id: The example's id in its store.
+        label: Its label.
+        payload: Its JSON payload (``"label"`` included).
+    """
+
+    id: PointId
+    label: str
+    payload: dict[str, Any] = field(default_factory=dict)
+
+
+def check_limit(limit: Any) -> int | None:
+    """Return ``limit`` as an int or ``None``; raise :class:`SamDetectError` unless >= 0."""
+    if limit is None:
+        return None
+    if isinstance(limit, bool) or not isinstance(limit, (int, np.integer)) or limit < 0:
+        raise SamDetectError(f"limit must be a whole number >= 0, got {limit!r}")
+    return int(limit)
 
 
 def check_compatible(store: VectorStore, metadata: dict[str, Any]) -> list[str]:

@@ -47,7 +47,9 @@ from sam_detect.results import Neighbour
 from sam_detect.vector_store.base import (
     PointId,
     StoreBase,
+    StoredExample,
     check_k,
+    check_limit,
     check_remove_args,
     json_copy,
     neighbours_from_hits,
@@ -405,6 +407,58 @@ class EdgeVectorStore(StoreBase):
                 for h in sorted(hits, key=lambda h: str(h.value))
                 if h.count
             }
+
+    def list_examples(
+        self,
+        label: str | None = None,
+        ids: list[PointId] | None = None,
+        limit: int | None = None,
+    ) -> list[StoredExample]:
+        """Return stored examples by increasing id (see the protocol)."""
+        qe = self._qe
+        limit = check_limit(limit)
+        with self._lock:
+            self._check_open()
+            if self._shard is None or limit == 0:
+                return []
+            with self._edge_errors("read"):
+                if ids is not None:
+                    valid = sorted({int(i) for i in ids
+                                    if isinstance(i, (int, np.integer)) and 0 <= int(i) <= MAX_ID})
+                    records = self._shard.retrieve(valid, with_payload=True, with_vector=False)
+                    records = sorted(records, key=lambda r: int(r.id))
+                    if label is not None:
+                        records = [r for r in records if (r.payload or {}).get("label") == label]
+                    records = records[:limit] if limit is not None else records
+                else:
+                    flt = None if label is None else self._filter([label])
+                    records, offset = [], None
+                    while limit is None or len(records) < limit:
+                        page = 1024 if limit is None else min(1024, limit - len(records))
+                        batch, offset = self._shard.scroll(qe.ScrollRequest(
+                            offset=offset, limit=page, filter=flt, with_payload=True,
+                            with_vector=False))
+                        records.extend(batch)
+                        if offset is None or not batch:
+                            break
+        return [StoredExample(int(r.id), str((r.payload or {}).get("label")),
+                              dict(r.payload or {}))
+                for r in records]
+
+    def relabel(self, ids: list[PointId], label: str) -> int:
+        """Give the examples ``ids`` the label ``label``; return how many were changed."""
+        from sam_detect.image_io import validate_label
+
+        label = validate_label(label)
+        with self._lock:
+            self._check_open()
+            present = [e.id for e in self.list_examples(ids=ids)]
+            if not present:
+                return 0
+            with self._edge_errors("update"):
+                self._shard.update(self._qe.UpdateOperation.set_payload(present, {"label": label}))
+                self._shard.flush()
+            return len(present)
 
     def count(self) -> int:
         """Return the total number of stored examples."""

@@ -19,7 +19,9 @@ from sam_detect.results import Neighbour
 from sam_detect.vector_store.base import (
     PointId,
     StoreBase,
+    StoredExample,
     check_k,
+    check_limit,
     check_remove_args,
     prepare_examples,
     prepare_vectors,
@@ -186,6 +188,45 @@ class MemoryVectorStore(StoreBase):
                 for code, c in sorted(enumerate(counts), key=lambda x: self._names[x[0]])
                 if c
             }
+
+    def list_examples(
+        self,
+        label: str | None = None,
+        ids: list[PointId] | None = None,
+        limit: int | None = None,
+    ) -> list[StoredExample]:
+        """Return stored examples in the order they were added (see the protocol)."""
+        limit = check_limit(limit)
+        with self._lock:
+            self._check_open()
+            rows = np.arange(self._size)
+            if label is not None:
+                code = self._name_code.get(str(label), -1)
+                rows = rows[self._codes[rows] == code]
+            if ids is not None:
+                wanted = [int(i) for i in ids if isinstance(i, (int, np.integer))]
+                rows = rows[np.isin(self._ids[rows], np.asarray(wanted, np.int64))]
+            rows = rows[:limit] if limit is not None else rows
+            return [
+                StoredExample(int(self._ids[row]), self._names[self._codes[row]],
+                              dict(self._payloads[row]))
+                for row in rows
+            ]
+
+    def relabel(self, ids: list[PointId], label: str) -> int:
+        """Give the examples ``ids`` the label ``label``; return how many were changed."""
+        from sam_detect.image_io import validate_label
+
+        label = validate_label(label)
+        with self._lock:
+            self._check_open()
+            wanted = [int(i) for i in ids if isinstance(i, (int, np.integer))]
+            rows = np.flatnonzero(np.isin(self._ids[: self._size], np.asarray(wanted, np.int64)))
+            code = self._code(label)
+            for row in rows:
+                self._codes[row] = code
+                self._payloads[row] = {**self._payloads[row], "label": label}
+            return len(rows)
 
     def count(self) -> int:
         """Return the total number of stored examples."""

@@ -33,7 +33,9 @@ from sam_detect.results import Neighbour
 from sam_detect.vector_store.base import (
     PointId,
     StoreBase,
+    StoredExample,
     check_k,
+    check_limit,
     check_remove_args,
     json_copy,
     neighbours_from_hits,
@@ -381,6 +383,56 @@ class QdrantVectorStore(StoreBase):
                 counts[label] = counts.get(label, 0) + 1
             if offset is None:
                 return counts
+
+    def list_examples(
+        self,
+        label: str | None = None,
+        ids: list[PointId] | None = None,
+        limit: int | None = None,
+    ) -> list[StoredExample]:
+        """Return stored examples in the collection's id order (see the protocol)."""
+        limit = check_limit(limit)
+        with self._lock:
+            self._check_open()
+            if self._dim is None or limit == 0:
+                return []
+            with self._errors("read"):
+                if ids is not None:
+                    valid = list(dict.fromkeys(str(i) for i in ids if _is_uuid(i)))
+                    records = self._client.retrieve(self.collection_name, valid,
+                                                    with_payload=True, with_vectors=False)
+                    if label is not None:
+                        records = [r for r in records if (r.payload or {}).get("label") == label]
+                    records = records[:limit] if limit is not None else records
+                else:
+                    flt = None if label is None else self._label_filter([label])
+                    records, offset = [], None
+                    while limit is None or len(records) < limit:
+                        page = 1024 if limit is None else min(1024, limit - len(records))
+                        batch, offset = self._client.scroll(
+                            self.collection_name, scroll_filter=flt, limit=page, offset=offset,
+                            with_payload=True, with_vectors=False)
+                        records.extend(batch)
+                        if offset is None or not batch:
+                            break
+        return [StoredExample(str(r.id), str((r.payload or {}).get("label")),
+                              dict(r.payload or {}))
+                for r in records]
+
+    def relabel(self, ids: list[PointId], label: str) -> int:
+        """Give the examples ``ids`` the label ``label``; return how many were changed."""
+        from sam_detect.image_io import validate_label
+
+        label = validate_label(label)
+        with self._lock:
+            self._check_open()
+            present = [e.id for e in self.list_examples(ids=ids)]
+            if not present:
+                return 0
+            with self._errors("update"):
+                self._client.set_payload(self.collection_name, payload={"label": label},
+                                         points=present, wait=True)
+            return len(present)
 
     def count(self) -> int:
         """Return the total number of stored examples."""

@@ -127,6 +127,72 @@ def test_remove_by_ids_and_label_together(store, fill):
     assert remaining == {ids[2], ids[3], ids[6], ids[7]}
 
 
+def test_list_examples_returns_ids_labels_and_payloads(store, fill):
+    _, labels, payloads, ids = fill(store)
+    listed = store.list_examples()
+    assert sorted(map(str, (e.id for e in listed))) == sorted(map(str, ids))
+    by_id = {e.id: e for e in listed}
+    for i, point_id in enumerate(ids):
+        assert by_id[point_id].label == labels[i]
+        assert by_id[point_id].payload == {**payloads[i], "label": labels[i]}
+
+
+@pytest.mark.parametrize("label, picks, limit, expected", [
+    ("pen", None, None, {4, 5, 6, 7}),
+    (None, [0, 5, 11], None, {0, 5, 11}),
+    ("pen", [0, 5, 11], None, {5}),
+    ("cup", None, 2, 2),
+    (None, None, 0, 0),
+    ("nothing", None, None, set()),
+])
+def test_list_examples_filters(store, fill, label, picks, limit, expected):
+    _, _, _, ids = fill(store)
+    listed = store.list_examples(label=label, ids=None if picks is None else
+                                 [ids[i] for i in picks], limit=limit)
+    if isinstance(expected, int):
+        assert len(listed) == expected
+        assert all(e.label == label for e in listed if label)
+    else:
+        assert {e.id for e in listed} == {ids[i] for i in expected}
+
+
+@pytest.mark.parametrize("bogus", [["not-an-id"], [10**6], [-1]])
+def test_list_examples_skips_unknown_ids(store, fill, bogus):
+    fill(store)
+    assert store.list_examples(ids=bogus) == []
+
+
+def test_list_examples_on_an_empty_store(store):
+    assert store.list_examples() == []
+
+
+def test_removed_examples_are_no_longer_listed(store, fill):
+    _, _, _, ids = fill(store)
+    assert store.remove(ids=[ids[3]]) == 1
+    assert ids[3] not in {e.id for e in store.list_examples()}
+    assert store.list_examples(ids=[ids[3]]) == []
+
+
+def test_relabel_moves_examples_to_another_label(store, fill):
+    vectors, _, payloads, ids = fill(store)
+    assert store.relabel([ids[0], ids[1], "unknown-id"], "mug") == 2
+    assert store.labels() == {"cup": 2, "mug": 2, "pen": 4, "tape": 4}
+    hit = store.search(vectors[0], k=1)[0][0]
+    assert (hit.id, hit.label) == (ids[0], "mug")
+    assert hit.payload == {**payloads[0], "label": "mug"}
+    assert {e.id for e in store.list_examples(label="mug")} == {ids[0], ids[1]}
+    assert [h.label for h in store.search(vectors[:1], k=12, label_filter=["mug"])[0]] == [
+        "mug", "mug"]
+
+
+@pytest.mark.parametrize("label", ["", "   ", 3])
+def test_relabel_refuses_a_bad_label_and_changes_nothing(store, fill, label):
+    _, _, _, ids = fill(store)
+    with pytest.raises(InvalidLabelError):
+        store.relabel([ids[0]], label)
+    assert store.labels() == {"cup": 4, "pen": 4, "tape": 4}
+
+
 def test_remove_needs_a_label_or_ids(store, fill):
     fill(store)
     with pytest.raises(SamDetectError, match="label or a list of ids"):

@@ -1,0 +1,37 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""Request bodies of the annotation API, with their bounds (FastAPI answers 422 outside them)."""
+
+from __future__ import annotations
+
+from pydantic import BaseModel, Field
+
+MAX_POINTS = 64
+
+
+class Target(BaseModel):
+    """The mask a request is about: a detected instance, or a candidate of a prompt."""
+
+    instance: int | None = Field(None, ge=0, le=100_000)
+    prompt: str | None = Field(None, max_length=64)
+    candidate: int = Field(0, ge=0, le=16)
+
+
+class SaveRequest(Target):
+    """Store the target mask under ``label``."""
+
+    label: str = Field(..., max_length=256)
+
+
+class PromptRequest(BaseModel):
+    """Points (xy pixels; labels 1 = object, 0 = background) and/or a box ``x0, y0, x1, y1``."""
+
+    points: list[tuple[float, float]] = Field(default_factory=list, max_length=MAX_POINTS)
+    labels: list[int] | None = Field(None, max_length=MAX_POINTS)
+    box: tuple[float, float, float, float] | None = None
+
+
+class RelabelRequest(BaseModel):
+    """Move a stored example to ``label``."""
+
+    label: str = Field(..., max_length=256)

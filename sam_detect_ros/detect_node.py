@@ -272,6 +272,19 @@ class Camera:
         return self.topics.name
 
 
+class _Lent:
+    """A store lent out: everything but ``close`` reaches the store."""
+
+    def __init__(self, store: Any) -> None:
+        self._store = store
+
+    def close(self) -> None:
+        """Leave the store open: its owner closes it."""
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+
 class _ServiceGate:
     """Lets services use the store while it is open, and cleanup wait for them to finish."""
 
@@ -408,11 +421,12 @@ class DetectNode(LifecycleNode):
             if self._injected is not None:
                 detector = self._injected
             else:
+                # build closes the store it was given when a model fails to load; the node's
+                # store stays open until cleanup, so it only lends a handle build cannot close.
                 detector = detector_options(self._values).build(
-                    store=self._store, log=self.get_logger().info)
+                    store=_Lent(self._store), log=self.get_logger().info)
+                detector.vector_store = self._store
         except Exception as error:
-            if self._injected is None:  # building closes the store it was given: reopen it
-                self._reopen_store()
             return self._fail("activate", error)
         with self._compute_lock:
             self.detector = detector
@@ -474,14 +488,6 @@ class DetectNode(LifecycleNode):
         self.last_error = f"{transition} failed: {reason}"
         self.get_logger().error(self.last_error)
         return TransitionCallbackReturn.FAILURE
-
-    def _reopen_store(self) -> None:
-        try:
-            self._store = detector_options(self._values).open_store()
-        except Exception as error:
-            self._store = None
-            self._gate.open = False
-            self.get_logger().error(f"reopening the store failed: {error}")
 
     def _stop_frames(self) -> None:
         for camera in self._cameras:

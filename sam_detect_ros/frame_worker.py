@@ -103,7 +103,8 @@ class FrameWorker:
 
     Args:
         process_batch: Called on the worker thread with the waiting frames (one per camera, in
-            the order the cameras first submitted). It reports each frame's outcome with
+            the order the cameras first submitted; with ``max_batch``, the cameras served least
+            recently first). It reports each frame's outcome with
             :meth:`count` (``processed`` or ``failed``).
         on_error: Called with an exception ``process_batch`` raised; every frame of that batch
             is counted as failed and the worker carries on.
@@ -203,6 +204,7 @@ class FrameWorker:
             # Cameras left waiting go first next time, so none starves when max_batch is small.
             self._order = [c for c in self._order if c not in cameras] + cameras
             self._busy = True
+            cameras.sort(key=list(self._counts).index)  # a batch lists cameras in a fixed order
             return [self._pending.pop(camera) for camera in cameras]
 
     def _run(self) -> None:
@@ -226,7 +228,7 @@ class FrameWorker:
         if camera not in self._counts:
             self._counts[camera] = dict.fromkeys(COUNTERS, 0)
             self._gaps[camera] = StampGapCounter()
-            self._order.append(camera)
+            self._order.insert(0, camera)  # never served yet: first in line
         return self._counts[camera]
 
 

@@ -73,12 +73,12 @@ def median_ms(function: Callable[[], Any], repeats: int) -> float:
 
 
 def old_image_msg_to_rgb(msg: Any) -> np.ndarray:
-    """The conversion before this change: a reversed-channel numpy view copied by the loader."""
+    """Convert as the node did before: a reversed-channel numpy view copied by the loader."""
     return load_image(image_msg_to_array(msg)[:, :, 2::-1]).copy()
 
 
 def old_rgb_to_image_msg(rgb: np.ndarray, header: Header) -> Any:
-    """The overlay message before this change: numpy channel reversal, then ``tobytes``."""
+    """Build the overlay message as before: numpy channel reversal, then ``tobytes``."""
     from sensor_msgs.msg import Image
 
     msg = Image(height=rgb.shape[0], width=rgb.shape[1], encoding="bgr8", step=rgb.shape[1] * 3)
@@ -122,8 +122,8 @@ def overhead(node: DetectNode, objects: int, repeats: int) -> None:
     times = {name: median_ms(function, repeats) for name, function in stages.items()}
     model = median_ms(lambda: detector.detect(image), max(3, repeats // 3))
     whole = median_ms(lambda: node.publish(camera, header, image, detections, detector), repeats)
-    before = {"message -> array (numpy, before)": median_ms(lambda: old_image_msg_to_rgb(msg),
-                                                          repeats),
+    before = {"message -> array (numpy, before)": median_ms(
+        lambda: old_image_msg_to_rgb(msg), repeats),
               "overlay -> Image (numpy, before)": median_ms(
                   lambda: old_rgb_to_image_msg(overlay, header), repeats)}
     total = sum(times.values())

@@ -699,7 +699,10 @@ class DetectNode(LifecycleNode):
                        "stamp": list(frame.stamp), "bbox": [int(v) for v in instance.bbox]}
             if frame.camera:
                 payload["camera"] = frame.camera
-            detector.teach(instance, label, payload=payload)
+            with self._gate as store_open:  # cleanup waits for the write to finish
+                if not store_open:
+                    raise SamDetectError(self._no_store())
+                detector.teach(instance, label, payload=payload)
             return f"stored instance {instance.id} of {frame.describe()} as '{label}'"
 
         return self._answer("label_instance", run, response)

@@ -168,12 +168,19 @@ def rgb_to_image_msg(rgb: np.ndarray, header: Header | None = None,
     if encoding not in ("bgr8", "rgb8"):
         raise ValueError(f"encoding must be bgr8 or rgb8, got {encoding}")
     rgb = np.asarray(rgb, np.uint8)
-    pixels = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR) if encoding == "bgr8" else rgb
     height, width = rgb.shape[:2]
     msg = Image(height=height, width=width, encoding=encoding, is_bigendian=0, step=width * 3)
     if header is not None:
         msg.header = header
-    msg.data = _bytes_of(pixels)
+    # OpenCV writes the pixels straight into the message's buffer: one pass, no temporary.
+    data = array.array("B", b"\0") * (height * width * 3)
+    pixels = np.frombuffer(data, np.uint8).reshape(height, width, 3)
+    if encoding == "bgr8":
+        cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR, dst=pixels)
+    else:
+        np.copyto(pixels, rgb)
+    del pixels  # release the buffer export: the message may need to resize its array
+    msg.data = data
     return msg
 
 

@@ -174,3 +174,20 @@ def test_autostart_failure_raises_and_leaves_the_store_unlocked(tmp_path: Path) 
     finally:
         rclpy.try_shutdown(context=context)
     EdgeVectorStore(tmp_path / "store").close()  # not locked
+
+
+def test_deactivate_frees_the_models_and_cached_gpu_memory(
+        harness_factory: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    import weakref
+
+    import torch
+
+    emptied: list[int] = []
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: emptied.append(1))
+    harness = harness_factory({"autostart": False}, ready=False)
+    assert change(harness, "configure") and change(harness, "activate")
+    embedder = weakref.ref(harness.node.detector.embedder)
+    assert change(harness, "deactivate") and emptied == [1]
+    assert embedder() is None, "the models are still referenced after deactivate"
+    assert change(harness, "activate") and harness.node.detector.embedder is not None

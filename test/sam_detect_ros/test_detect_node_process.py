@@ -159,3 +159,28 @@ def test_invalid_start_parameters_exit_with_a_message(tmp_path: Path, parameter:
     assert process.wait(timeout=START_TIMEOUT) == 2
     output = log.read_text()
     assert message in output and "Traceback" not in output, output
+
+
+def test_without_autostart_a_failed_transition_keeps_the_process(
+        tmp_path: Path, processes: list[subprocess.Popen]) -> None:
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    log = tmp_path / "node.log"
+    processes.append(start_node(log, "autostart:=false", "embedder:=average", "store:=memory",
+                                "fade:=blurry"))
+    client = Client()
+    try:
+        change = client.node.create_client(ChangeState, "/sam_detect/change_state")
+        get = client.node.create_client(GetState, "/sam_detect/get_state")
+        assert change.wait_for_service(timeout_sec=START_TIMEOUT), log.read_text()
+        answer = client.call(change, ChangeState.Request(
+            transition=Transition(label="configure")))
+        assert not answer.success and processes[0].poll() is None
+        state = client.call(get, GetState.Request()).current_state.label
+        assert state == "unconfigured"
+    finally:
+        client.close()
+    processes[0].send_signal(signal.SIGINT)
+    assert processes[0].wait(timeout=60) == 0, log.read_text()
+    assert "configure failed: unknown fade 'blurry'" in log.read_text()

@@ -21,6 +21,7 @@ from __future__ import annotations
 import collections
 from dataclasses import dataclass
 import threading
+import time
 from typing import Any, Iterable
 
 import numpy as np
@@ -93,7 +94,9 @@ class StampPairer:
 
     Keeps the last ``size`` messages; :meth:`nearest` returns the one whose stamp is closest
     to the frame's, if it is within ``slop_s``. Colour frames are paired after inference, so a
-    depth image that arrives a little after its colour frame is still found.
+    depth image that arrives a little after its colour frame is usually there already; with
+    ``wait_s`` it also waits that long for a depth image still to come (never when no depth
+    image arrived in the last ``live_s`` seconds: the depth stream has stopped).
 
     Example:
         >>> pairer = StampPairer(slop_s=0.01)
@@ -102,23 +105,43 @@ class StampPairer:
         ('depth at 1 s', None)
     """
 
-    def __init__(self, slop_s: float = 0.02, size: int = 10) -> None:
+    def __init__(self, slop_s: float = 0.02, size: int = 10, live_s: float = 1.0) -> None:
         self.slop_ns = int(slop_s * 1e9)
+        self.live_s = live_s
         self._items: collections.deque[tuple[int, Any]] = collections.deque(maxlen=size)
-        self._lock = threading.Lock()
+        self._last_added = -float("inf")
+        self._condition = threading.Condition()
 
     def add(self, stamp_ns: int, item: Any) -> None:
         """Buffer ``item`` stamped ``stamp_ns`` (nanoseconds)."""
-        with self._lock:
+        with self._condition:
             self._items.append((stamp_ns, item))
+            self._last_added = time.monotonic()
+            self._condition.notify_all()
 
-    def nearest(self, stamp_ns: int) -> Any:
-        """Return the buffered item nearest to ``stamp_ns`` within the slop, or None."""
-        with self._lock:
-            items = list(self._items)
-        if not items:
+    def nearest(self, stamp_ns: int, wait_s: float = 0.0) -> Any:
+        """Return the buffered item nearest to ``stamp_ns`` within the slop, or None.
+
+        Waits up to ``wait_s`` seconds for one while the stream is live and nothing buffered
+        is as new as ``stamp_ns``.
+        """
+        deadline = time.monotonic() + wait_s
+        with self._condition:
+            while True:
+                found = self._match(stamp_ns)
+                if found is not None or not self._items:
+                    return found
+                newest = max(stamp for stamp, _ in self._items)
+                left = deadline - time.monotonic()
+                if (newest >= stamp_ns or left <= 0
+                        or time.monotonic() - self._last_added > self.live_s):
+                    return None
+                self._condition.wait(left)
+
+    def _match(self, stamp_ns: int) -> Any:
+        if not self._items:
             return None
-        distance, item = min(((abs(stamp - stamp_ns), item) for stamp, item in items),
+        distance, item = min(((abs(stamp - stamp_ns), item) for stamp, item in self._items),
                              key=lambda pair: pair[0])
         return item if distance <= self.slop_ns else None
 

@@ -87,6 +87,7 @@ from visualization_msgs.msg import MarkerArray
 NODE_NAME = "sam_detect"
 WARN_PERIOD_S = 5.0  # throttle for warnings about bad frames
 LOG_PERIOD_S = 60.0  # throttle for the frame counter line
+DEPTH_WAIT_S = 0.1  # how long a frame waits for its depth image, while depth keeps coming
 # Requests queued per service before DDS drops any: a burst of this many concurrent calls is
 # answered in full (the default depth, 10, silently dropped the rest of a burst of 30).
 SERVICE_QUEUE_DEPTH = 1000
@@ -580,7 +581,7 @@ class DetectNode(LifecycleNode):
 
     def positions(self, camera: Camera, header: Any, detections: Detections) -> list[Any]:
         """Return each instance's 3D position from the depth image paired by stamp (or None)."""
-        depth_msg = camera.depth.nearest(_stamp_ns(header.stamp))
+        depth_msg = camera.depth.nearest(_stamp_ns(header.stamp), wait_s=DEPTH_WAIT_S)
         depth = None
         if depth_msg is not None:
             try:

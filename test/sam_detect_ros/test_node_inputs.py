@@ -289,3 +289,28 @@ def test_frames_lost_before_the_node_are_counted_in_diagnostics(harness_factory:
     assert harness.node.frame_counts()["lost"] == 3
     wait_until(lambda: any({kv.key: kv.value for kv in s.values}.get("frames_lost") == "3"
                            for a in received for s in a.status), what="frames_lost in diagnostics")
+
+
+def test_diagnostics_report_each_camera_and_the_state(harness_factory: Any,
+                                                      wait_until: Any) -> None:
+    harness = harness_factory({"cameras": ["front", "wrist"], "diagnostics_period": 0.2},
+                              ready=False)
+    received: list[Any] = []
+    harness.client_node.create_subscription(DiagnosticArray, "/diagnostics", received.append, 10)
+    detections = Topic(harness.client_node, InstanceArray, "wrist/detections")
+    pub = publisher(harness, Image, "wrist/image", wait_until)
+    wait_until(lambda: harness.node.cameras[1].detections_pub.get_subscription_count() > 0)
+    pub.publish(rgb_to_image_msg(synthetic_frame(0), header(1, "wrist")))
+    detections.wait(1)
+
+    def values() -> dict[str, str] | None:
+        for array in received:
+            for status in array.status:
+                found = {kv.key: kv.value for kv in status.values}
+                if found.get("wrist/frames_processed") == "1":
+                    return found
+        return None
+
+    found = wait_until(values, what="per-camera counters in /diagnostics")
+    assert found["state"] == "active" and found["frames_processed"] == "1"
+    assert found["front/frames_received"] == "0" and found["wrist/frames_lost"] == "0"

@@ -149,6 +149,8 @@ PARAMETERS: dict[str, Param] = {
                               "Instance.position and markers"),
     "depth_slop": Param(0.05, "seconds between a colour frame's stamp and its depth image's, "
                               "at most", True, (0.0, 10.0)),
+    "max_batch": Param(0, "frames of different cameras run through the models together, at "
+                          "most; 0: every waiting camera", True, (0, 1000)),
 }
 FADE_PARAMETERS = ("fade", "sigma", "min_fade", "max_distance", "decay", "context")
 IMAGE_QOS = ("sensor_data", "reliable")
@@ -824,6 +826,7 @@ class DetectNode(LifecycleNode):
                 if "max_instances" in changed and hasattr(detector.segmenter, "max_instances"):
                     detector.segmenter.max_instances = options.max_instances
             self._history.size = values["history_size"]
+            self._worker.max_batch = values["max_batch"]
             for camera in self._cameras:
                 camera.depth.slop_ns = int(values["depth_slop"] * 1e9)
             self._values = values

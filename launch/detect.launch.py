@@ -5,9 +5,12 @@
 Example:
     ros2 launch sam_detect_ros detect.launch.py image:=/camera/color/image_raw device:=cuda
 
-Arguments: ``image`` (topic to detect on), ``namespace``, ``params_file`` (default: the package's
-config/detect.yaml), ``device`` (auto, cpu, cuda; empty keeps the params file's), ``log_level``
-and ``fastdds_profile`` (empty: leave Fast DDS alone).
+Arguments: ``image`` (topic to detect on; with ``image_transport: compressed`` the node reads
+``<image>/compressed``), ``depth`` and ``camera_info`` (topics for ``use_depth: true``),
+``namespace``, ``params_file`` (default: the package's config/detect.yaml), ``device`` (auto, cpu,
+cuda; empty keeps the params file's), ``log_level`` and ``fastdds_profile`` (empty: leave Fast DDS
+alone). Lifecycle: the node configures and activates itself (``autostart: true`` in the params
+file); with ``autostart: false`` drive it with ``ros2 lifecycle set``.
 
 Unless FASTRTPS_DEFAULT_PROFILES_FILE or FASTDDS_DEFAULT_PROFILES_FILE is already set, both are
 pointed at config/fastdds_shm.xml (32 MB shared-memory segment), so full frames from a camera on
@@ -44,9 +47,19 @@ def node_parameters(params_file: str, device: str) -> list[Any]:
     return parameters
 
 
-def node_remappings(image_topic: str) -> list[tuple[str, str]]:
-    """Return the remapping of the node's ``image`` input to ``image_topic``."""
-    return [("image", image_topic)] if image_topic and image_topic != "image" else []
+def node_remappings(image_topic: str, depth_topic: str = "",
+                    camera_info_topic: str = "") -> list[tuple[str, str]]:
+    """Return the remappings of the node's inputs to the given topics.
+
+    ``image`` remaps its ``image/compressed`` twin too; an empty topic keeps the node's name.
+    """
+    remappings = []
+    if image_topic and image_topic != "image":
+        remappings += [("image", image_topic), ("image/compressed", f"{image_topic}/compressed")]
+    for name, topic in (("depth", depth_topic), ("camera_info", camera_info_topic)):
+        if topic and topic != name:
+            remappings.append((name, topic))
+    return remappings
 
 
 def generate_launch_description() -> Any:
@@ -61,6 +74,11 @@ def generate_launch_description() -> Any:
     arguments = [
         DeclareLaunchArgument("image", default_value="image_raw",
                               description="image topic to detect on (sensor_msgs/Image)"),
+        DeclareLaunchArgument("depth", default_value="",
+                              description="aligned depth topic (use_depth: true); empty: depth"),
+        DeclareLaunchArgument("camera_info", default_value="",
+                              description="camera_info topic (use_depth: true); empty: "
+                                          "camera_info"),
         DeclareLaunchArgument("namespace", default_value="",
                               description="namespace of the node and its topics"),
         DeclareLaunchArgument("params_file",
@@ -88,7 +106,7 @@ def generate_launch_description() -> Any:
             name="sam_detect",
             namespace=value("namespace"),
             parameters=node_parameters(value("params_file"), value("device")),
-            remappings=node_remappings(value("image")),
+            remappings=node_remappings(value("image"), value("depth"), value("camera_info")),
             arguments=["--ros-args", "--log-level", value("log_level")],
             output="screen",
             emulate_tty=True,

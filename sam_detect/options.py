@@ -223,6 +223,10 @@ class Option:
             if isinstance(value, (str, os.PathLike)):
                 return os.fspath(value)
             raise wrong
+        if self.type is list:  # a list of strings (ROS string arrays)
+            if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+                return list(value)
+            raise wrong
         if isinstance(value, bool) or not isinstance(value, numbers.Real):
             raise wrong
         if self.type is int:
@@ -255,7 +259,7 @@ class Option:
 
 def _a(kind: type) -> str:
     return {bool: "true or false", int: "an integer", float: "a number",
-            str: "a string"}[kind]
+            str: "a string", list: "a list of strings"}[kind]
 
 
 def _number(value: float | None) -> str:
@@ -341,6 +345,25 @@ OPTIONS: tuple[Option, ...] = (
            choices=("sensor_data", "reliable"), fronts=frozenset({NODE})),
     Option("diagnostics_period", float, 5.0, "seconds between /diagnostics messages; 0: off",
            TOPICS, low=0.0, high=3600.0, fronts=frozenset({NODE})),
+    # --- the node's inputs and lifecycle (sam_detect_ros/detect_node.py, topics.py) ---
+    Option("autostart", bool, True, "configure and activate at start; false: wait for "
+                                    "~/change_state (lifecycle)", TOPICS,
+           fronts=frozenset({NODE})),
+    Option("image_transport", str, "raw", "raw (sensor_msgs/Image on image) or compressed "
+                                          "(sensor_msgs/CompressedImage on image/compressed)",
+           TOPICS, choices=("raw", "compressed"), fronts=frozenset({NODE})),
+    Option("cameras", list, [], "camera namespaces, e.g. [front, wrist]: <cam>/image in, "
+                                "<cam>/detections, <cam>/overlay out; empty: image, "
+                                "detections...", TOPICS, fronts=frozenset({NODE})),
+    Option("use_depth", bool, False, "subscribe depth (aligned, 16UC1 mm or 32FC1 m) and "
+                                     "camera_info: Instance.position and markers", TOPICS,
+           fronts=frozenset({NODE})),
+    Option("depth_slop", float, 0.05, "seconds between a colour frame's stamp and its depth "
+                                      "image's, at most", TOPICS, low=0.0, high=10.0,
+           runtime=True, fronts=frozenset({NODE})),
+    Option("max_batch", int, 0, "frames of different cameras run through the models together, "
+                                "at most; 0: every waiting camera", TOPICS, low=0, high=1000,
+           runtime=True, fronts=frozenset({NODE})),
     # --- the node's annotation web UI (docs/annotate.md) ---
     Option("web_port", int, 0, "port of the annotation web UI (Freeze, click, name); 0: off",
            WEB, low=0, high=65535, fronts=frozenset({NODE})),

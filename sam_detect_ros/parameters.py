@@ -37,7 +37,8 @@ from sam_detect.options import DetectorOptions, NOT_SET, Option, options_for
 
 RESTART = "restart the node to change it"
 _TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
-          float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
+          float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
+          list: ParameterType.PARAMETER_STRING_ARRAY}
 
 
 @dataclass(frozen=True)
@@ -174,11 +175,13 @@ def render_error(error: Exception) -> str:
 
 def markdown_table() -> str:
     """Return docs/ros.md's parameter table (``python -m sam_detect_ros.parameters`` prints it)."""
-    kinds = {bool: "bool", int: "int", float: "double", str: "string"}
+    kinds = {bool: "bool", int: "int", float: "double", str: "string", list: "string[]"}
 
     def shown(value: Any) -> str:
         if isinstance(value, bool):
             return "`true`" if value else "`false`"
+        if isinstance(value, list):
+            return f"`[{', '.join(value)}]`"
         return '`""`' if value == "" else f"`{value}`"
 
     rows = ["| parameter | type | default | runtime | description |",

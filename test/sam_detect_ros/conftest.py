@@ -31,6 +31,7 @@ try:
     from rclpy.parameter import Parameter
     from sam_detect_ros.demo import DemoClient
     from sam_detect_ros.detect_node import DetectNode
+    from sam_detect_ros.srv import ListLabels
 except ImportError:  # each test module skips itself (pytest.importorskip) with the reason
     pass
 
@@ -60,7 +61,8 @@ class Harness:
             waits for detections, calls services).
     """
 
-    def __init__(self, parameters: dict[str, Any], detector: Any = None) -> None:
+    def __init__(self, parameters: dict[str, Any], detector: Any = None,
+                 ready: bool = True) -> None:
         self.context = rclpy.Context()
         rclpy.init(context=self.context)
         self.executor = MultiThreadedExecutor(context=self.context)
@@ -77,7 +79,10 @@ class Harness:
             self.executor.add_node(self.client_node)
             self._thread = threading.Thread(target=self.executor.spin, daemon=True)
             self._thread.start()
-            self.client.wait_for_node(timeout=TIMEOUT)
+            if ready:  # subscribed to image and serving: autostart, one raw camera
+                self.client.wait_for_node(timeout=TIMEOUT)
+            else:
+                self.service_client(ListLabels, "list_labels")
         except BaseException:
             self.close()
             raise
@@ -112,11 +117,15 @@ def wait_until_fixture() -> Callable[..., Any]:
 
 @pytest.fixture
 def harness_factory() -> Any:
-    """Return ``make(parameters=None, detector=None) -> Harness``; all are closed afterwards."""
+    """Return ``make(parameters=None, detector=None, ready=True) -> Harness``; all are closed.
+
+    ``ready=False``: wait for the node's services only (not active, or not on ``image``).
+    """
     made: list[Harness] = []
 
-    def make(parameters: dict[str, Any] | None = None, detector: Any = None) -> Harness:
-        made.append(Harness(parameters or {}, detector))
+    def make(parameters: dict[str, Any] | None = None, detector: Any = None,
+             ready: bool = True) -> Harness:
+        made.append(Harness(parameters or {}, detector, ready))
         return made[-1]
 
     yield make

@@ -159,3 +159,72 @@ def test_detections_to_msg_keeps_the_source_header() -> None:
     assert [i.id for i in msg.instances] == [0, 1]
     assert [i.label for i in msg.instances] == ["cup", ""]
     assert msg.instances[0].mask.header.frame_id == "camera_optical"
+
+
+# -- compressed, depth, positions, markers --------------------------------------------------
+
+@pytest.mark.parametrize("image_format, tolerance", [("png", 0), ("jpeg", 12)])
+def test_compressed_images_decode_to_rgb(image_format: str, tolerance: int) -> None:
+    from sam_detect_ros.conversions import compressed_msg_to_rgb, rgb_to_compressed_msg
+
+    smooth = np.zeros((32, 48, 3), np.uint8)
+    smooth[:, :24] = (220, 30, 40)
+    smooth[:, 24:] = (20, 60, 210)
+    msg = rgb_to_compressed_msg(smooth, image_format)
+    assert msg.format == image_format
+    rgb = compressed_msg_to_rgb(msg)
+    assert rgb.shape == smooth.shape and rgb.flags.c_contiguous
+    # Away from the colour edge (JPEG blurs chroma across it), in RGB order.
+    for x in (4, 44):
+        assert int(np.abs(rgb[16, x].astype(int) - smooth[16, x]).max()) <= tolerance
+
+
+@pytest.mark.parametrize("data, message", [
+    (b"", "is empty"), (b"\x89PNG\r\n\x1a\n garbage", "cannot decode compressed image of 16 b"),
+    (bytes(range(200)), "publish JPEG or PNG")])
+def test_undecodable_compressed_images_raise(data: bytes, message: str) -> None:
+    from sam_detect_ros.conversions import compressed_msg_to_rgb
+    from sensor_msgs.msg import CompressedImage
+
+    with pytest.raises(InvalidImageError, match=message):
+        compressed_msg_to_rgb(CompressedImage(format="jpeg", data=data))
+
+
+def test_depth_images_become_metres_with_nan_holes() -> None:
+    from sam_detect_ros.conversions import depth_msg_to_metres
+
+    millimetres = np.array([[0, 1000], [1500, 65535]], np.uint16)
+    expected = np.array([[np.nan, 1.0], [1.5, 65.535]], np.float32)
+    for encoding in ("16UC1", "mono16"):
+        np.testing.assert_allclose(depth_msg_to_metres(make_msg(millimetres, encoding, 2)),
+                                   expected, rtol=1e-6)
+    metres = np.array([[np.nan, 1.0], [0.0, np.inf]], np.float32)
+    for big_endian in (False, True):
+        raw = metres.astype(">f4" if big_endian else "<f4").view(np.uint8).reshape(2, 8)
+        msg = Image(height=2, width=2, encoding="32FC1", step=8, is_bigendian=int(big_endian),
+                    data=raw.tobytes())
+        np.testing.assert_array_equal(depth_msg_to_metres(msg),
+                                      np.array([[np.nan, 1.0], [np.nan, np.nan]], np.float32))
+    with pytest.raises(InvalidImageError, match="unsupported depth encoding 'rgb8'"):
+        depth_msg_to_metres(make_msg(RGB, "rgb8"))
+
+
+def test_positions_and_markers() -> None:
+    from sam_detect_ros.conversions import markers_msg
+    from visualization_msgs.msg import Marker
+
+    header = Header(frame_id="camera_color_optical_frame")
+    detections = Detections([make_instance(0), make_instance(1, label=None)], (20, 30))
+    positions = [(0.1, -0.2, 1.0), None]
+    msg = detections_to_msg(detections, header, positions)
+    located, unknown = msg.instances
+    assert located.has_position and not unknown.has_position
+    assert (located.position.x, located.position.y, located.position.z) == pytest.approx(
+        (0.1, -0.2, 1.0))
+    markers = markers_msg(detections, positions, header).markers
+    assert [m.action for m in markers] == [Marker.DELETEALL, Marker.ADD, Marker.ADD]
+    sphere, text = markers[1:]
+    assert (sphere.type, text.type) == (Marker.SPHERE, Marker.TEXT_VIEW_FACING)
+    assert text.text == "cup 0.60" and sphere.id == text.id == 0
+    assert sphere.header.frame_id == "camera_color_optical_frame"
+    assert sphere.pose.position.z == pytest.approx(1.0)

@@ -103,7 +103,7 @@ def test_overlay_only_while_subscribed_or_forced(harness_factory: Any, wait_unti
     for sub in list(harness.client_node.subscriptions):
         if sub.topic_name == "/overlay":
             harness.client_node.destroy_subscription(sub)
-    wait_until(lambda: harness.node._overlay_pub.get_subscription_count() == 0,
+    wait_until(lambda: harness.node.cameras[0].overlay_pub.get_subscription_count() == 0,
                what="overlay subscription to go away")
     send(harness, 0)
     assert calls == []
@@ -381,7 +381,7 @@ def test_latest_frame_wins_under_load(gated: tuple[Any, GatedDetector],
     detector.gate.set()
     wait_until(lambda: harness.node.frame_counts()["processed"] == 2, what="two frames processed")
     counts = harness.node.frame_counts()
-    assert counts == {"received": 9, "processed": 2, "dropped": 7, "failed": 0}
+    assert counts == {"received": 9, "processed": 2, "dropped": 7, "failed": 0, "lost": 0}
     assert harness.node.frames_dropped == 7
     # Inference saw the first frame and then the newest one; the seven between were replaced.
     assert detector.seen == [checksum(synthetic_frame(i)) for i in (0, 8)]

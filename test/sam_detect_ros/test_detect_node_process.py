@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import threading
+import time
 from typing import Any, Iterator
 
 import pytest
@@ -159,3 +160,38 @@ def test_invalid_start_parameters_exit_with_a_message(tmp_path: Path, parameter:
     assert process.wait(timeout=START_TIMEOUT) == 2
     output = log.read_text()
     assert message in output and "Traceback" not in output, output
+
+
+def test_without_autostart_a_failed_transition_keeps_the_process(
+        tmp_path: Path, processes: list[subprocess.Popen]) -> None:
+    from lifecycle_msgs.msg import Transition
+    from lifecycle_msgs.srv import ChangeState, GetState
+
+    log = tmp_path / "node.log"
+    processes.append(start_node(log, "autostart:=false", "embedder:=average", "store:=memory",
+                                "fade:=blurry"))
+    client = Client()
+    try:
+        change = client.node.create_client(ChangeState, "/sam_detect/change_state")
+        get = client.node.create_client(GetState, "/sam_detect/get_state")
+
+        # A node of an earlier test may still be known for a moment, and a request sent before
+        # this node's server matched is lost: retry until this node answers (a failing
+        # configure may be asked twice).
+        def answer(service: Any, request: Any) -> Any:
+            deadline = time.monotonic() + START_TIMEOUT
+            while True:
+                try:
+                    return client.demo.call(service, request, timeout=5.0)
+                except RuntimeError:
+                    assert time.monotonic() < deadline, log.read_text()
+
+        assert answer(get, GetState.Request()).current_state.label == "unconfigured"
+        configure = ChangeState.Request(transition=Transition(label="configure"))
+        assert not answer(change, configure).success and processes[0].poll() is None
+        assert answer(get, GetState.Request()).current_state.label == "unconfigured"
+    finally:
+        client.close()
+    processes[0].send_signal(signal.SIGINT)
+    assert processes[0].wait(timeout=60) == 0, log.read_text()
+    assert "configure failed: fade must be one of" in log.read_text()

@@ -56,10 +56,23 @@ def test_node_parameters(launch: ModuleType, params_file: str, device: str,
 
 
 @pytest.mark.parametrize("topic, expected", [
-    ("/camera/color/image_raw", [("image", "/camera/color/image_raw")]),
-    ("image_raw", [("image", "image_raw")]),
+    ("/camera/color/image_raw", [("image", "/camera/color/image_raw"),
+                                 ("image/compressed", "/camera/color/image_raw/compressed")]),
+    ("image_raw", [("image", "image_raw"), ("image/compressed", "image_raw/compressed")]),
     ("image", []),
     ("", []),
 ])
 def test_image_remapping(launch: ModuleType, topic: str, expected: list) -> None:
     assert launch.node_remappings(topic) == expected
+
+
+@pytest.mark.parametrize("depth, camera_info, expected", [
+    ("/cam/aligned_depth_to_color/image_raw", "/cam/color/camera_info",
+     [("depth", "/cam/aligned_depth_to_color/image_raw"),
+      ("camera_info", "/cam/color/camera_info")]),
+    ("", "info", [("camera_info", "info")]),
+    ("depth", "", []),
+])
+def test_depth_remapping(launch: ModuleType, depth: str, camera_info: str,
+                         expected: list) -> None:
+    assert launch.node_remappings("image", depth, camera_info) == expected

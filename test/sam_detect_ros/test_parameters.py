@@ -33,7 +33,8 @@ from sam_detect_ros.parameters import (  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 TYPES = {bool: ParameterType.PARAMETER_BOOL, int: ParameterType.PARAMETER_INTEGER,
-         float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING}
+         float: ParameterType.PARAMETER_DOUBLE, str: ParameterType.PARAMETER_STRING,
+         list: ParameterType.PARAMETER_STRING_ARRAY}
 
 
 def test_every_node_option_is_a_parameter_with_its_descriptor() -> None:

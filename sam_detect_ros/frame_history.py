@@ -1,0 +1,101 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""Recently published frames, so ``~/label_instance`` can teach an instance by its id.
+
+No rclpy inside: stamps are ``(sec, nanosec)`` pairs.
+
+Example:
+    >>> history = FrameHistory(size=2)
+    >>> for sec in (1, 2, 3):
+    ...     history.add(RecentFrame((sec, 0), ()))
+    >>> history.get((1, 0)) is None, history.get((3, 0)).describe_stamp(), history.latest().stamp
+    (True, '3.000000000', (3, 0))
+"""
+
+from __future__ import annotations
+
+import collections
+from dataclasses import dataclass
+import threading
+
+from sam_detect.errors import SamDetectError
+from sam_detect.results import Instance
+
+Stamp = tuple[int, int]
+
+
+@dataclass(frozen=True)
+class RecentFrame:
+    """What ``~/label_instance`` needs of a published frame.
+
+    Attributes:
+        stamp: The frame's ``header.stamp`` as ``(sec, nanosec)``.
+        instances: Its instances without their full-frame masks (``mask`` is None): a 1080p frame
+            of 20 masks is ~40 MB, the embeddings a few kB.
+        camera: The camera it came from (``""`` for the node's single ``image`` input).
+    """
+
+    stamp: Stamp
+    instances: tuple[Instance, ...]
+    camera: str = ""
+
+    def describe_stamp(self) -> str:
+        """Return the stamp as ``sec.nanosec``, as ``ros2 topic echo`` shows it."""
+        return f"{self.stamp[0]}.{self.stamp[1]:09d}"
+
+    def describe(self) -> str:
+        """Return ``frame <stamp>`` or, with several cameras, ``frame <stamp> of camera <c>``."""
+        where = f" of camera {self.camera}" if self.camera else ""
+        return f"frame {self.describe_stamp()}{where}"
+
+
+class FrameHistory:
+    """The last ``size`` frames of each camera, by stamp; safe to use from several threads.
+
+    The latest frame (of all cameras, and of each) is kept even after ``size`` shrinks below
+    what is stored.
+    """
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self._frames: dict[str, collections.OrderedDict[Stamp, RecentFrame]] = {}
+        self._latest: dict[str, RecentFrame] = {}
+        self._newest: RecentFrame | None = None
+        self._lock = threading.Lock()
+
+    def add(self, frame: RecentFrame) -> None:
+        """Remember ``frame`` as its camera's latest, forgetting the oldest beyond ``size``."""
+        with self._lock:
+            frames = self._frames.setdefault(frame.camera, collections.OrderedDict())
+            frames[frame.stamp] = frame
+            frames.move_to_end(frame.stamp)
+            while len(frames) > self.size:
+                frames.popitem(last=False)
+            self._latest[frame.camera] = frame
+            self._newest = frame
+
+    def latest(self, camera: str | None = None) -> RecentFrame | None:
+        """Return the latest frame of ``camera`` (None: of any camera), or None before any."""
+        with self._lock:
+            return self._newest if camera is None else self._latest.get(camera)
+
+    def get(self, stamp: Stamp, camera: str | None = None) -> RecentFrame | None:
+        """Return the kept frame with ``stamp`` (of ``camera``; None: of whichever camera has it).
+
+        Raises:
+            SamDetectError: when several cameras have a frame with that stamp and no camera is
+                named (synchronised cameras stamp their frames alike).
+        """
+        with self._lock:
+            cameras = [camera] if camera is not None else list(self._frames)
+            found = [self._frames[c][stamp] for c in cameras
+                     if c in self._frames and stamp in self._frames[c]]
+        if len(found) > 1:
+            names = ", ".join(frame.camera for frame in found)
+            raise SamDetectError(
+                f"frames of cameras {names} all have stamp {found[0].describe_stamp()}; call "
+                "the camera's own service (~/<camera>/label_instance) to say which")
+        return found[0] if found else None
+
+
+__all__ = ["FrameHistory", "RecentFrame", "Stamp"]

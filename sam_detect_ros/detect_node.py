@@ -47,7 +47,7 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.node import Node
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
-from sam_detect.errors import InvalidLabelError, SamDetectError
+from sam_detect.errors import InvalidLabelError, OptionError, SamDetectError
 from sam_detect.fading import FADES
 from sam_detect.image_io import validate_label, validate_mask
 from sam_detect.options import DetectorOptions
@@ -550,6 +550,8 @@ def main(args: list[str] | None = None) -> int:
         executor.add_node(node)
         executor.spin()
     except (SamDetectError, ParameterException) as error:
+        if isinstance(error, OptionError):  # named as the parameter that sets it
+            error = error.render(error.option)
         print(f"sam_detect: {error}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):

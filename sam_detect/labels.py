@@ -28,7 +28,7 @@ __all__ = ["MAX_LABEL_LENGTH", "display_label", "validate_label"]
 
 
 def _shown(text: str, limit: int = 40) -> str:
-    """Return ``text`` quoted and escaped (``\\n``, ``\\x1b``...), shortened to ``limit``."""
+    """Return ``text`` quoted and escaped (newlines, escapes...), shortened to ``limit``."""
     shown = repr(text[:limit])
     return shown + ("..." if len(text) > limit else "")
 

@@ -39,7 +39,7 @@ def texture(kind: str, height: int, width: int) -> np.ndarray:
 
 
 def reference_pixels(crop: np.ndarray) -> np.ndarray:
-    """The reference processor's resized, centre-cropped pixels, back on the 0-255 scale."""
+    """Return the reference processor's resized, centre-cropped pixels on the 0-255 scale."""
     transformers = pytest.importorskip("transformers")
     processor = transformers.CLIPImageProcessorPil()
     values = processor(images=[crop], return_tensors="np")["pixel_values"][0]

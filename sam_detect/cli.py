@@ -62,10 +62,19 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
                         help="SAM2 size (tiny, small, base, large), hub id or local folder")
     models.add_argument("--points-per-side", type=int, default=None,
                         help="SAM2 segment-everything grid size")
+    models.add_argument("--masks-per-point", type=int, choices=(1, 3), default=None,
+                        help="SAM2 segment-everything: 1 keeps each point's best mask (default); "
+                             "3 keeps all three, as Meta's generator (finds nested parts)")
+    models.add_argument("--stability-at", choices=("low_res", "full"), default=None,
+                        help="SAM2 stability score on the low-res logits (default) or after "
+                             "upsampling, as Meta's generator")
     models.add_argument("--embedder", choices=("auto", "average", "efficientnet", "clip"),
                         default="auto", help="auto: CLIP if cached, else EfficientNet-Lite0 if "
                                              "installed, else average")
     models.add_argument("--clip-model", default=None, help="CLIP hub id or local folder")
+    models.add_argument("--clip-resize", choices=("torch", "pil"), default=None,
+                        help="CLIP crop resize: torch (one pass on the device, default) or pil "
+                             "(the reference processor's, exactly)")
     models.add_argument("--device", choices=("auto", "cpu", "cuda"), default="auto")
     models.add_argument("--precision", choices=("fp32", "fp16", "bf16"), default=None,
                         help="SAM2/CLIP arithmetic on CUDA (bf16: ~2x faster)")

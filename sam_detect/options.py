@@ -19,7 +19,7 @@ import os
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from sam_detect.errors import SamDetectError
+from sam_detect.errors import OptionError, SamDetectError
 
 
 @dataclass
@@ -33,8 +33,11 @@ class DetectorOptions:
     segmenter: str = "naive"
     sam_model: str | None = None
     points_per_side: int | None = None
+    masks_per_point: int | None = None
+    stability_at: str | None = None
     embedder: str = "auto"
     clip_model: str | None = None
+    clip_resize: str | None = None
     device: str = "auto"
     precision: str | None = None
     compile: bool | None = None
@@ -68,6 +71,16 @@ class DetectorOptions:
                            max_distance=self.max_distance, decay=self.decay,
                            context=self.context)
 
+    def _check_reference_choices(self) -> None:
+        """Refuse a value the SAM2 / CLIP reference choices cannot take, whichever is used."""
+        choices = {"masks_per_point": (1, 3), "stability_at": ("low_res", "full"),
+                   "clip_resize": ("torch", "pil")}
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise OptionError(name, f"must be one of {', '.join(map(str, allowed))}, "
+                                        f"got {value!r}")
+
     def open_store(self) -> Any:
         """Open the vector store: the edge store defaults to :func:`default_store_path`."""
         from sam_detect.vector_store import default_store_path, open_store
@@ -97,12 +110,16 @@ class DetectorOptions:
         if self.unknown_threshold is not None and not -1.0 <= self.unknown_threshold <= 1.0:
             raise SamDetectError("unknown_threshold is a cosine similarity, in [-1, 1]; got "
                                  f"{self.unknown_threshold}")
+        self._check_reference_choices()
         acceleration = {"precision": self.precision, "compile": self.compile,
                         "tensorrt": self.tensorrt}
         segmenter_options: dict[str, Any] = {"max_instances": self.max_instances}
         if self.segmenter == "sam2":
             segmenter_options.update(model_size=self.sam_model, device=self.device,
                                      points_per_side=self.points_per_side, **acceleration)
+            segmenter_options.update({k: v for k, v in (("masks_per_point", self.masks_per_point),
+                                                        ("stability_at", self.stability_at))
+                                      if v is not None})
         segmenter = create_segmenter(self.segmenter, **segmenter_options)
         fade = self.fade_strategy()
         store = store if store is not None else self.open_store()
@@ -111,7 +128,8 @@ class DetectorOptions:
             embedder = create_embedder(
                 self.embedder, device=self.device, model_name=self.clip_model,
                 preferred=saved.get("name"), log=log,
-                **{k: v for k, v in acceleration.items() if v is not None})
+                **{k: v for k, v in {**acceleration, "resize": self.clip_resize}.items()
+                   if v is not None})
             return SAMDetect(segmenter=segmenter, embedder=embedder, fade_strategy=fade,
                              vector_store=store, default_top_k=self.top_k,
                              unknown_threshold=self.unknown_threshold)

@@ -84,8 +84,12 @@ PARAMETERS: dict[str, Param] = {
     "segmenter": Param("naive", "naive (classical, CPU, offline) or sam2"),
     "sam_model": Param("base", "SAM2 size (tiny, small, base, large), hub id or local folder"),
     "points_per_side": Param(16, "SAM2 segment-everything grid size", bounds=(1, 128)),
+    "masks_per_point": Param(1, "SAM2 segment-everything: 1 best mask per point, 3 all three "
+                                "(Meta's generator)", bounds=(1, 3)),
+    "stability_at": Param("low_res", "SAM2 stability on low_res logits or full (upsampled)"),
     "embedder": Param("auto", "auto, average, efficientnet or clip"),
     "clip_model": Param("", "CLIP hub id or local folder; empty: the default model"),
+    "clip_resize": Param("torch", "CLIP crop resize: torch (on the device) or pil (reference)"),
     "device": Param("auto", "auto, cpu or cuda"),
     "store": Param("edge", "edge (embedded Qdrant on disk), memory, or qdrant (a server)"),
     "store_path": Param("~/.local/share/sam_detect/ros_store",

@@ -43,7 +43,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="tiny", choices=("mini", "tiny", "small"))
     parser.add_argument("--points", type=int, default=16)
-    parser.add_argument("--repeats", type=int, default=2)
+    parser.add_argument("--repeats", type=int, default=3)
     args = parser.parse_args()
     torch.manual_seed(0)
     folder = save_random_sam2(tempfile.mkdtemp(), size=args.size, seed=0, confident=True)
@@ -71,7 +71,7 @@ def main() -> None:
             base_time = base_time or elapsed
             print(f"{masks_per_point:>11} {stability_at:>9} "
                   f"{args.points ** 2 * masks_per_point:>7} {len(logits):>8} {kept.numel():>9} "
-                  f"{len(segments):>8} {elapsed / base_time:>6.2f}x")
+                  f"{len(segments):>8} {elapsed / base_time:>6.2f}x", flush=True)
 
 
 if __name__ == "__main__":

@@ -135,3 +135,9 @@ def test_a_shard_without_its_store_file_is_never_silent(tmp_path, picture, store
 def test_credentials_in_the_qdrant_url_are_never_printed(url) -> None:
     line = one_error_line(cli("labels", "--store", "qdrant", "--qdrant-url", url))
     assert "hunter2" not in line and "SECRETKEY" not in line and "admin:***@" in line
+
+
+def test_a_fade_value_the_default_fade_ignores_is_still_checked(picture) -> None:
+    line = one_error_line(cli(picture, "--sigma", "-5", "--store", "memory", "--embedder",
+                              "average"))
+    assert line == "sam-detect: error: --sigma must be a positive number of pixels, got -5.0"

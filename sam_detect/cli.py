@@ -211,11 +211,11 @@ def _store_parser(prog: str, description: str) -> argparse.ArgumentParser:
 def _open_existing_store(args: argparse.Namespace) -> Any:
     """Open the store for reading or forgetting; an edge store that does not exist is an error."""
     from sam_detect.vector_store import default_store_path
-    from sam_detect.vector_store.edge import META_FILE
+    from sam_detect.vector_store.folder_kind import folder_kind
 
     if args.store == "edge":
         path = Path(args.store_path or default_store_path()).expanduser()
-        if not (path / META_FILE).is_file():
+        if folder_kind(path) is None:  # another kind of store, or a damaged one, says so on open
             raise SamDetectError(f"there is no store at {path}; teach with: "
                                  "sam-detect IMAGE --label NAME")
     elif args.store == "qdrant" and args.store_path and not Path(args.store_path).exists():
@@ -234,8 +234,10 @@ def labels_main(argv: Sequence[str]) -> int:
     if args.json:
         print(json.dumps(labels, sort_keys=True))
     else:
-        for label, count in sorted(labels.items()):
-            print(f"{label}\t{count}")
+        from sam_detect.labels import display_label
+
+        for label, count in sorted(labels.items()):  # older stores may hold tabs or newlines
+            print(f"{display_label(label)}\t{count}")
         if not labels:
             print("the store is empty; teach with: sam-detect IMAGE --label NAME", file=sys.stderr)
     return 0

@@ -528,6 +528,8 @@ def _build_segmenter(options: dict[str, Any]) -> Any:
         settings.update(model_size=options["sam_model"],
                         points_per_side=options["points_per_side"],
                         **{k: options[k] for k in ("precision", "compile", "tensorrt")})
+        settings.update({k: options[k] for k in ("masks_per_point", "stability_at")
+                         if options[k] is not None})
     segmenter = create_segmenter(kind, **settings)
     _set_max_instances(segmenter, limit)
     return segmenter
@@ -549,6 +551,8 @@ def _build_embedder(options: dict[str, Any], preferred: str | None,
 
     acceleration = {k: options[k] for k in ("precision", "compile", "tensorrt")
                     if options[k] is not None}
+    if options["clip_resize"] is not None:
+        acceleration["resize"] = options["clip_resize"]
     return create_embedder(options["embedder"], device=options["device"],
                            model_name=options["clip_model"], preferred=preferred, log=log,
                            **acceleration)

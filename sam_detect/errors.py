@@ -55,6 +55,14 @@ class IncompatibleStoreError(StoreError):
     """The store was filled by another embedder (name or dimension differ)."""
 
 
+class DiskFullError(StoreError):
+    """The disk under a store lacks the space the next step needs; nothing was written."""
+
+
+class IncompatibleEmbedderError(OptionError, IncompatibleStoreError):
+    """The store was filled by another embedder; ``option`` names the setting that selects it."""
+
+
 class MissingDependencyError(SamDetectError):
     """An optional backend is not installed; the message names the extra to install."""
 

@@ -16,7 +16,8 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sam_detect.errors import InvalidImageError, InvalidLabelError, InvalidMaskError
+from sam_detect.errors import InvalidImageError, InvalidMaskError
+from sam_detect.labels import validate_label  # noqa: F401 - the one label rule, re-exported
 
 ImageLike = Any  # np.ndarray | PIL.Image.Image | str | os.PathLike
 
@@ -57,7 +58,7 @@ def _read_file(path: Path) -> np.ndarray:
     data = np.fromfile(path, np.uint8)
     if data.size == 0:
         raise InvalidImageError(f"cannot read image {path}: the file is empty")
-    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    decoded = _decode(data, path)
     if decoded is None:
         raise InvalidImageError(f"cannot read image {path}: not a supported image format")
     if decoded.ndim == 3 and decoded.shape[2] == 4:
@@ -65,6 +66,42 @@ def _read_file(path: Path) -> np.ndarray:
     elif decoded.ndim == 3:
         decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
     return _normalise_array(decoded, source=str(path))
+
+
+def _decode(data: np.ndarray, path: Path) -> np.ndarray | None:
+    """Decode an image file's bytes; OpenCV's refusals become one-line errors.
+
+    OpenCV raises (rather than returning None) for a header that declares more pixels than it
+    agrees to decode (``CV_IO_MAX_IMAGE_PIXELS``, 2^30 by default): a 40000x40000 PNG of a few
+    bytes must not turn into a traceback, nor into a 4.8 GB allocation.
+    """
+    try:
+        return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
+    except cv2.error as error:
+        if "CV_IO_MAX_IMAGE_PIXELS" in str(error):
+            size = _declared_size(data, path)
+            declared = f"{size[0]}x{size[1]} pixels" if size else "more pixels"
+            raise InvalidImageError(
+                f"cannot read image {path}: its header declares {declared}, more than OpenCV "
+                "decodes (the environment variable OPENCV_IO_MAX_IMAGE_PIXELS raises the limit)"
+            ) from None
+        detail = " ".join(str(error).split(": error: ")[-1].split())
+        raise InvalidImageError(
+            f"cannot read image {path}: OpenCV refused it ({detail})") from None
+
+
+def _declared_size(data: np.ndarray, path: Path) -> tuple[int, int] | None:
+    """Return the width and height a file's header declares, without decoding it."""
+    head = data[:24].tobytes()
+    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
+        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+    try:
+        from PIL import Image
+
+        with Image.open(path) as image:  # reads the header only
+            return image.size
+    except Exception:  # unknown format, or PIL's own bomb guard: the size is only for the message
+        return None
 
 
 def _normalise_array(array: np.ndarray, source: str = "image") -> np.ndarray:
@@ -97,7 +134,7 @@ def _normalise_array(array: np.ndarray, source: str = "image") -> np.ndarray:
 def load_alpha_mask(path: str | os.PathLike) -> np.ndarray | None:
     """Return the alpha channel of an image file as a boolean mask, or ``None`` if it has none."""
     data = np.fromfile(Path(path), np.uint8)
-    decoded = cv2.imdecode(data, cv2.IMREAD_UNCHANGED) if data.size else None
+    decoded = _decode(data, Path(path)) if data.size else None
     if decoded is None or decoded.ndim != 3 or decoded.shape[2] != 4:
         return None
     return decoded[:, :, 3] > 127
@@ -123,18 +160,6 @@ def validate_mask(mask: Any, image_shape: tuple[int, ...]) -> np.ndarray:
     if not mask.any():
         raise InvalidMaskError("mask is empty (zero area); mark at least one pixel of the object")
     return mask
-
-
-def validate_label(label: Any) -> str:
-    """Return ``label`` stripped, or raise :class:`InvalidLabelError` when it is empty."""
-    if not isinstance(label, str):
-        raise InvalidLabelError(f"label must be a string, got {type(label).__name__}")
-    label = label.strip()
-    if not label:
-        raise InvalidLabelError("label is empty; give the object a name")
-    if len(label) > 256:
-        raise InvalidLabelError("label is longer than 256 characters")
-    return label
 
 
 def expand_image_paths(inputs: list[str]) -> list[Path]:

@@ -169,7 +169,7 @@ class Option:
             return self.node_default
         return self.default if self.default is not None else self.node_unset
 
-    def allowed(self) -> tuple[str, ...] | None:
+    def allowed(self) -> tuple[Any, ...] | None:
         """Return the values the option takes, or None when it is not a choice."""
         if self.choices is None:
             return None
@@ -208,7 +208,8 @@ class Option:
         value = self._coerce(value)
         allowed = self.allowed()
         if allowed is not None and value not in allowed:
-            raise OptionError(self.name, f"must be one of {', '.join(allowed)}, got '{value}'")
+            raise OptionError(self.name, f"must be one of {', '.join(map(str, allowed))}, "
+                              f"got '{value}'")
         if self.type in (int, float):
             self._check_bounds(value)
         return value
@@ -275,11 +276,22 @@ OPTIONS: tuple[Option, ...] = (
            MODELS, none_means="base", node_default="base"),
     Option("points_per_side", int, None, "SAM2 segment-everything grid size", MODELS,
            low=1, high=128, none_means="16", node_default=16),
+    Option("masks_per_point", int, None, "SAM2 segment-everything candidates per grid point: 1 "
+                                         "keeps its best mask, 3 all three (Meta's generator: "
+                                         "finds nested parts, 3x the NMS work)", MODELS,
+           choices=(1, 3), none_means="1", node_default=1),
+    Option("stability_at", str, None, "SAM2 stability score on the decoder's low_res logits or "
+                                      "full (after upsampling, as Meta's generator; slower)",
+           MODELS, choices=("low_res", "full"), none_means="low_res", node_default="low_res"),
     Option("embedder", str, "auto", "auto: CLIP if cached, else EfficientNet-Lite0 if "
                                     "installed, else average", MODELS, choices=_embedders,
            aliases=("embedding_model",)),
     Option("clip_model", str, None, "CLIP hub id or local folder", MODELS,
            none_means="openai/clip-vit-base-patch32", node_unset=""),
+    Option("clip_resize", str, None, "CLIP crop resize: torch (one float pass on the device) or "
+                                     "pil (the reference processor's two-pass 8-bit resize, "
+                                     "exactly; CPU)", MODELS, choices=("torch", "pil"),
+           none_means="torch", node_default="torch"),
     Option("device", str, "auto", "where the models run: auto (cuda when available), cpu or "
                                   "cuda", MODELS, choices=_devices),
     Option("precision", str, None, "SAM2/CLIP arithmetic on CUDA (bf16: ~2x faster)", MODELS,
@@ -491,6 +503,16 @@ class _DetectorOptionsMethods:
 
         return create_fade(self.fade, **{name: getattr(self, name) for name in FADE_OPTIONS
                                          if name != "fade"})
+
+    def _check_reference_choices(self) -> None:
+        """Refuse a value the SAM2 / CLIP reference choices cannot take, whichever is used."""
+        choices = {"masks_per_point": (1, 3), "stability_at": ("low_res", "full"),
+                   "clip_resize": ("torch", "pil")}
+        for name, allowed in choices.items():
+            value = getattr(self, name)
+            if value is not None and value not in allowed:
+                raise OptionError(name, f"must be one of {', '.join(map(str, allowed))}, "
+                                        f"got {value!r}")
 
     def open_store(self) -> Any:
         """Open the vector store: the edge store defaults to :func:`default_store_path`."""

@@ -78,6 +78,7 @@ from sam_detect_ros.parameters import (
     detector_options,
     Param,
     PARAMETERS,
+    render_error,
     runtime_settings,
 )
 from sam_detect_ros.srv import AddExample, LabelInstance, ListLabels, RemoveLabel
@@ -207,6 +208,7 @@ class DetectNode(LifecycleNode):
         self._injected = detector
         self.detector: Any = None
         self.last_error = ""
+        self._last_exception: BaseException | None = None
         self.last_latency_ms = 0.0
         self._store: Any = None
         self._cameras: list[Camera] = []
@@ -238,6 +240,10 @@ class DetectNode(LifecycleNode):
                 if transition() != TransitionCallbackReturn.SUCCESS:
                     self._stop_frames()
                     self._close_store()  # a failed start never leaves the store locked
+                    # The library's own error (DiskFullError, an OptionError naming the
+                    # parameter...) reaches whoever started the node, as it did before lifecycle.
+                    if isinstance(self._last_exception, SamDetectError):
+                        raise self._last_exception
                     raise SamDetectError(self.last_error or "autostart failed")
 
     # -- lifecycle -----------------------------------------------------------------------------
@@ -366,6 +372,7 @@ class DetectNode(LifecycleNode):
     def _fail(self, transition: str, error: BaseException) -> TransitionCallbackReturn:
         reason = str(error) if isinstance(error, SamDetectError) else repr(error)
         self.last_error = f"{transition} failed: {reason}"
+        self._last_exception = error
         self.get_logger().error(self.last_error)
         return TransitionCallbackReturn.FAILURE
 
@@ -767,7 +774,7 @@ def main(args: list[str] | None = None) -> int:
         executor.add_node(node)
         executor.spin()
     except (SamDetectError, ParameterException) as error:
-        print(f"sam_detect: {error}", file=sys.stderr)
+        print(f"sam_detect: {render_error(error)}", file=sys.stderr)
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

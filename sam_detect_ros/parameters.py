@@ -74,8 +74,8 @@ class Param:
         option = self.option
         text = option.help
         allowed = option.allowed()
-        if allowed is not None and not all(value in text for value in allowed):
-            text += f"; one of {', '.join(allowed)}"
+        if allowed is not None and not all(str(value) in text for value in allowed):
+            text += f"; one of {', '.join(map(str, allowed))}"
         if option.node_unset is not NOT_SET and option.none_means:
             unset = ('""' if option.node_unset == "" else
                      "negative" if isinstance(option.node_unset, (int, float))

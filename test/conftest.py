@@ -1,11 +1,13 @@
 # Copyright 2026 The sam_detect_ros Authors
 # SPDX-License-Identifier: MIT
-"""Fixtures shared by the linter tests."""
+"""Fixtures shared by the linter tests, and a real small tmpfs for the disk-full tests."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 import subprocess
+from typing import Any
 
 import pytest
 
@@ -22,3 +24,48 @@ def repository_files() -> list[str]:
         ["git", "ls-files", "--cached", "--others", "--exclude-standard"], cwd=ROOT,
         capture_output=True, text=True, check=True).stdout.split()
     return sorted(name for name in set(listed) if (ROOT / name).is_file())
+
+
+@pytest.fixture
+def small_tmpfs(tmp_path: Path) -> Any:
+    """Return ``mount(size) -> Path``: a real tmpfs of that size (``"3M"``), unmounted after.
+
+    A full disk is what it is only on a real filesystem: qdrant-edge's memory-mapped writes die
+    with SIGBUS there, and nothing else reproduces that. Mounting needs root (CI runs as root);
+    the test is skipped only where mounting is impossible.
+    """
+    mounted: list[Path] = []
+
+    def mount(size: str) -> Path:
+        folder = tmp_path / f"tmpfs{len(mounted)}"
+        folder.mkdir()
+        done = subprocess.run(["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs",
+                               str(folder)], capture_output=True, text=True)
+        if done.returncode != 0:
+            pytest.skip(f"cannot mount a tmpfs here (needs root): {done.stderr.strip()}")
+        mounted.append(folder)
+        return folder
+
+    yield mount
+    for folder in mounted:
+        subprocess.run(["umount", "-l", str(folder)], capture_output=True)
+
+
+def _fill_disk(folder: Path, leave: int) -> Path:
+    stats = os.statvfs(folder)
+    filler = folder / "filler"
+    fd = os.open(filler, os.O_CREAT | os.O_WRONLY, 0o644)
+    try:
+        os.posix_fallocate(fd, 0, max(1, stats.f_bavail * stats.f_frsize - leave))
+    finally:
+        os.close(fd)
+    return filler
+
+
+@pytest.fixture
+def fill_disk() -> Any:
+    """Return ``fill(folder, leave) -> filler``: fills ``folder``'s filesystem to ``leave`` bytes.
+
+    Delete the returned file to free the space again.
+    """
+    return _fill_disk

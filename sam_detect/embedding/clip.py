@@ -10,10 +10,14 @@ picked from the checkpoint's ``model_type``.
 
 Preprocessing follows each checkpoint's ``preprocessor_config.json`` when present (else the
 family's published defaults): resize the shortest side (CLIP: 224, bicubic), centre-crop, scale to
-``[0, 1]``, normalise with the model's mean and std. All of it runs in torch on the model's device
-(antialiased interpolation matches the reference processors' PIL resize to one grey level);
-transformers' own image processors are not used because their fast backend imports torchvision,
-which cannot be imported beside the CPU torch build.
+``[0, 1]``, normalise with the model's mean and std. By default all of it runs in torch on the
+model's device, in one antialiased float pass; the reference processors resize with PIL, which
+runs two passes (horizontal, vertical) and rounds to 8 bits between them. On smooth images the two
+agree to one grey level; on high-contrast texture (noise, fine checks, brick) PIL's intermediate
+rounding and clipping of the bicubic overshoot leave 0.5-2 % of pixels up to ~20 grey levels apart.
+``resize="pil"`` resizes with PIL itself instead (on the CPU, ~1 ms per crop), which is the
+reference's resize exactly. transformers' own image processors are not used because their fast
+backend imports torchvision, which cannot be imported beside the CPU torch build.
 
 Example:
     >>> emb = CLIPEmbedder(device="cuda", precision="bf16")   # doctest: +SKIP
@@ -43,6 +47,8 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
 PIL_BICUBIC, PIL_BILINEAR = 3, 2
+#: How crops are resized: "torch" (one float pass on the device) or "pil" (the reference's own).
+RESIZE_BACKENDS = ("torch", "pil")
 
 
 @dataclass(frozen=True)
@@ -175,21 +181,39 @@ def resized_shape(height: int, width: int, spec: Preprocess) -> tuple[int, int]:
     return int(spec.resize * height / width), spec.resize
 
 
-def prepare_crop(crop: np.ndarray, spec: Preprocess, device: str = "cpu") -> torch.Tensor:
+def prepare_crop(
+    crop: np.ndarray, spec: Preprocess, device: str = "cpu", resize: str = "torch"
+) -> torch.Tensor:
     """Resize and centre-crop one RGB ``uint8`` crop on ``device``; return ``(3, S, S)`` float.
 
-    Values stay in ``[0, 255]``, rounded as an 8-bit resize would round them. Antialiased
-    bicubic/bilinear ``F.interpolate`` matches PIL's resize (which the reference processors use)
-    to within one grey level, and running it on the GPU saves ~1 ms of CPU per crop.
+    Values stay in ``[0, 255]``, rounded as an 8-bit resize would round them.
+
+    Args:
+        crop: RGB ``uint8`` ``(H, W, 3)``.
+        spec: The checkpoint's preprocessing.
+        device: Where the result (and the torch resize) lives.
+        resize: ``"torch"``: one antialiased ``F.interpolate`` pass on ``device`` (saves ~1 ms of
+            CPU per crop on a GPU); it matches PIL to one grey level on smooth images, but PIL
+            rounds to 8 bits between its horizontal and vertical passes, so on high-contrast
+            texture 0.5-2 % of pixels differ by up to ~20 levels. ``"pil"``: PIL's own resize,
+            the reference processors' exactly.
 
     Example:
         >>> spec = Preprocess(224, True, 224, CLIP_MEAN, CLIP_STD, 3)
         >>> tuple(prepare_crop(np.zeros((100, 300, 3), np.uint8), spec).shape)
         (3, 224, 224)
     """
+    if resize not in RESIZE_BACKENDS:
+        raise SamDetectError(
+            f"resize must be one of {', '.join(RESIZE_BACKENDS)}, got {resize!r}")
     height, width = crop.shape[:2]
-    pixels = torch.from_numpy(crop).to(device, non_blocking=True).permute(2, 0, 1)[None].float()
     new_h, new_w = resized_shape(height, width, spec)
+    if resize == "pil" and (new_h, new_w) != (height, width):
+        from PIL import Image
+
+        crop = np.array(Image.fromarray(crop).resize((new_w, new_h), resample=spec.resample))
+        height, width = new_h, new_w
+    pixels = torch.from_numpy(crop).to(device, non_blocking=True).permute(2, 0, 1)[None].float()
     if (new_h, new_w) != (height, width):
         mode = "bicubic" if spec.resample == PIL_BICUBIC else "bilinear"
         pixels = F.interpolate(
@@ -237,6 +261,9 @@ class HFImageEmbedder:
             ``"dinov2"``.
         unknown_threshold: Override the family's default unknown threshold.
         cache_dir: Hugging Face cache folder to use instead of the default.
+        resize: ``"torch"`` (default: one float pass on the device) or ``"pil"`` (PIL's
+            two-pass 8-bit resize on the CPU, the reference processors' exactly); see
+            :func:`prepare_crop`.
 
     Attributes:
         name: ``"<family>:<model>"``: the hub id, or a local directory's absolute path.
@@ -257,9 +284,14 @@ class HFImageEmbedder:
         family: str | None = None,
         unknown_threshold: float | None = None,
         cache_dir: str | os.PathLike | None = None,
+        resize: str = "torch",
     ) -> None:
         """Load the model (see the class docstring for the arguments)."""
         require_extra("transformers", "models", "--embedder clip")
+        if resize not in RESIZE_BACKENDS:
+            raise SamDetectError(f"resize must be one of {', '.join(RESIZE_BACKENDS)}, "
+                                 f"got {resize!r}")
+        self.resize = resize
         if int(batch_size) < 1:
             raise SamDetectError(f"batch_size must be at least 1, got {batch_size}")
         family = (family or self.default_family).lower()
@@ -332,7 +364,7 @@ class HFImageEmbedder:
                 array = load_image(crop)
             except InvalidImageError as error:
                 raise InvalidImageError(f"crop {index}: {error}") from None
-            prepared.append(prepare_crop(array, self.preprocess, self.device))
+            prepared.append(prepare_crop(array, self.preprocess, self.device, self.resize))
         size = self.preprocess.output_size
         if not prepared:
             return torch.zeros((0, 3, size, size), device=self.device)
@@ -376,6 +408,8 @@ class CLIPEmbedder(HFImageEmbedder):
         tensorrt: Compile the vision tower with torch-tensorrt (see :class:`HFImageEmbedder`).
         unknown_threshold: Override the default unknown threshold (0.75).
         cache_dir: Hugging Face cache folder to use instead of the default.
+        resize: ``"torch"`` or ``"pil"`` (the reference's resize exactly; see
+            :func:`prepare_crop`).
 
     Example:
         >>> emb = CLIPEmbedder(device="cpu")   # doctest: +SKIP
@@ -393,10 +427,11 @@ class CLIPEmbedder(HFImageEmbedder):
         tensorrt: bool = False,
         unknown_threshold: float | None = None,
         cache_dir: str | os.PathLike | None = None,
+        resize: str = "torch",
     ) -> None:
         """Load a CLIP checkpoint (see the class docstring for the arguments)."""
         super().__init__(
             model_name, device=device, batch_size=batch_size, precision=precision,
             compile=compile, tensorrt=tensorrt, family="clip",
-            unknown_threshold=unknown_threshold, cache_dir=cache_dir,
+            unknown_threshold=unknown_threshold, cache_dir=cache_dir, resize=resize,
         )

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sam_detect.errors import SamDetectError
+from sam_detect.errors import OptionError, SamDetectError
 from sam_detect.fading.base import FadeStrategy, fade_reach, make_faded_crop
 from sam_detect.fading.exponential import ExponentialFade
 from sam_detect.fading.gaussian import GaussianFade
@@ -48,15 +48,46 @@ def create_fade(kind: str, **params: Any) -> FadeStrategy:
             ``None`` values and parameters the strategy does not take are ignored.
 
     Raises:
-        SamDetectError: for an unknown kind or an invalid value.
+        SamDetectError: for an unknown kind.
+        OptionError: for an invalid value, naming the parameter; every given value is checked,
+            not only the ones ``kind`` takes, so a bad ``sigma`` fails now rather than when
+            someone switches to the gaussian fade.
     """
     if kind not in FADES:
         raise SamDetectError(f"unknown fade '{kind}'; choose one of {', '.join(FADES)}")
+    for name, value in params.items():
+        check_fade_parameter(name, value)
     used = {k: float(v) for k, v in params.items() if k in FADE_PARAMETERS[kind] and v is not None}
     try:
         return FADES[kind](**used)
     except ValueError as error:
         raise SamDetectError(f"invalid {kind} fade: {error}") from None
+
+
+def check_fade_parameter(name: str, value: Any) -> None:
+    """Raise :class:`OptionError` unless ``value`` suits every fade that takes ``name``.
+
+    ``None`` (the fade's default) and names no fade takes pass.
+
+    Example:
+        >>> check_fade_parameter("sigma", -5)
+        Traceback (most recent call last):
+        sam_detect.errors.OptionError: sigma must be a positive number of pixels, got -5.0
+    """
+    if value is None:
+        return
+    for kind, names in FADE_PARAMETERS.items():
+        if name not in names:
+            continue
+        try:
+            FADES[kind](**{name: float(value)})
+        except (TypeError, ValueError) as error:
+            problem = str(error)
+            if problem.startswith(name + " "):
+                problem = problem[len(name) + 1:]
+            elif not isinstance(value, (int, float)):
+                problem = f"must be a number, got {value!r}"
+            raise OptionError(name, problem) from None
 
 
 def describe_fade(strategy: Any) -> dict[str, Any]:
@@ -75,6 +106,7 @@ __all__ = [
     "HardCropFade",
     "IdentityFade",
     "LinearFade",
+    "check_fade_parameter",
     "create_fade",
     "describe_fade",
     "fade_reach",

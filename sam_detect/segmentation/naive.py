@@ -21,6 +21,10 @@ from sam_detect.results import Segment
 from sam_detect.segmentation.base import keep_best
 
 TEXTURE_WINDOW = (5, 5)  # local standard deviation of lightness over this window is the texture
+#: Shorter side (in working pixels) below which an image holds no object this model can separate:
+#: the border band (>= 2 px on each side) and the texture halo peeled off each region (5 px)
+#: leave nothing. Such images (a 1x1 frame, a thin strip) have no segments rather than an error.
+MIN_SIDE = 8
 
 
 @dataclass
@@ -78,6 +82,8 @@ class NaiveSegmenter:
         small = image if scale == 1.0 else cv2.resize(
             image, (max(1, round(width * scale)), max(1, round(height * scale))),
             interpolation=cv2.INTER_AREA)
+        if min(small.shape[:2]) < MIN_SIDE:
+            return []  # no room for a background band around an object
         features = self._features(small)
         distance = self._background_distance(features, small.shape[:2])
         foreground = self._clean(distance > self.threshold)

@@ -199,6 +199,9 @@ class GrabCutMasker:
             seeds[[0, -1], :] = cv2.GC_BGD
             seeds[:, [0, -1]] = cv2.GC_BGD
         background, foreground = np.zeros((1, 65), np.float64), np.zeros((1, 65), np.float64)
+        # GrabCut seeds its colour models with k-means on OpenCV's global RNG: the same click
+        # must give the same mask whatever ran before it.
+        cv2.setRNGSeed(0)
         try:
             cv2.grabCut(bgr, seeds, None, background, foreground, self.iterations,
                         cv2.GC_INIT_WITH_MASK)

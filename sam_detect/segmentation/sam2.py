@@ -13,7 +13,9 @@ normalisation, and bilinear upsampling of the low-resolution mask logits to the 
 Segment-everything (:meth:`SAM2Segmenter.segment`) encodes the image once, sends a
 ``points_per_side`` x ``points_per_side`` grid of single-point prompts through the prompt
 decoder in batches of ``points_per_batch``, keeps each point's best mask of three by predicted
-IoU, drops masks with low predicted IoU or stability, removes duplicates with mask NMS
+IoU (``masks_per_point=3`` keeps all three, as Meta's generator), drops masks with low predicted
+IoU or stability (scored on the low-res logits; ``stability_at="full"`` after upsampling, as
+Meta's generator), removes duplicates with mask NMS
 (:mod:`sam_detect.models.mask_nms`) at the decoder's resolution, and only then upsamples the
 survivors to full frame. The flat ``set_image`` / ``predict`` API answers prompts on a cached
 image embedding, as ``sam2.SAM2ImagePredictor`` does.
@@ -153,6 +155,15 @@ class SAM2Segmenter:
         mask_threshold: Logit above which a pixel is in the mask.
         cache_dir: Hugging Face cache folder to use instead of the default.
         model: Alias of ``model_size``; also accepts a built ``transformers.Sam2Model``.
+        masks_per_point: Segment-everything candidates per grid point: 1 keeps the point's best
+            mask of three by predicted IoU (default: a third of the candidates to filter and
+            NMS); 3 keeps all three (part, subpart, whole), as Meta's
+            ``SAM2AutomaticMaskGenerator`` does, which finds nested objects (a cup's handle
+            and the cup) that best-of-3 drops whenever the whole wins.
+        stability_at: Where the stability score is computed: ``"low_res"`` on the decoder's
+            256x256 logits (default, cheap), or ``"full"`` on the logits upsampled to the frame,
+            as Meta's generator does (one upsampling per candidate that passes
+            ``pred_iou_thresh``).
 
     Example:
         >>> seg = SAM2Segmenter("tiny", device="cpu", points_per_side=8)  # doctest: +SKIP
@@ -179,6 +190,8 @@ class SAM2Segmenter:
         mask_threshold: float = 0.0,
         cache_dir: str | os.PathLike | None = None,
         model: Any = None,
+        masks_per_point: int = 1,
+        stability_at: str = "low_res",
     ) -> None:
         """Load the model (see the class docstring for the arguments)."""
         require_extra("transformers", "models", "--segmenter sam2")
@@ -194,6 +207,13 @@ class SAM2Segmenter:
         self.min_area = max(0, int(min_area))
         self.max_instances = None if max_instances is None else int(max_instances)
         self.mask_threshold = float(mask_threshold)
+        if masks_per_point not in (1, 3):
+            raise SamDetectError(f"masks_per_point must be 1 (each point's best mask) or 3 (all "
+                                 f"of them, as Meta's generator), got {masks_per_point!r}")
+        if stability_at not in ("low_res", "full"):
+            raise SamDetectError(f"stability_at must be 'low_res' or 'full', got {stability_at!r}")
+        self.masks_per_point = int(masks_per_point)
+        self.stability_at = stability_at
         self.precision = precision
         accel.precision_dtype(precision)  # validate early
         self.device = accel.resolve_device(device)
@@ -282,6 +302,19 @@ class SAM2Segmenter:
         multimask: bool,
     ) -> tuple[torch.Tensor, torch.Tensor]:
         """Run one decoder batch; return the best mask's low-res logits (P, h, w) and IoU (P,)."""
+        logits, iou = self._decode_all(points, labels, boxes, multimask)
+        best = iou.argmax(dim=1)
+        rows = torch.arange(logits.shape[0], device=logits.device)
+        return logits[rows, best], iou[rows, best]
+
+    def _decode_all(
+        self,
+        points: torch.Tensor | None,
+        labels: torch.Tensor | None,
+        boxes: torch.Tensor | None,
+        multimask: bool,
+    ) -> tuple[torch.Tensor, torch.Tensor]:
+        """Run one decoder batch; return every mask's logits (P, M, h, w) and IoUs (P, M)."""
         assert self._features is not None
         sparse, dense = self.model.prompt_encoder(
             input_points=points, input_labels=labels, input_boxes=boxes, input_masks=None
@@ -294,10 +327,7 @@ class SAM2Segmenter:
             multimask_output=multimask,
             high_resolution_features=list(self._features[:-1]),
         )
-        logits, iou = logits[0].float(), iou[0].float()  # (P, M, h, w), (P, M)
-        best = iou.argmax(dim=1)
-        rows = torch.arange(logits.shape[0], device=logits.device)
-        return logits[rows, best], iou[rows, best]
+        return logits[0].float(), iou[0].float()  # (P, M, h, w), (P, M)
 
     def _to_model_xy(self, xy: np.ndarray) -> torch.Tensor:
         assert self._image_size is not None
@@ -438,18 +468,43 @@ class SAM2Segmenter:
         with torch.inference_mode(), accel.autocast(self.device, self.precision):
             for start in range(0, n, self.points_per_batch):
                 chunk = prompts[:, start:start + self.points_per_batch]
-                if multimask:
+                if multimask and self.masks_per_point == 3:
+                    # Meta's generator: every one of a point's masks (part, subpart, whole) is a
+                    # candidate, so nested objects survive when the whole scores best.
+                    labels = torch.ones(chunk.shape[:3], dtype=torch.int64, device=self.device)
+                    logits, scores = self._decode_all(chunk, labels, None, True)
+                    logits, scores = logits.flatten(0, 1), scores.flatten()
+                elif multimask:
                     labels = torch.ones(chunk.shape[:3], dtype=torch.int64, device=self.device)
                     logits, scores = self._decode(chunk, labels, None, True)
                 else:
                     logits, scores = self._decode(None, None, chunk, False)
                 keep = scores >= self.pred_iou_thresh
                 if self.stability_thresh > 0:
-                    stable = stability_score(logits, self.mask_threshold)
+                    stable = torch.zeros_like(scores)
+                    stable[keep] = self._stability(logits[keep])
                     keep &= stable >= self.stability_thresh
                 kept_logits.append(logits[keep])
                 kept_scores.append(scores[keep])
         return torch.cat(kept_logits), torch.cat(kept_scores)
+
+    def _stability(self, logits: torch.Tensor) -> torch.Tensor:
+        """Return the stability score of each low-res mask (N,), where ``stability_at`` says.
+
+        ``"low_res"`` scores the decoder's 256x256 logits (cheap); ``"full"`` scores them after
+        bilinear upsampling to the frame, as Meta's automatic mask generator does. Upsampling
+        smooths the logits between grid cells, so the two differ on thin or ragged masks.
+        """
+        if self.stability_at == "low_res" or self._image_size is None:
+            return stability_score(logits, self.mask_threshold)
+        scores = [
+            stability_score(
+                F.interpolate(chunk[:, None].float(), size=self._image_size, mode="bilinear",
+                              align_corners=False)[:, 0],
+                self.mask_threshold)
+            for chunk in logits.split(UPSAMPLE_CHUNK)
+        ]
+        return torch.cat(scores) if scores else logits.new_zeros(0)
 
     def select(self, logits: torch.Tensor, scores: torch.Tensor) -> list[Segment]:
         """Turn candidates into final segments: NMS, area filter, full-frame masks, best first."""

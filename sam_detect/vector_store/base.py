@@ -15,7 +15,13 @@ from typing import Any, Callable, Iterable, Protocol, TypeVar, runtime_checkable
 
 import numpy as np
 
-from sam_detect.errors import IncompatibleStoreError, SamDetectError, StoreError
+from sam_detect.errors import (
+    IncompatibleEmbedderError,
+    IncompatibleStoreError,
+    OptionError,
+    SamDetectError,
+    StoreError,
+)
 from sam_detect.results import Neighbour
 
 PointId = int | str
@@ -128,11 +134,7 @@ def check_compatible(store: VectorStore, metadata: dict[str, Any]) -> list[str]:
         store.set_metadata(metadata)
         return []
     if saved.get("name") != metadata.get("name") or saved.get("dim") != metadata.get("dim"):
-        raise IncompatibleStoreError(
-            f"this store holds {saved.get('dim')}-d vectors from embedder '{saved.get('name')}', "
-            f"but the detector uses '{metadata.get('name')}' ({metadata.get('dim')}-d); "
-            f"use --embedder {saved.get('kind', saved.get('name'))} or another --store-path"
-        )
+        raise incompatible_embedder(saved, metadata)
     warnings = []
     if saved.get("fade") != metadata.get("fade"):
         warnings.append(
@@ -140,6 +142,37 @@ def check_compatible(store: VectorStore, metadata: dict[str, Any]) -> list[str]:
             f"{metadata.get('fade')}; similarities may be lower"
         )
     return warnings
+
+
+def incompatible_embedder(saved: dict[str, Any], metadata: dict[str, Any]) -> OptionError:
+    """Return the error for a store filled by another embedder, naming a value that fits it.
+
+    The hint names the embedder kind the ``embedder`` option accepts (``average``, not the
+    recorded ``average-v1``), and the CLIP model when there is one; each front end renders the
+    option its own way (``--embedder``, the ROS parameter ``embedder``).
+
+    Example:
+        >>> error = incompatible_embedder({"name": "average-v1", "dim": 48},
+        ...                               {"name": "efficientnet-lite0", "dim": 1280})
+        >>> error.render("--embedder")
+        "--embedder must be 'average' for this store: it holds 48-d vectors from 'average-v1', \
+but the detector uses 'efficientnet-lite0' (1280-d); or use another store"
+    """
+    from sam_detect.embedding import kind_of
+
+    name = str(saved.get("name"))
+    recorded = saved.get("kind")
+    kind, model = kind_of(name)
+    kind = kind or recorded
+    if kind is None:  # an embedder this version does not know: say so rather than guess
+        wanted = f"the one named '{name}' (not known to this version)"
+    else:
+        wanted = f"'{kind}'" + (f" with the CLIP model '{model}'" if model else "")
+    return IncompatibleEmbedderError(
+        "embedder",
+        f"must be {wanted} for this store: it holds {saved.get('dim')}-d vectors from "
+        f"'{name}', but the detector uses '{metadata.get('name')}' ({metadata.get('dim')}-d); "
+        "or use another store")
 
 
 def prepare_vectors(vectors: Any, dim: int | None, what: str = "vectors") -> np.ndarray:
@@ -200,8 +233,7 @@ def prepare_examples(
         >>> l, p
         (['cup'], [{'src': 'a.png', 'label': 'cup'}])
     """
-    # image_io pulls in OpenCV; stores should import without it.
-    from sam_detect.image_io import validate_label
+    from sam_detect.labels import validate_label
 
     array = prepare_vectors(vectors, dim)
     if isinstance(labels, str):

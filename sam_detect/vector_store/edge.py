@@ -5,7 +5,8 @@
 On-disk layout of a store at ``PATH``::
 
     PATH/shard/                 the qdrant-edge shard (WAL, segments, edge_config.json)
-    PATH/sam_detect_store.json  {"format": 1, "dim": D, "next_id": N, "metadata": {...} | null}
+    PATH/sam_detect_store.json  {"format": 1, "kind": "edge", "dim": D, "next_id": N,
+                                 "metadata": {...} | null}
     PATH/sam_detect_store.lock  flock()-ed while a process has the store open
 
 Durability: every write goes to the shard's write-ahead log (always on: without it there is no
@@ -13,6 +14,11 @@ lock and a second writer corrupts the shard), and the shard is flushed after eac
 ``remove``. A process killed with SIGKILL right after ``add`` returns loses nothing; the WAL alone
 already replays every point on the next open. The JSON file is replaced atomically (temporary file,
 fsync, ``os.replace``).
+
+A full disk is refused before it is touched: opening, creating and every write first check the
+free space against what they need (:mod:`sam_detect.vector_store.disk_space`), because a write
+through the shard's memory maps that the disk cannot back kills the process with SIGBUS. A store
+refused for space stays readable by a process that has it open.
 
 One process at a time: the store is locked while open (our flock plus the WAL's own lock), so a CLI
 cannot write to a store that a running ROS node holds; the second open raises :class:`StoreError`.
@@ -58,6 +64,15 @@ from sam_detect.vector_store.base import (
     prepare_vectors,
     upload_in_chunks,
 )
+from sam_detect.vector_store.disk_space import (
+    allocated_bytes,
+    allocates_on_read,
+    CREATE_BYTES,
+    points_bytes,
+    require_free,
+    unbacked_bytes,
+)
+from sam_detect.vector_store.folder_kind import require_folder_kind
 
 SHARD_DIR = "shard"
 META_FILE = "sam_detect_store.json"
@@ -92,6 +107,29 @@ def _write_json_atomic(path: Path, data: dict[str, Any]) -> None:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         raise
+
+
+def state_problem(state: dict[str, Any]) -> str | None:
+    """Return what is wrong with a store file's fields (types, ranges), or None.
+
+    Example:
+        >>> state_problem({"format": 1, "dim": 3, "next_id": "abc", "metadata": None})
+        "next_id must be a whole number >= 1, got 'abc'"
+    """
+
+    def whole(value: Any) -> bool:
+        return isinstance(value, int) and not isinstance(value, bool)
+
+    dim, next_id, metadata = state.get("dim"), state.get("next_id", 1), state.get("metadata")
+    if dim is not None and not (whole(dim) and dim >= 1):
+        return f"dim must be a whole number >= 1 or null, got {dim!r}"
+    if not (whole(next_id) and 1 <= next_id <= MAX_ID + 1):
+        return f"next_id must be a whole number >= 1, got {next_id!r}"
+    if metadata is not None and not isinstance(metadata, dict):
+        return f"metadata must be an object or null, got {type(metadata).__name__}"
+    if state.get("kind", "edge") != "edge":
+        return f"kind is {state.get('kind')!r}, but this file belongs to an edge store"
+    return None
 
 
 class EdgeVectorStore(StoreBase):
@@ -133,6 +171,7 @@ class EdgeVectorStore(StoreBase):
         self._closed = False
         if self.path.exists() and not self.path.is_dir():
             raise StoreError(f"store path {self.path} is a file; give a directory --store-path")
+        require_folder_kind(self.path, "edge")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
             fd = os.open(self.path / LOCK_FILE, os.O_RDWR | os.O_CREAT, 0o644)
@@ -159,7 +198,14 @@ class EdgeVectorStore(StoreBase):
     def _read_state(self) -> dict[str, Any]:
         meta_path = self.path / META_FILE
         if not meta_path.exists():
-            return {"format": FORMAT, "dim": None, "next_id": 1, "metadata": None}
+            if (self.path / SHARD_DIR).exists():
+                # The file records which embedder filled the shard; guessing it could mix vectors.
+                raise StoreError(
+                    f"store at {self.path} has its shard but lost {META_FILE}, which records the "
+                    "embedder that filled it; restore the file, or move the folder away and teach "
+                    "again")
+            return {"format": FORMAT, "kind": "edge", "dim": None, "next_id": 1,
+                    "metadata": None}
         try:
             state = json.loads(meta_path.read_text(encoding="utf-8"))
         except (OSError, ValueError) as exc:
@@ -169,6 +215,11 @@ class EdgeVectorStore(StoreBase):
             ) from None
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise StoreError(f"{meta_path} is not a sam_detect store file (format {FORMAT})")
+        problem = state_problem(state)
+        if problem:
+            raise StoreError(f"{meta_path} is damaged: {problem}; restore it or use another "
+                             "--store-path")
+        state.setdefault("kind", "edge")
         return state
 
     def _save_state(self) -> None:
@@ -215,6 +266,12 @@ class EdgeVectorStore(StoreBase):
     def _open_shard(self, dim: int | None) -> None:
         shard_path = self.path / SHARD_DIR
         if (shard_path / "edge_config.json").exists():
+            # Loading reads the vector chunks and payload index through maps: on tmpfs, that
+            # allocates every hole in them, and a hole that cannot be backed is a SIGBUS.
+            need = 0
+            if allocates_on_read(shard_path):
+                need = unbacked_bytes(shard_path, skip=("wal", "payload_storage"))
+            require_free(self.path, need, self.path)
             with self._edge_errors("open"):
                 self._shard = self._qe.EdgeShard.load(str(shard_path))
             self._state["dim"] = self._shard_dim() or self._state.get("dim")
@@ -236,6 +293,7 @@ class EdgeVectorStore(StoreBase):
                 self._shard.close()
             self._shard = None
         shard_path = self.path / SHARD_DIR
+        require_free(self.path, CREATE_BYTES, self.path)
         shutil.rmtree(shard_path, ignore_errors=True)
         # Record the dim first: a crash after this line reopens as an empty store of that dim.
         self._state["dim"] = dim
@@ -298,6 +356,8 @@ class EdgeVectorStore(StoreBase):
             array, labels, payloads = prepare_examples(vectors, labels, payloads, self.dim)
             if not len(array):
                 return []
+            # Checked before anything is written: a write the disk cannot back is a SIGBUS.
+            require_free(self.path, points_bytes(array.shape[1], payloads), self.path)
             if self._shard is None:
                 self._recreate(array.shape[1])
             start = int(self._state["next_id"])
@@ -373,6 +433,7 @@ class EdgeVectorStore(StoreBase):
             self._check_open()
             if self._shard is None:
                 return 0
+            require_free(self.path, 0, self.path)
             before = self._count()
             with self._edge_errors("delete from"):
                 if label is not None:
@@ -501,6 +562,9 @@ class EdgeVectorStore(StoreBase):
             self._check_open()
             if self._shard is None:
                 return False
+            # Optimizing writes new segments beside the old ones before dropping them.
+            require_free(self.path, allocated_bytes(self.path / SHARD_DIR / "segments"),
+                         self.path)
             with self._edge_errors("optimize"):
                 changed = bool(self._shard.optimize())
                 self._shard.flush()

@@ -44,6 +44,8 @@ from sam_detect.vector_store.base import (
     prepare_vectors,
     upload_in_chunks,
 )
+from sam_detect.vector_store.folder_kind import require_folder_kind
+from sam_detect.vector_store.redact import redact_text, redact_url
 
 DEFAULT_URL = "http://localhost:6333"
 METADATA_KEY = "sam_detect"
@@ -96,11 +98,16 @@ class QdrantVectorStore(StoreBase):
         self.collection_name = collection_name
         self.local = path is not None
         self.url = None if self.local else (url or os.environ.get("QDRANT_URL") or DEFAULT_URL)
-        self.where = str(path) if self.local else self.url
+        self.where = str(path) if self.local else redact_url(self.url)
+        # Credentials in the URL or the key must not reach a message, even inside a client error.
+        key = api_key or os.environ.get("QDRANT_API_KEY") or ""
+        self._hide = lambda text: redact_text(text, self.url, [key])
         self._lock = threading.RLock()
         self._closed = False
         self._dim: int | None = None
         self._pending_metadata: dict[str, Any] | None = None
+        if self.local and str(path) != ":memory:":
+            require_folder_kind(path, "qdrant")
         try:
             if self.local:
                 if str(path) == ":memory:":
@@ -121,11 +128,11 @@ class QdrantVectorStore(StoreBase):
                     "stop it or use another --store-path"
                 ) from None
             raise StoreError(
-                f"cannot open Qdrant store at {self.where}: {one_line_error(exc)}"
+                f"cannot open Qdrant store at {self.where}: {self._hide(one_line_error(exc))}"
             ) from None
         except Exception as exc:  # bad URL syntax, unreadable local files
             raise StoreError(
-                f"cannot open Qdrant store at {self.where}: {one_line_error(exc)}"
+                f"cannot open Qdrant store at {self.where}: {self._hide(one_line_error(exc))}"
             ) from None
         try:
             with self._errors("open"):
@@ -159,17 +166,17 @@ class QdrantVectorStore(StoreBase):
                 ) from None
             raise StoreError(
                 f"Qdrant at {self.where} could not {action} collection "
-                f"'{self.collection_name}': {one_line_error(exc)}"
+                f"'{self.collection_name}': {self._hide(one_line_error(exc))}"
             ) from None
         except (ResponseHandlingException, ConnectionError, TimeoutError, OSError) as exc:
             raise StoreError(
-                f"cannot reach Qdrant at {self.where}: {one_line_error(exc)}; start it "
-                "(docker run -p 6333:6333 qdrant/qdrant) or check --qdrant-url"
+                f"cannot reach Qdrant at {self.where}: {self._hide(one_line_error(exc))}; "
+                "start it (docker run -p 6333:6333 qdrant/qdrant) or check --qdrant-url"
             ) from None
         except Exception as exc:
             raise StoreError(
                 f"Qdrant at {self.where} could not {action} collection "
-                f"'{self.collection_name}': {one_line_error(exc)}"
+                f"'{self.collection_name}': {self._hide(one_line_error(exc))}"
             ) from None
 
     def _read_dim(self) -> int:

@@ -123,7 +123,7 @@ def test_store_of_another_embedder_is_refused():
         def embed(self, crops):
             return np.ones((len(crops), 8), np.float32) / np.sqrt(8)
 
-    with pytest.raises(IncompatibleStoreError, match="embedder 'average"):
+    with pytest.raises(IncompatibleStoreError, match="embedder must be 'average' for this store"):
         SAMDetect(embedder=OtherEmbedder(), vector_store=store)
     fade_change = SAMDetect(embedder=AverageEmbedder(), vector_store=store,
                             fade_strategy=GaussianFade(sigma=20))

@@ -110,3 +110,26 @@ def test_expand_image_paths(tmp_path):
     assert [p.name for p in expand_image_paths([str(tmp_path / "*.png")])] == ["a.png"]
     with pytest.raises(InvalidImageError, match="no images found"):
         expand_image_paths([str(tmp_path / "nothing*.png")])
+
+
+def _png_declaring(width: int, height: int) -> bytes:
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return (struct.pack(">I", len(data)) + kind + data
+                + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF))
+
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
+    return (b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", header)
+            + chunk(b"IDAT", zlib.compress(b"\0" * 64)) + chunk(b"IEND", b""))
+
+
+def test_a_header_over_opencvs_pixel_limit_is_one_line(tmp_path):
+    path = tmp_path / "huge.png"
+    path.write_bytes(_png_declaring(40000, 40000))
+    with pytest.raises(InvalidImageError, match="declares 40000x40000 pixels") as raised:
+        load_image(path)
+    assert "\n" not in str(raised.value)
+    with pytest.raises(InvalidImageError, match="declares 40000x40000"):
+        load_alpha_mask(path)  # teaching reads the alpha channel through the same decoder

@@ -169,7 +169,7 @@ def test_autostart_failure_raises_and_leaves_the_store_unlocked(tmp_path: Path) 
         overrides = [Parameter(k, value=v) for k, v in {
             "embedder": "average", "store_path": str(tmp_path / "store"),
             "segmenter": "sam2", "sam_model": str(tmp_path / "no_such_model")}.items()]
-        with pytest.raises(SamDetectError, match="activate failed"):
+        with pytest.raises(SamDetectError, match="no_such_model"):
             DetectNode(parameter_overrides=overrides, context=context)
     finally:
         rclpy.try_shutdown(context=context)

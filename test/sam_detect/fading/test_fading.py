@@ -166,3 +166,21 @@ def test_create_fade(kind, params, expected):
 def test_create_fade_rejects_bad_values(kind, params, message):
     with pytest.raises(SamDetectError, match=message.replace("[", r"\[").replace("]", r"\]")):
         create_fade(kind, **params)
+
+
+@pytest.mark.parametrize(("kind", "params", "option"), [
+    # A value the chosen fade ignores is still checked: it must not wait to fail until someone
+    # switches fades (issue 9: `sam-detect img --sigma -5` used to run).
+    ("hard_crop", {"sigma": -5}, "sigma"),
+    ("gaussian", {"decay": 0}, "decay"),
+    ("identity", {"max_distance": -1}, "max_distance"),
+    ("linear", {"context": -3}, "context"),
+    ("hard_crop", {"sigma": "wide"}, "sigma"),
+])
+def test_every_given_fade_value_is_checked_whatever_the_fade(kind, params, option):
+    from sam_detect.errors import OptionError
+
+    with pytest.raises(OptionError) as raised:
+        create_fade(kind, **params)
+    assert raised.value.option == option
+    assert raised.value.render(f"--{option}").startswith(f"--{option} must be")

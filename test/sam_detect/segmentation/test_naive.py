@@ -94,3 +94,10 @@ def test_object_cut_by_the_frame_edge_is_found(make_scene):
     segments = NaiveSegmenter().segment(image)
     assert best_iou([s.mask for s in segments], truth["red_disc"]) > 0.85
     assert best_iou([s.mask for s in segments], truth["blue_square"]) > 0.85
+
+
+@pytest.mark.parametrize("shape", [(1, 1), (1, 5), (2, 2), (7, 7), (1, 900), (900, 1), (7, 2000)])
+def test_tiny_images_have_no_segments(shape):
+    # A 1x1 frame used to raise IndexError; tiny images are valid input with nothing to find.
+    image = np.random.default_rng(0).integers(0, 255, (*shape, 3), dtype=np.uint8)
+    assert NaiveSegmenter().segment(image) == []

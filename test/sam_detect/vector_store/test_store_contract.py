@@ -214,8 +214,11 @@ def test_check_compatible(store, fill):
     assert check_compatible(store, record) == []
     fill(store)
     assert check_compatible(store, dict(record)) == []
-    with pytest.raises(IncompatibleStoreError, match="embedder 'average-v1'"):
+    # The hint names a value the embedder option accepts ('average', not 'average-v1').
+    with pytest.raises(IncompatibleStoreError, match="from 'average-v1'") as raised:
         check_compatible(store, {**record, "name": "clip"})
+    assert raised.value.option == "embedder"
+    assert raised.value.render("--embedder").startswith("--embedder must be 'average' for")
     with pytest.raises(IncompatibleStoreError, match=f"{DIM}-d"):
         check_compatible(store, {**record, "dim": DIM * 2})
     warnings = check_compatible(store, {**record, "fade": {"kind": "gaussian", "sigma": 10}})

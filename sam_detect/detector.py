@@ -63,6 +63,8 @@ class SAMDetect:
         device: ``"auto"``, ``"cpu"`` or ``"cuda"`` for models built from a kind.
         channel_order: ``"rgb"``, or ``"bgr"`` for arrays straight from OpenCV (``cv2.imread``,
             ``cv2.VideoCapture``); files and PIL images are always read correctly.
+        keyframe_interval: For :meth:`track`: run the full segmenter every this many frames
+            (and when something moves outside the tracks); cheap propagation in between.
 
     Raises:
         IncompatibleStoreError: when the store was filled by another embedder.
@@ -79,6 +81,7 @@ class SAMDetect:
         device: str = "auto",
         fade_config: Any = None,
         channel_order: str = "rgb",
+        keyframe_interval: int = 5,
     ) -> None:
         from sam_detect.embedding import create_embedder
         from sam_detect.segmentation import create_segmenter
@@ -101,6 +104,8 @@ class SAMDetect:
         self.classifier = KNNClassifier(
             unknown_threshold=(embedder.unknown_threshold if unknown_threshold is None
                                else unknown_threshold))
+        self._video_tracker: Any = None
+        self.keyframe_interval = keyframe_interval
         self.warnings = check_compatible(self.vector_store, self.store_metadata())
         for warning in self.warnings:
             logger.warning(warning)
@@ -189,6 +194,77 @@ class SAMDetect:
     def __call__(self, image: ImageLike) -> Detections:
         """Shorthand for :meth:`detect`."""
         return self.detect(image)
+
+    # -- tracking ----------------------------------------------------------------------------
+
+    def track(self, frame: ImageLike, top_k: int | None = None) -> Detections:
+        """Detect in the next frame of a video and follow objects across frames.
+
+        Each instance carries a ``track_id`` that stays the same while the object is followed
+        (and when it hides or leaves and comes back), and a label voted over its track's
+        history. Only key frames run the full segmenter (see ``keyframe_interval``); between
+        them each track's mask is propagated cheaply and unchanged masks reuse their embedding.
+        Call :meth:`reset_tracking` before another video. See :mod:`sam_detect.tracking`.
+
+        Returns:
+            :class:`~sam_detect.results.Detections` as :meth:`detect`, plus a ``track`` timing.
+        """
+        source = str(frame) if isinstance(frame, str) or hasattr(frame, "__fspath__") else None
+        detections = self.video_tracker.step(self, self._load(frame), top_k)
+        detections.source = source
+        return detections
+
+    @property
+    def video_tracker(self) -> Any:
+        """Return the :class:`~sam_detect.tracking.VideoTracker` that :meth:`track` uses."""
+        if self._video_tracker is None:
+            from sam_detect.tracking import VideoTracker
+
+            self._video_tracker = VideoTracker(keyframe_interval=self._keyframe_interval)
+        return self._video_tracker
+
+    @property
+    def keyframe_interval(self) -> int:
+        """Frames between full segmentations in :meth:`track`; may change at any time."""
+        return self._keyframe_interval
+
+    @keyframe_interval.setter
+    def keyframe_interval(self, value: int) -> None:
+        from sam_detect.tracking import check_keyframe_interval
+
+        self._keyframe_interval = check_keyframe_interval(value)
+        if self._video_tracker is not None:
+            self._video_tracker.keyframe_interval = self._keyframe_interval
+
+    def reset_tracking(self) -> None:
+        """Forget every track: the next :meth:`track` call starts a new video."""
+        if self._video_tracker is not None:
+            self._video_tracker.reset()
+
+    def teach_track(self, track_id: int, label: str,
+                    payload: dict[str, Any] | None = None) -> list[int | str]:
+        """Store the views a track has collected under ``label``, and relabel the track.
+
+        Labels the object's whole history at once: every distinct-looking embedding the track
+        kept (see :class:`~sam_detect.tracking.MaskTracker`'s ``gallery_size``) is stored.
+
+        Raises:
+            SamDetectError: when no such track is kept (never seen, or forgotten).
+        """
+        label = validate_label(label)
+        track = None if self._video_tracker is None else self._video_tracker.tracker.get(track_id)
+        if track is None or not track.gallery:
+            raise SamDetectError(f"no track {track_id}; tracks kept: "
+                                 f"{[t.track_id for t in self.tracks()]}")
+        views = np.stack(list(track.gallery))
+        extra = {"track_id": int(track_id), **(payload or {})}
+        ids = self.add_embeddings(views, [label] * len(views), [extra] * len(views))
+        self._video_tracker.tracker.set_label(track_id, label)
+        return ids
+
+    def tracks(self) -> list[Any]:
+        """Return the tracks kept by :meth:`track` (live and lost), by id."""
+        return [] if self._video_tracker is None else self._video_tracker.tracker.tracks()
 
     # -- teaching ----------------------------------------------------------------------------
 

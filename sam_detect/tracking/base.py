@@ -44,6 +44,7 @@ class Track:
             keeps that shape.
         reuse_crop: The mask crop ``reuse_embedding`` was computed from.
         reuse_age: Frames ``reuse_embedding`` has been reused for.
+        coasting: Consecutive frames its mask was moved by its velocity alone.
     """
 
     track_id: int
@@ -62,6 +63,7 @@ class Track:
     reuse_embedding: np.ndarray | None = field(default=None, repr=False)
     reuse_crop: np.ndarray | None = field(default=None, repr=False)
     reuse_age: int = 0
+    coasting: int = 0
 
     @property
     def live(self) -> bool:

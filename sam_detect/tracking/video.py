@@ -29,12 +29,13 @@ import numpy as np
 
 from sam_detect.errors import SamDetectError
 from sam_detect.fading import make_faded_crop
-from sam_detect.results import Detections, Instance, Segment
-from sam_detect.tracking.base import Track, crop_iou, crop_to_bbox, shape_iou
+from sam_detect.results import Detections, Instance, Segment, mask_to_bbox
+from sam_detect.tracking.base import Track, crop_to_bbox, shape_iou
 from sam_detect.tracking.mask_tracker import MaskTracker
 from sam_detect.tracking.propagation import Propagator, propagator_for
 
 MOTION_WIDTH = 160  # frames are compared at this width: motion, not detail
+COASTING_SCORE = 0.3  # segmentation score of a mask moved by motion alone
 
 
 @dataclass
@@ -51,6 +52,8 @@ class VideoTracker:
             stays at least this.
         max_reuse: Frames an embedding is reused for at most.
         area_change: A propagated mask whose area changed by more than this factor is rejected.
+        max_coast: When a track's mask cannot be propagated, it moves on by its velocity alone
+            for up to this many frames (a short occlusion), then is lost.
         propagator: The cheap step; chosen for the detector's segmenter when None.
 
     Attributes:
@@ -66,6 +69,7 @@ class VideoTracker:
     reuse_iou: float = 0.9
     max_reuse: int = 30
     area_change: float = 2.5
+    max_coast: int = 8
     propagator: Propagator | None = None
     frames: int = field(default=0, init=False)
     keyframes: int = field(default=0, init=False)
@@ -74,6 +78,7 @@ class VideoTracker:
     _force_keyframe: bool = field(default=True, init=False, repr=False)
     _previous: np.ndarray | None = field(default=None, init=False, repr=False)
     _segmenter: Any = field(default=None, init=False, repr=False)
+    _coasted: set = field(default_factory=set, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.tracker is None:
@@ -98,6 +103,7 @@ class VideoTracker:
             self.propagator = propagator_for(detector.segmenter)
             self._segmenter = detector.segmenter
         grey = _small_grey(image)
+        self._coasted = set()
         live = [t for t in self.tracker.tracks() if t.live]
         keyframe = self._is_keyframe(grey, live, image.shape[:2])
         ahead = [self._frames_ahead(t) for t in live]
@@ -116,8 +122,20 @@ class VideoTracker:
             for index, (s, p, e) in enumerate(zip(segments, predictions, embeddings))]
         reused = [self._reused(hint, segment) for hint, segment in zip(hints, segments)]
         tracked = self.tracker.update(instances, hints)
-        for inst, fresh in zip(tracked, reused):
-            self._remember_embedding(self.tracker.get(inst.track_id), inst, not fresh)
+        for inst, reused_embedding in zip(tracked, reused):
+            track = self.tracker.get(inst.track_id)
+            self._remember_embedding(track, inst, reused_embedding is not None)
+            if track is None:
+                continue
+            if track.track_id in self._coasted:
+                track.coasting += 1
+            elif track.coasting:
+                # Found again after coasting: the motion since then is not a velocity.
+                track.coasting, track.velocity = 0, (0.0, 0.0)
+        # Coasted masks keep their tracks alive but are guesses: they are not reported.
+        tracked = [inst for inst in tracked if inst.track_id not in self._coasted]
+        for index, inst in enumerate(tracked):
+            inst.id = index
         done = time.perf_counter()
         self._previous = grey
         self.frames += 1
@@ -154,22 +172,37 @@ class VideoTracker:
 
     def _keyframe(self, detector: Any, image: np.ndarray, live: list[Track],
                   ahead: list[int]) -> tuple[list[Segment], list[int | None]]:
-        segments = list(detector.segmenter.segment(image))
-        hints: list[int | None] = [None] * len(segments)
+        shape = image.shape[:2]
+        predicted = {t.track_id: t.full_mask(shape, t.predicted_bbox(a))
+                     for t, a in zip(live, ahead)}
+        segments: list[Segment] = []
+        hints: list[int | None] = []
+        for segment in detector.segmenter.segment(image):
+            # One mask over two or more tracks (touching or overlapping objects that the
+            # segmenter merged): split it among them by their predicted masks.
+            covering = [t for t in live if _covered(segment.mask, predicted[t.track_id])]
+            if len(covering) < 2:
+                segments.append(segment)
+                hints.append(None)
+                continue
+            parts = split_among(segment.mask, [predicted[t.track_id] for t in covering])
+            for track, part in zip(covering, parts):
+                if np.count_nonzero(part) >= 0.2 * track.area:
+                    segments.append(Segment(part, segment.score))
+                    hints.append(track.track_id)
         # A live track the segmenter missed this time is propagated, if nothing found is there.
-        crops = [(crop_to_bbox(s.mask, s.bbox), s.bbox) for s in segments]
-        missed, missed_ahead = [], []
-        for track, frames in zip(live, ahead):
-            predicted = track.predicted_bbox(frames)
-            if all(crop_iou(c, b, track.mask_crop, predicted) < 0.3 for c, b in crops):
-                missed.append(track)
-                missed_ahead.append(frames)
+        found = np.zeros(shape, bool)
+        for segment in segments:
+            found |= segment.mask
+        missed = [(t, a) for t, a in zip(live, ahead)
+                  if t.track_id not in hints
+                  and np.count_nonzero(predicted[t.track_id] & found)
+                  < 0.3 * np.count_nonzero(predicted[t.track_id])]
         if missed:
-            found, found_hints = self._propagate(image, missed, missed_ahead)
-            for segment, hint in zip(found, found_hints):
-                crop = crop_to_bbox(segment.mask, segment.bbox)
-                area = max(1, segment.area)
-                if all(_intersection(crop, segment.bbox, c, b) < 0.3 * area for c, b in crops):
+            extra, extra_hints = self._propagate(image, [t for t, _ in missed],
+                                                 [a for _, a in missed])
+            for segment, hint in zip(extra, extra_hints):
+                if np.count_nonzero(segment.mask & found) < 0.3 * max(1, segment.area):
                     segments.append(segment)
                     hints.append(hint)
         return segments, hints
@@ -178,21 +211,37 @@ class VideoTracker:
                    ahead: list[int]) -> tuple[list[Segment], list[int | None]]:
         assert self.propagator is not None
         results = self.propagator.propagate(image, tracks, ahead) if tracks else []
-        kept: list[tuple[Segment, Track]] = []
-        for track, segment in zip(tracks, results):
+        kept: list[tuple[Segment, Track, int]] = []
+        shape = image.shape[:2]
+        for track, segment, frames in zip(tracks, results, ahead):
             change = self.area_change
             if segment is None or not track.area / change <= segment.area <= track.area * change:
                 self._force_keyframe = True  # lost it: look everywhere on the next frame
-                continue
-            kept.append((segment, track))
-        # Two tracks on one object (one hid the other): keep the longer-followed one.
-        kept.sort(key=lambda pair: -pair[1].hits)
-        chosen: list[tuple[Segment, Track]] = []
-        for segment, track in kept:
-            crop = crop_to_bbox(segment.mask, segment.bbox)
-            if any(crop_iou(crop, segment.bbox, crop_to_bbox(s.mask, s.bbox), s.bbox) > 0.5
-                   for s, _ in chosen):
-                self._force_keyframe = True
+                # Coast: a short occlusion or a segmenter miss is bridged by motion alone.
+                coasted = track.full_mask(shape, track.predicted_bbox(frames))
+                if (track.coasting >= self.max_coast
+                        or np.count_nonzero(coasted) < 0.2 * track.area):
+                    continue
+                segment = Segment(coasted, COASTING_SCORE)
+                self._coasted.add(track.track_id)
+            kept.append((segment, track, frames))
+        # Two tracks that claim the same pixels (one passes in front of the other): the shared
+        # pixels go to the nearer predicted mask.
+        for i in range(len(kept)):
+            for j in range(i + 1, len(kept)):
+                (seg_a, track_a, ahead_a), (seg_b, track_b, ahead_b) = kept[i], kept[j]
+                if _intersection_of(seg_a, seg_b) == 0:
+                    continue
+                union = seg_a.mask | seg_b.mask
+                part_a, part_b = split_among(union, [
+                    track_a.full_mask(shape, track_a.predicted_bbox(ahead_a)),
+                    track_b.full_mask(shape, track_b.predicted_bbox(ahead_b))])
+                kept[i] = (Segment(part_a & seg_a.mask, seg_a.score), track_a, ahead_a)
+                kept[j] = (Segment(part_b & seg_b.mask, seg_b.score), track_b, ahead_b)
+        chosen = []
+        for segment, track, _ in kept:
+            if segment.area < track.area / self.area_change:
+                self._force_keyframe = True  # hidden behind another object
                 continue
             chosen.append((segment, track))
         return [s for s, _ in chosen], [t.track_id for _, t in chosen]
@@ -264,6 +313,46 @@ def _small_grey(image: np.ndarray) -> np.ndarray:
     return cv2.GaussianBlur(cv2.cvtColor(small, cv2.COLOR_RGB2GRAY), (3, 3), 0)
 
 
+def _covered(mask: np.ndarray, predicted: np.ndarray, share: float = 0.5) -> bool:
+    """Return whether ``mask`` covers at least ``share`` of ``predicted``."""
+    area = np.count_nonzero(predicted)
+    return bool(area) and np.count_nonzero(mask & predicted) >= share * area
+
+
+def _intersection_of(a: Segment, b: Segment) -> int:
+    box_a, box_b = a.bbox, b.bbox
+    return _intersection(crop_to_bbox(a.mask, box_a), box_a, crop_to_bbox(b.mask, box_b), box_b)
+
+
+def split_among(mask: np.ndarray, predicted: list[np.ndarray]) -> list[np.ndarray]:
+    """Split ``mask``'s pixels among ``predicted`` masks: each pixel goes to the nearest one.
+
+    Pixels inside several predicted masks go to the first of them. Work is confined to the
+    mask's box.
+
+    Example:
+        >>> import numpy as np
+        >>> blob = np.zeros((1, 6), bool); blob[0, :] = True
+        >>> left, right = blob.copy(), blob.copy(); left[0, 2:] = False; right[0, :4] = False
+        >>> [p.astype(int).tolist() for p in split_among(blob, [left, right])]
+        [[[1, 1, 1, 0, 0, 0]], [[0, 0, 0, 1, 1, 1]]]
+    """
+    x0, y0, x1, y1 = mask_to_bbox(mask)
+    region = mask[y0:y1, x0:x1]
+    distances = []
+    for other in predicted:
+        outside = (~other[y0:y1, x0:x1]).astype(np.uint8)
+        padded = np.pad(outside, 1, constant_values=1)
+        distances.append(cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1])
+    owner = np.argmin(np.stack(distances), axis=0)
+    parts = []
+    for index in range(len(predicted)):
+        part = np.zeros(mask.shape, bool)
+        part[y0:y1, x0:x1] = region & (owner == index)
+        parts.append(part)
+    return parts
+
+
 def _intersection(crop_a: np.ndarray, box_a: Any, crop_b: np.ndarray, box_b: Any) -> int:
     ix0, iy0 = max(box_a[0], box_b[0]), max(box_a[1], box_b[1])
     ix1, iy1 = min(box_a[2], box_b[2]), min(box_a[3], box_b[3])
@@ -274,4 +363,4 @@ def _intersection(crop_a: np.ndarray, box_a: Any, crop_b: np.ndarray, box_b: Any
     return int(np.count_nonzero(part_a & part_b))
 
 
-__all__ = ["VideoTracker", "check_keyframe_interval"]
+__all__ = ["VideoTracker", "check_keyframe_interval", "split_among"]

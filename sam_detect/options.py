@@ -52,6 +52,7 @@ class DetectorOptions:
     store_path: str | None = None
     qdrant_url: str | None = None
     collection: str = "sam_detect"
+    keyframe_interval: int = 5
 
     @classmethod
     def from_mapping(cls, values: Any) -> DetectorOptions:
@@ -114,7 +115,8 @@ class DetectorOptions:
                 **{k: v for k, v in acceleration.items() if v is not None})
             return SAMDetect(segmenter=segmenter, embedder=embedder, fade_strategy=fade,
                              vector_store=store, default_top_k=self.top_k,
-                             unknown_threshold=self.unknown_threshold)
+                             unknown_threshold=self.unknown_threshold,
+                             keyframe_interval=self.keyframe_interval)
         except BaseException:
             store.close()
             raise

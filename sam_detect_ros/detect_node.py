@@ -107,6 +107,10 @@ PARAMETERS: dict[str, Param] = {
                                      "negative: the embedder's default", True, (-1.0, 1.0)),
     "max_instances": Param(20, "keep at most this many instances per frame; 0: no limit", True,
                            (0, 1000)),
+    "tracking": Param(True, "follow objects across frames (track_id, labels voted over each "
+                            "track); false: detect every frame from scratch", True),
+    "keyframe_interval": Param(5, "tracking: full segmentation every this many frames, cheap "
+                                  "propagation in between", True, (1, 1000)),
     "publish_overlay": Param(False, "publish overlay even when nobody subscribes", True),
     "history_size": Param(30, "recent frames kept for label_instance", True, (1, 10000)),
     "image_qos": Param("sensor_data", "sensor_data (best effort) or reliable"),
@@ -316,7 +320,8 @@ class DetectNode(Node):
         try:
             image = image_msg_to_rgb(msg)
             with self._compute_lock:
-                detections = self.detector.detect(image)
+                detections = (self.detector.track(image) if self._values["tracking"]
+                              else self.detector.detect(image))
         except SamDetectError as error:
             self._count_failure()
             self.get_logger().warning(f"skipping frame: {error}",
@@ -400,12 +405,24 @@ class DetectNode(Node):
                     f"has {len(frame.instances)} instance(s) with ids "
                     f"{[i.id for i in frame.instances]}")
             instance = found[0]
-            self.detector.teach(instance, label, payload={
-                "source": "ros:label_instance", "instance_id": int(instance.id),
-                "stamp": list(frame.stamp), "bbox": [int(v) for v in instance.bbox]})
+            payload = {"source": "ros:label_instance", "instance_id": int(instance.id),
+                       "stamp": list(frame.stamp), "bbox": [int(v) for v in instance.bbox]}
+            if instance.track_id and self._teach_track(instance.track_id, label, payload):
+                return (f"stored track {instance.track_id} (instance {instance.id} of frame "
+                        f"{frame.describe_stamp()}) as '{label}'")
+            self.detector.teach(instance, label, payload=payload)
             return f"stored instance {instance.id} of frame {frame.describe_stamp()} as '{label}'"
 
         return self._answer("label_instance", run, response)
+
+    def _teach_track(self, track_id: int, label: str, payload: dict[str, Any]) -> bool:
+        """Teach every view the track kept (its whole history); False when it is forgotten."""
+        with self._compute_lock:  # the worker updates the tracks
+            tracks = {t.track_id for t in self.detector.tracks()}
+            if track_id not in tracks:
+                return False
+            self.detector.teach_track(track_id, label, payload=payload)
+        return True
 
     def _on_remove_label(self, request: RemoveLabel.Request,
                          response: RemoveLabel.Response) -> RemoveLabel.Response:
@@ -490,6 +507,10 @@ class DetectNode(Node):
                                               else options.unknown_threshold)
             if "max_instances" in changed and hasattr(detector.segmenter, "max_instances"):
                 detector.segmenter.max_instances = options.max_instances
+            if "keyframe_interval" in changed and hasattr(detector, "keyframe_interval"):
+                detector.keyframe_interval = values["keyframe_interval"]
+            if "tracking" in changed and hasattr(detector, "reset_tracking"):
+                detector.reset_tracking()  # tracks from before a pause would be stale
             self._values = values
         return changed
 

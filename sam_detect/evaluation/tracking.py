@@ -61,7 +61,7 @@ def label_flips(labels_by_track: dict[int, list[str | None]]) -> tuple[int, int]
 
 def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 0.5,
                       max_sequences: int | None = None, teach: bool = True,
-                      progress: bool = False) -> dict[str, Any]:
+                      min_confidence: float = 0.0, progress: bool = False) -> dict[str, Any]:
     """Track every sequence in ``folder`` with ``detector``; return the metrics.
 
     Args:
@@ -70,6 +70,8 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
         iou_threshold: Least mask IoU for a prediction to match an object.
         max_sequences: Use only the first N sequences.
         teach: Teach each sequence's objects first (else labels stay unknown).
+        min_confidence: Count only instances with a label and at least this track confidence
+            (what a user who filters unknown objects sees); 0 counts every instance.
         progress: Show a progress bar on stderr.
 
     Returns:
@@ -114,7 +116,8 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
                 truth = [a for a in frame_truth if not a["ignore"]]
                 ignored = [a for a in frame_truth if a["ignore"]]
                 masks = [decode_rle(a["rle"]) for a in truth]
-                preds = list(detections)
+                preds = [p for p in detections if min_confidence <= 0 or (
+                    p.label is not None and p.confidence >= min_confidence)]
                 ious = _iou_matrix(masks, [p.mask for p in preds])
                 # Predictions on a mostly hidden object are neither hits nor false alarms.
                 hidden = _iou_matrix([decode_rle(a["rle"]) for a in ignored],
@@ -160,6 +163,7 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
     overall.update(label_flips_per_100_frames=100.0 * total_flips / max(total_track_frames, 1),
                    label_accuracy=correct / max(matched, 1))
     return {"overall": overall, "sequences": table, "iou_threshold": iou_threshold,
+            "min_confidence": min_confidence,
             "keyframe_interval": detector.keyframe_interval,
             "keyframe_share": keyframes / max(frames, 1),
             "ms_per_frame": 1e3 * elapsed / max(frames, 1), "dataset": str(index_file),

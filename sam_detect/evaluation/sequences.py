@@ -144,6 +144,48 @@ def render_sequence(cutouts: Sequence[np.ndarray], background: np.ndarray, frame
     return RenderedSequence(rendered, truth)
 
 
+def shape_cutouts(size: int = 48, seed: int = 0) -> list[np.ndarray]:
+    """Return three drawn RGBA cut-outs (red disc, striped blue box, yellow ring) of ``size`` px.
+
+    For tests and demos that need no stamps: distinct colours and shapes, lightly textured.
+
+    Example:
+        >>> [c.shape for c in shape_cutouts(20)]
+        [(20, 20, 4), (20, 20, 4), (20, 20, 4)]
+    """
+    rng = np.random.default_rng(seed)
+    half = size // 2
+    cutouts = []
+    for kind, colour in (("disc", (220, 40, 40)), ("box", (40, 70, 220)),
+                         ("ring", (235, 215, 40))):
+        alpha = np.zeros((size, size), np.uint8)
+        if kind == "box":
+            alpha[2:-2, 2:-2] = 255
+        else:
+            cv2.circle(alpha, (half, half), half - 1, 255, -1)
+            if kind == "ring":
+                cv2.circle(alpha, (half, half), half // 2, 0, -1)
+        rgb = np.empty((size, size, 3), np.float32)
+        rgb[:] = colour
+        if kind == "box":
+            rgb[(np.arange(size) % 8 < 4)] = (240, 240, 240)
+        rgb = np.clip(rgb + rng.normal(0, 6, rgb.shape), 0, 255).astype(np.uint8)
+        rgb[alpha == 0] = 0
+        cutouts.append(np.dstack([rgb, alpha]))
+    return cutouts
+
+
+def noise_background(size: tuple[int, int], seed: int = 0) -> np.ndarray:
+    """Return a grass-like green noise texture of ``size`` ``(width, height)``, RGB ``uint8``."""
+    width, height = size
+    rng = np.random.default_rng(seed)
+    coarse = rng.normal(0, 1, (height // 4 + 1, width // 4 + 1, 3)).astype(np.float32)
+    coarse = cv2.resize(coarse, (width, height), interpolation=cv2.INTER_LINEAR)
+    fine = rng.normal(0, 5, (height, width, 3)).astype(np.float32)
+    base = np.array([70, 110, 60], np.float32)
+    return np.clip(base + coarse * 10 + fine, 0, 255).astype(np.uint8)
+
+
 def _background(texture: np.ndarray, size: tuple[int, int], rng: np.random.Generator
                 ) -> np.ndarray:
     width, height = size
@@ -236,4 +278,5 @@ def make_sequences(
 
 
 __all__ = ["MIN_VISIBLE", "RenderedSequence", "SEQUENCES_FILE", "make_sequences",
-           "object_paths", "render_sequence", "scale_cutout"]
+           "noise_background", "object_paths", "render_sequence", "scale_cutout",
+           "shape_cutouts"]

@@ -45,6 +45,9 @@ class Track:
         reuse_crop: The mask crop ``reuse_embedding`` was computed from.
         reuse_age: Frames ``reuse_embedding`` has been reused for.
         coasting: Consecutive frames its mask was moved by its velocity alone.
+        peak_area: Its largest recent area (slowly forgotten): a smaller mask is partly hidden.
+        colours: Hue-saturation histogram of its pixels, learnt while it was not hidden; decides
+            which object is in front where two overlap.
     """
 
     track_id: int
@@ -64,6 +67,8 @@ class Track:
     reuse_crop: np.ndarray | None = field(default=None, repr=False)
     reuse_age: int = 0
     coasting: int = 0
+    peak_area: int = 0
+    colours: np.ndarray | None = field(default=None, repr=False)
 
     @property
     def live(self) -> bool:

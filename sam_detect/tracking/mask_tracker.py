@@ -37,6 +37,7 @@ from sam_detect.results import Instance, mask_to_bbox
 from sam_detect.tracking.base import Track, crop_iou, crop_to_bbox
 
 INVALID = 1e6  # assignment cost of a pair that may not match
+PEAK_AREA_MEMORY = 0.99  # per frame: how slowly a track forgets its largest area
 UNKNOWN_VOTE_WEIGHT = 0.05  # an "unknown" frame still counts a little, so unknowns stay unknown
 
 
@@ -203,7 +204,7 @@ class MaskTracker:
                       mask_crop=crop_to_bbox(instance.mask, bbox),
                       gallery=deque(maxlen=self.gallery_size),
                       votes=deque(maxlen=self.vote_window), last_frame=self._frame,
-                      area=instance.area)
+                      area=instance.area, peak_area=instance.area)
         self._next_id += 1
         self._tracks[track.track_id] = track
         self._observe(track, instance)
@@ -224,6 +225,7 @@ class MaskTracker:
         track.bbox = bbox
         track.mask_crop = crop_to_bbox(instance.mask, bbox)
         track.area = instance.area
+        track.peak_area = max(instance.area, int(track.peak_area * PEAK_AREA_MEMORY))
         track.hits += 1
         track.misses = 0
         track.last_frame = self._frame

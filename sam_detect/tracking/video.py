@@ -36,6 +36,8 @@ from sam_detect.tracking.propagation import Propagator, propagator_for
 
 MOTION_WIDTH = 160  # frames are compared at this width: motion, not detail
 COASTING_SCORE = 0.3  # segmentation score of a mask moved by motion alone
+CONTESTED_DISTANCE = 3.0  # px: a pixel this close to two predicted masks is contested
+HIST_BINS = (18, 16)  # hue x saturation bins of a track's colour model
 
 
 @dataclass
@@ -127,6 +129,8 @@ class VideoTracker:
             self._remember_embedding(track, inst, reused_embedding is not None)
             if track is None:
                 continue
+            if track.track_id not in self._coasted:
+                self._learn_colours(image, track, inst)
             if track.track_id in self._coasted:
                 track.coasting += 1
             elif track.coasting:
@@ -185,7 +189,8 @@ class VideoTracker:
                 segments.append(segment)
                 hints.append(None)
                 continue
-            parts = split_among(segment.mask, [predicted[t.track_id] for t in covering])
+            parts = split_among(segment.mask, [predicted[t.track_id] for t in covering],
+                                self._colour_likelihoods(image, segment.mask, covering))
             for track, part in zip(covering, parts):
                 if np.count_nonzero(part) >= 0.2 * track.area:
                     segments.append(Segment(part, segment.score))
@@ -235,7 +240,8 @@ class VideoTracker:
                 union = seg_a.mask | seg_b.mask
                 part_a, part_b = split_among(union, [
                     track_a.full_mask(shape, track_a.predicted_bbox(ahead_a)),
-                    track_b.full_mask(shape, track_b.predicted_bbox(ahead_b))])
+                    track_b.full_mask(shape, track_b.predicted_bbox(ahead_b))],
+                    self._colour_likelihoods(image, union, [track_a, track_b]))
                 kept[i] = (Segment(part_a & seg_a.mask, seg_a.score), track_a, ahead_a)
                 kept[j] = (Segment(part_b & seg_b.mask, seg_b.score), track_b, ahead_b)
         chosen = []
@@ -245,6 +251,34 @@ class VideoTracker:
                 continue
             chosen.append((segment, track))
         return [s for s, _ in chosen], [t.track_id for _, t in chosen]
+
+    # -- colour models -------------------------------------------------------------------------
+
+    def _colour_likelihoods(self, image: np.ndarray, mask: np.ndarray,
+                            tracks: list[Track]) -> list[np.ndarray | None]:
+        """Return, per track, how well each pixel in ``mask``'s box fits its colours."""
+        x0, y0, x1, y1 = mask_to_bbox(mask)
+        hsv = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2HSV)
+        out: list[np.ndarray | None] = []
+        for track in tracks:
+            if track.colours is None:
+                out.append(None)
+                continue
+            out.append(cv2.calcBackProject([hsv], [0, 1], track.colours,
+                                           [0, 180, 0, 256], 1).astype(np.float32))
+        return out
+
+    @staticmethod
+    def _learn_colours(image: np.ndarray, track: Track, instance: Instance) -> None:
+        """Update the track's colour model from a mask that shows all of the object."""
+        if instance.area < 0.8 * track.peak_area:
+            return  # partly hidden: its pixels may be someone else's
+        x0, y0, x1, y1 = instance.bbox
+        hsv = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2HSV)
+        region = instance.mask[y0:y1, x0:x1].astype(np.uint8)
+        hist = cv2.calcHist([hsv], [0, 1], region, list(HIST_BINS), [0, 180, 0, 256])
+        hist = hist * (255.0 / max(float(hist.max()), 1e-6))
+        track.colours = hist if track.colours is None else 0.7 * track.colours + 0.3 * hist
 
     # -- embeddings ----------------------------------------------------------------------------
 
@@ -324,11 +358,14 @@ def _intersection_of(a: Segment, b: Segment) -> int:
     return _intersection(crop_to_bbox(a.mask, box_a), box_a, crop_to_bbox(b.mask, box_b), box_b)
 
 
-def split_among(mask: np.ndarray, predicted: list[np.ndarray]) -> list[np.ndarray]:
+def split_among(mask: np.ndarray, predicted: list[np.ndarray],
+                likelihoods: list[np.ndarray | None] | None = None) -> list[np.ndarray]:
     """Split ``mask``'s pixels among ``predicted`` masks: each pixel goes to the nearest one.
 
-    Pixels inside several predicted masks go to the first of them. Work is confined to the
-    mask's box.
+    Pixels inside several predicted masks (where the objects overlap) go to the object whose
+    colours they look like (``likelihoods``: per object, a per-pixel likelihood over the
+    mask's box, as from a colour histogram), which is the one in front; without likelihoods,
+    to the first. Work is confined to the mask's box.
 
     Example:
         >>> import numpy as np
@@ -344,7 +381,13 @@ def split_among(mask: np.ndarray, predicted: list[np.ndarray]) -> list[np.ndarra
         outside = (~other[y0:y1, x0:x1]).astype(np.uint8)
         padded = np.pad(outside, 1, constant_values=1)
         distances.append(cv2.distanceTransform(padded, cv2.DIST_L2, 3)[1:-1, 1:-1])
-    owner = np.argmin(np.stack(distances), axis=0)
+    distance = np.stack(distances)
+    owner = np.argmin(distance, axis=0)
+    if likelihoods is not None and all(lk is not None for lk in likelihoods):
+        near = distance <= CONTESTED_DISTANCE
+        contested = near.sum(axis=0) >= 2
+        colour = np.where(near, np.stack(likelihoods), -1.0)
+        owner = np.where(contested, np.argmax(colour, axis=0), owner)
     parts = []
     for index in range(len(predicted)):
         part = np.zeros(mask.shape, bool)

@@ -36,6 +36,7 @@ from sam_detect.tracking.propagation import Propagator, propagator_for
 
 MOTION_WIDTH = 160  # frames are compared at this width: motion, not detail
 COASTING_SCORE = 0.3  # segmentation score of a mask moved by motion alone
+MIN_VISIBLE = 0.2  # share of its largest area below which a track's mask counts as hidden
 CONTESTED_DISTANCE = 3.0  # px: a pixel this close to two predicted masks is contested
 HIST_BINS = (18, 16)  # hue x saturation bins of a track's colour model
 
@@ -189,12 +190,18 @@ class VideoTracker:
                 segments.append(segment)
                 hints.append(None)
                 continue
+            self._force_keyframe = True  # in contact: key frames until they separate
             parts = split_among(segment.mask, [predicted[t.track_id] for t in covering],
                                 self._colour_likelihoods(image, segment.mask, covering))
             for track, part in zip(covering, parts):
-                if np.count_nonzero(part) >= 0.2 * track.area:
+                if np.count_nonzero(part) >= MIN_VISIBLE * track.peak_area:
                     segments.append(Segment(part, segment.score))
-                    hints.append(track.track_id)
+                else:  # hidden behind the other: it stays where it was predicted, unreported
+                    hidden = self._coast(track, ahead[live.index(track)], shape)
+                    if hidden is None:
+                        continue
+                    segments.append(hidden)
+                hints.append(track.track_id)
         # A live track the segmenter missed this time is propagated, if nothing found is there.
         found = np.zeros(shape, bool)
         for segment in segments:
@@ -204,16 +211,17 @@ class VideoTracker:
                   and np.count_nonzero(predicted[t.track_id] & found)
                   < 0.3 * np.count_nonzero(predicted[t.track_id])]
         if missed:
+            # No coasting here: an object the segmenter found elsewhere must stay free to match.
             extra, extra_hints = self._propagate(image, [t for t, _ in missed],
-                                                 [a for _, a in missed])
+                                                 [a for _, a in missed], coast=False)
             for segment, hint in zip(extra, extra_hints):
                 if np.count_nonzero(segment.mask & found) < 0.3 * max(1, segment.area):
                     segments.append(segment)
                     hints.append(hint)
         return segments, hints
 
-    def _propagate(self, image: np.ndarray, tracks: list[Track],
-                   ahead: list[int]) -> tuple[list[Segment], list[int | None]]:
+    def _propagate(self, image: np.ndarray, tracks: list[Track], ahead: list[int],
+                   coast: bool = True) -> tuple[list[Segment], list[int | None]]:
         assert self.propagator is not None
         results = self.propagator.propagate(image, tracks, ahead) if tracks else []
         kept: list[tuple[Segment, Track, int]] = []
@@ -223,12 +231,9 @@ class VideoTracker:
             if segment is None or not track.area / change <= segment.area <= track.area * change:
                 self._force_keyframe = True  # lost it: look everywhere on the next frame
                 # Coast: a short occlusion or a segmenter miss is bridged by motion alone.
-                coasted = track.full_mask(shape, track.predicted_bbox(frames))
-                if (track.coasting >= self.max_coast
-                        or np.count_nonzero(coasted) < 0.2 * track.area):
+                segment = self._coast(track, frames, shape) if coast else None
+                if segment is None:
                     continue
-                segment = Segment(coasted, COASTING_SCORE)
-                self._coasted.add(track.track_id)
             kept.append((segment, track, frames))
         # Two tracks that claim the same pixels (one passes in front of the other): the shared
         # pixels go to the nearer predicted mask.
@@ -237,6 +242,9 @@ class VideoTracker:
                 (seg_a, track_a, ahead_a), (seg_b, track_b, ahead_b) = kept[i], kept[j]
                 if _intersection_of(seg_a, seg_b) == 0:
                     continue
+                # Objects in contact: the cheap step cannot tell them apart for long, so the
+                # next frame is a key frame (and so on until they separate).
+                self._force_keyframe = True
                 union = seg_a.mask | seg_b.mask
                 part_a, part_b = split_among(union, [
                     track_a.full_mask(shape, track_a.predicted_bbox(ahead_a)),
@@ -245,12 +253,27 @@ class VideoTracker:
                 kept[i] = (Segment(part_a & seg_a.mask, seg_a.score), track_a, ahead_a)
                 kept[j] = (Segment(part_b & seg_b.mask, seg_b.score), track_b, ahead_b)
         chosen = []
-        for segment, track, _ in kept:
-            if segment.area < track.area / self.area_change:
+        for segment, track, frames in kept:
+            if segment.area < MIN_VISIBLE * track.peak_area:
                 self._force_keyframe = True  # hidden behind another object
-                continue
+                segment = self._coast(track, frames, shape) if coast else None
+                if segment is None:
+                    continue
             chosen.append((segment, track))
         return [s for s, _ in chosen], [t.track_id for _, t in chosen]
+
+    def _coast(self, track: Track, frames: int, shape: tuple[int, int]) -> Segment | None:
+        """Return the track's mask moved by its velocity alone, or None when it coasted enough.
+
+        Bridges a short occlusion or a segmenter miss; the mask is not reported, only kept.
+        """
+        if track.coasting >= self.max_coast:
+            return None
+        mask = track.full_mask(shape, track.predicted_bbox(frames))
+        if not mask.any():
+            return None  # moved out of the frame
+        self._coasted.add(track.track_id)
+        return Segment(mask, COASTING_SCORE)
 
     # -- colour models -------------------------------------------------------------------------
 

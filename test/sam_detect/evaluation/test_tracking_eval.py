@@ -52,8 +52,8 @@ def test_the_same_seed_writes_the_same_sequences(fake_stamps: Path, tmp_path: Pa
     for name in ("a", "b"):
         make_sequences(tmp_path / name, sequences=1, frames=10, seed=3, size=(120, 90),
                        min_per_class=MIN_PER_CLASS, stamps_root=fake_stamps)
-    assert (tmp_path / "a/sequences.json").read_bytes() == (tmp_path / "b/sequences.json"
-                                                             ).read_bytes()
+    first, second = (tmp_path / name / "sequences.json" for name in ("a", "b"))
+    assert first.read_bytes() == second.read_bytes()
 
 
 def test_occlusion_hides_the_object_behind_and_marks_it_ignored() -> None:

@@ -23,7 +23,7 @@ FRAMES = 24
 
 @pytest.fixture(scope="module")
 def video(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Write an MJPG .avi of three objects: one passes in front of another, one leaves and returns."""
+    """Write an MJPG .avi: one object passes in front of another, one leaves and returns."""
     path = tmp_path_factory.mktemp("video") / "objects.avi"
     seq = render_sequence(shape_cutouts(40), noise_background((240, 180)), FRAMES,
                           np.random.default_rng(0))

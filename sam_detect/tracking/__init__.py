@@ -20,8 +20,9 @@ from __future__ import annotations
 
 from sam_detect.tracking.base import Track, Tracker
 from sam_detect.tracking.mask_tracker import MaskTracker
-from sam_detect.tracking.propagation import CropPropagator, PromptPropagator, propagator_for
+from sam_detect.tracking.propagation import (
+    CropPropagator, PromptPropagator, TemplatePropagator, propagator_for)
 from sam_detect.tracking.video import VideoTracker, check_keyframe_interval
 
-__all__ = ["CropPropagator", "MaskTracker", "PromptPropagator", "Track", "Tracker",
-           "VideoTracker", "check_keyframe_interval", "propagator_for"]
+__all__ = ["CropPropagator", "MaskTracker", "PromptPropagator", "TemplatePropagator", "Track",
+           "Tracker", "VideoTracker", "check_keyframe_interval", "propagator_for"]

@@ -46,6 +46,8 @@ class Track:
         reuse_age: Frames ``reuse_embedding`` has been reused for.
         coasting: Consecutive frames its mask was moved by its velocity alone.
         peak_area: Its largest recent area (slowly forgotten): a smaller mask is partly hidden.
+        patch: Its pixels (RGB) in ``bbox`` when last fully seen: the template the classical
+            propagation looks for.
         colours: Hue-saturation histogram of its pixels, learnt while it was not hidden; decides
             which object is in front where two overlap.
     """
@@ -68,6 +70,7 @@ class Track:
     reuse_age: int = 0
     coasting: int = 0
     peak_area: int = 0
+    patch: np.ndarray | None = field(default=None, repr=False)
     colours: np.ndarray | None = field(default=None, repr=False)
 
     @property

@@ -9,10 +9,12 @@ each track's new mask comes from a cheaper step:
 * :class:`PromptPropagator` (SAM2 and any promptable segmenter): the frame is encoded once and
   the decoder gets one prompt per track: its motion-predicted box, padded, plus an interior
   point of its last mask.
-* :class:`CropPropagator` (the classical segmenter, or any other): the segmenter runs on a padded
-  crop around each track's predicted box, and the component that overlaps the predicted mask is
-  kept, clipped to that mask grown by the distance an object can move in a frame (so an object
-  that touches a neighbour does not swallow it).
+* :class:`TemplatePropagator` (the classical segmenter): the track's last appearance is found
+  again near its predicted box by template matching under its mask; the mask moves rigidly.
+* :class:`CropPropagator` (any other segmenter): the segmenter runs on a padded crop around each
+  track's predicted box, and the component that overlaps the predicted mask is kept, clipped to
+  that mask grown by the distance an object can move in a frame (so an object that touches a
+  neighbour does not swallow it).
 """
 
 from __future__ import annotations
@@ -136,11 +138,70 @@ class CropPropagator:
         return Segment(paste_crop(local, window, shape), segments[best].score)
 
 
+@dataclass
+class TemplatePropagator:
+    """Find each track's last appearance again near its predicted box (the classical path).
+
+    The pixels under the track's last mask are matched (``cv2.matchTemplate``, squared
+    difference under the mask) within the predicted box grown by ``search``; the mask moves
+    to the best place. A rigid move per frame, costing about a millisecond per object; shape
+    changes are picked up at the next key frame. A match worse than ``max_rmse`` grey levels
+    (the object is hidden, or turned) is a miss.
+
+    Args:
+        search: Search margin as a fraction of the object's size (on top of its motion).
+        min_search: Least search margin in pixels.
+        max_rmse: Largest root-mean-square colour difference of an accepted match.
+    """
+
+    search: float = 0.25
+    min_search: int = 8
+    max_rmse: float = 40.0
+
+    def propagate(self, image: np.ndarray, tracks: Sequence[Track],
+                  frames_ahead: Sequence[int]) -> list[Segment | None]:
+        """Return each track's mask in ``image``; see :class:`Propagator`."""
+        return [self._one(image, track, ahead) for track, ahead in zip(tracks, frames_ahead)]
+
+    def _one(self, image: np.ndarray, track: Track, ahead: int) -> Segment | None:
+        patch = track.patch
+        if patch is None or patch.shape[:2] != track.mask_crop.shape:
+            return None
+        shape = image.shape[:2]
+        height, width = patch.shape[:2]
+        margin = max(self.min_search, round(self.search * max(height, width)))
+        predicted = track.predicted_bbox(ahead)
+        x0, y0 = max(0, predicted[0] - margin), max(0, predicted[1] - margin)
+        x1 = min(shape[1], predicted[0] + width + margin)
+        y1 = min(shape[0], predicted[1] + height + margin)
+        if x1 - x0 < width or y1 - y0 < height:
+            return None  # at the frame's edge: leave it to the key frame
+        mask = track.mask_crop.astype(np.uint8)
+        pixels = int(np.count_nonzero(mask))
+        if pixels == 0:
+            return None
+        scores = cv2.matchTemplate(np.ascontiguousarray(image[y0:y1, x0:x1]), patch,
+                                   cv2.TM_SQDIFF, mask=mask)
+        error, _, (dx, dy), _ = cv2.minMaxLoc(scores)
+        rmse = float(np.sqrt(max(error, 0.0) / (pixels * patch.shape[2])))
+        if not np.isfinite(rmse) or rmse > self.max_rmse:
+            return None
+        box = (x0 + dx, y0 + dy, x0 + dx + width, y0 + dy + height)
+        return Segment(paste_crop(track.mask_crop, box, shape), 1.0 - rmse / 255.0)
+
+
 def propagator_for(segmenter: Any) -> Propagator:
-    """Return the cheap step for ``segmenter``: prompts when it takes them, else crops."""
+    """Return the cheap step for ``segmenter``.
+
+    Prompts for a promptable segmenter (SAM2: one decoder prompt per track on the once-encoded
+    frame); template matching for the classical segmenter; crops for any other.
+    """
     if callable(getattr(segmenter, "segment_prompts", None)):
         return PromptPropagator(segmenter)
+    if getattr(segmenter, "name", None) == "naive":
+        return TemplatePropagator()
     return CropPropagator(segmenter)
 
 
-__all__ = ["CropPropagator", "PromptPropagator", "Propagator", "padded_box", "propagator_for"]
+__all__ = ["CropPropagator", "PromptPropagator", "Propagator", "TemplatePropagator",
+           "padded_box", "propagator_for"]

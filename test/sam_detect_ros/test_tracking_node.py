@@ -96,6 +96,28 @@ def test_a_moving_occluded_and_returning_object_keeps_one_track_id_and_label(
     assert [i.label for i in msg.instances if i.track_id == target.track_id] == ["crate"]
 
 
+def test_a_request_that_names_a_track_teaches_it(harness_factory: Any) -> None:
+    """LabelInstance's track_id field (added when the interfaces are rebuilt) names a track."""
+    from types import SimpleNamespace
+
+    from builtin_interfaces.msg import Time
+
+    harness = harness_factory()
+    seq = render_sequence(shape_cutouts(48), noise_background(SIZE, 0), 2,
+                          np.random.default_rng(0))
+    msg = harness.client.send(seq.frames[0], 0)[0]
+    track_id = msg.instances[0].track_id
+
+    def ask(track: int) -> Any:
+        request = SimpleNamespace(label="thing", instance_id=0, stamp=Time(), track_id=track)
+        return harness.node._on_label_instance(request, LabelInstance.Response())
+
+    answer = ask(track_id)
+    assert answer.success and answer.message == f"stored track {track_id} as 'thing'"
+    refused = ask(999)
+    assert not refused.success and refused.message.startswith("no track 999; tracks kept: [")
+
+
 def test_tracking_and_keyframe_interval_change_at_run_time(harness_factory: Any) -> None:
     harness = harness_factory()
     seq = render_sequence(shape_cutouts(48), noise_background(SIZE, 0), 4,

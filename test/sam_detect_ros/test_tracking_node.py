@@ -97,7 +97,7 @@ def test_a_moving_occluded_and_returning_object_keeps_one_track_id_and_label(
 
 
 def test_a_request_that_names_a_track_teaches_it(harness_factory: Any) -> None:
-    """LabelInstance's track_id field (added when the interfaces are rebuilt) names a track."""
+    """A track_id field in LabelInstance (added when the interfaces are rebuilt) names a track."""
     from types import SimpleNamespace
 
     from builtin_interfaces.msg import Time

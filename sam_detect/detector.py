@@ -218,9 +218,10 @@ class SAMDetect:
     def video_tracker(self) -> Any:
         """Return the :class:`~sam_detect.tracking.VideoTracker` that :meth:`track` uses."""
         if self._video_tracker is None:
-            from sam_detect.tracking import VideoTracker
+            from sam_detect.tracking import MaskTracker, VideoTracker
 
-            self._video_tracker = VideoTracker(keyframe_interval=self._keyframe_interval)
+            tracker = MaskTracker.for_embedder(self.embedder.unknown_threshold)
+            self._video_tracker = VideoTracker(tracker, self._keyframe_interval)
         return self._video_tracker
 
     @property

@@ -90,6 +90,20 @@ class MaskTracker:
         if self.gallery_size < 1 or self.min_votes < 1:
             raise ValueError("need gallery_size >= 1 and min_votes >= 1")
 
+    @classmethod
+    def for_embedder(cls, unknown_threshold: float, **options: float) -> MaskTracker:
+        """Return a tracker whose similarity thresholds suit an embedder.
+
+        Similarities mean different things per embedder (colour averages of two different
+        objects are often 0.9 alike; CNN features 0.5), so re-identification, which trusts the
+        embedding alone, needs half-way from the embedder's ``unknown_threshold`` to 1 (at
+        least 0.85). Overlap matches keep a lenient ``min_similarity``: there the mask overlap
+        is the main evidence, and a partly visible object looks less like itself.
+        """
+        threshold = float(unknown_threshold)
+        options.setdefault("reid_similarity", max(0.85, threshold + 0.5 * (1.0 - threshold)))
+        return cls(**options)
+
     # -- the Tracker protocol ------------------------------------------------------------------
 
     @property

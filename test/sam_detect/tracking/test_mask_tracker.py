@@ -119,6 +119,18 @@ def test_hints_assign_propagated_instances_and_duplicates_fall_back_to_associati
     assert [i.track_id for i in out] == [2, 1]
 
 
+@pytest.mark.parametrize("unknown_threshold, reid_similarity", [
+    (0.92, 0.96),  # colour averages: everything looks alike, so demand more
+    (0.5, 0.85),   # CNN features
+    (0.1, 0.85),
+])
+def test_re_identification_threshold_follows_the_embedder(unknown_threshold: float,
+                                                          reid_similarity: float) -> None:
+    tracker = MaskTracker.for_embedder(unknown_threshold)
+    assert tracker.reid_similarity == pytest.approx(reid_similarity)
+    assert tracker.min_similarity == MaskTracker().min_similarity
+
+
 def test_reset_forgets_everything() -> None:
     tracker = MaskTracker()
     tracker.update([square(10, 10)])

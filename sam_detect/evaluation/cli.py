@@ -114,6 +114,9 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--min-confidence", type=float, default=0.0,
                         help="tracking sequences: count only labelled instances with at least "
                              "this confidence")
+    parser.add_argument("--truth-masks", action="store_true",
+                        help="tracking sequences: key frames get the ground-truth masks, to "
+                             "measure the tracker apart from the segmenter")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_detector_arguments(parser)
     return parser
@@ -138,6 +141,7 @@ def evaluate_main(argv: Sequence[str]) -> int:
 
                 report = evaluate_tracking(detector, sequences, iou_threshold=args.iou,
                                            min_confidence=args.min_confidence,
+                                           truth_masks=args.truth_masks,
                                            progress=not args.quiet and sys.stderr.isatty())
             else:
                 report = evaluate(

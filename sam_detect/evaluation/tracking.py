@@ -16,6 +16,10 @@ implementation of the MOTChallenge metrics):
   100 track-frames (the flicker a user sees).
 * **label accuracy**: share of matched track-frames whose label is the object's category.
 
+With ``truth_masks`` the key frames get the ground-truth masks instead of the segmenter's (and
+the classical template propagation runs between them): that measures the tracker alone, apart
+from how well the segmenter finds the objects.
+
 A prediction on an object that is mostly hidden (``ignore`` in the ground truth) counts neither
 as a hit nor as a false alarm.
 """
@@ -61,7 +65,8 @@ def label_flips(labels_by_track: dict[int, list[str | None]]) -> tuple[int, int]
 
 def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 0.5,
                       max_sequences: int | None = None, teach: bool = True,
-                      min_confidence: float = 0.0, progress: bool = False) -> dict[str, Any]:
+                      min_confidence: float = 0.0, truth_masks: bool = False,
+                      progress: bool = False) -> dict[str, Any]:
     """Track every sequence in ``folder`` with ``detector``; return the metrics.
 
     Args:
@@ -72,6 +77,7 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
         teach: Teach each sequence's objects first (else labels stay unknown).
         min_confidence: Count only instances with a label and at least this track confidence
             (what a user who filters unknown objects sees); 0 counts every instance.
+        truth_masks: Key frames get the ground-truth masks (measures the tracker alone).
         progress: Show a progress bar on stderr.
 
     Returns:
@@ -94,6 +100,13 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
     if detector.labels():
         raise SamDetectError("tracking evaluation teaches and then removes examples: give it a "
                              "detector with an empty store")
+    segmenter = detector.segmenter
+    oracle = TruthSegmenter() if truth_masks else None
+    if oracle is not None:
+        from sam_detect.tracking import TemplatePropagator
+
+        detector.segmenter = oracle
+        detector.video_tracker.set_propagator(TemplatePropagator())
     accumulators, names, per_sequence = [], [], {}
     total_flips = total_track_frames = correct = matched = frames = keyframes = 0
     elapsed = 0.0
@@ -109,6 +122,8 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
             seq_correct = seq_matched = 0
             for frame_index, frame_truth in enumerate(sequence["annotations"]):
                 image = load_image(root / sequence["name"] / f"{frame_index:06d}.png")
+                if oracle is not None:
+                    oracle.masks = [decode_rle(a["rle"]) for a in frame_truth]
                 start = time.perf_counter()
                 detections = detector.track(image)
                 elapsed += time.perf_counter() - start
@@ -150,6 +165,7 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
                 "label_accuracy": seq_correct / max(seq_matched, 1),
                 "tracks": len(labels_by_track)}
     finally:
+        detector.segmenter = segmenter
         bar.close()
         for label in list(detector.labels()):
             detector.remove_label(label)
@@ -163,11 +179,26 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
     overall.update(label_flips_per_100_frames=100.0 * total_flips / max(total_track_frames, 1),
                    label_accuracy=correct / max(matched, 1))
     return {"overall": overall, "sequences": table, "iou_threshold": iou_threshold,
-            "min_confidence": min_confidence,
+            "min_confidence": min_confidence, "truth_masks": truth_masks,
             "keyframe_interval": detector.keyframe_interval,
             "keyframe_share": keyframes / max(frames, 1),
             "ms_per_frame": 1e3 * elapsed / max(frames, 1), "dataset": str(index_file),
             "seed": index.get("seed")}
+
+
+class TruthSegmenter:
+    """Answers with the current frame's ground-truth masks (set ``masks`` before each frame)."""
+
+    name = "truth"
+
+    def __init__(self) -> None:
+        self.masks: list[np.ndarray] = []
+
+    def segment(self, image: np.ndarray) -> list[Any]:
+        """Return the ground-truth masks as segments."""
+        from sam_detect.results import Segment
+
+        return [Segment(mask, 1.0) for mask in self.masks if mask.any()]
 
 
 def _plain(value: Any) -> float | int:
@@ -178,7 +209,8 @@ def _plain(value: Any) -> float | int:
 def format_tracking_report(report: dict[str, Any]) -> str:
     """Return the tracking report as a few readable lines."""
     overall = report["overall"]
-    lines = [f"tracking on {len(report['sequences'])} sequence(s), key frame every "
+    lines = [("ground-truth masks on key frames: " if report.get("truth_masks") else "")
+             + f"tracking on {len(report['sequences'])} sequence(s), key frame every "
              f"{report['keyframe_interval']} ({100 * report['keyframe_share']:.0f} % of frames "
              f"were key frames), {report['ms_per_frame']:.1f} ms/frame",
              f"IDF1 {overall['idf1']:.3f}  id switches {overall['num_switches']}  "

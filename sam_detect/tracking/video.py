@@ -82,11 +82,17 @@ class VideoTracker:
     _previous: np.ndarray | None = field(default=None, init=False, repr=False)
     _segmenter: Any = field(default=None, init=False, repr=False)
     _coasted: set = field(default_factory=set, init=False, repr=False)
+    _pinned: bool = field(default=False, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.tracker is None:
             self.tracker = MaskTracker()
         check_keyframe_interval(self.keyframe_interval)
+
+    def set_propagator(self, propagator: Propagator) -> None:
+        """Use ``propagator`` from now on, whatever the segmenter (tests, evaluations)."""
+        self.propagator = propagator
+        self._pinned = True
 
     def reset(self) -> None:
         """Forget all tracks and the previous frame (a new video)."""
@@ -102,7 +108,8 @@ class VideoTracker:
         start = time.perf_counter()
         if self._previous is not None and self._previous.shape[:2] != _small_shape(image):
             self.reset()  # a new resolution is a new video
-        if self.propagator is None or self._segmenter is not detector.segmenter:
+        if self.propagator is None or (not self._pinned
+                                       and self._segmenter is not detector.segmenter):
             self.propagator = propagator_for(detector.segmenter)
             self._segmenter = detector.segmenter
         grey = _small_grey(image)

@@ -98,6 +98,14 @@ def test_evaluate_tracking_reports_idf1_switches_and_flips(sequences: Path) -> N
     assert detector.labels() == {}  # what it taught is removed again
 
 
+def test_with_truth_masks_the_tracker_alone_is_measured(sequences: Path) -> None:
+    detector = SAMDetect(embedder="average", keyframe_interval=4)
+    segmenter = detector.segmenter
+    report = evaluate_tracking(detector, sequences, truth_masks=True)
+    assert report["truth_masks"] and detector.segmenter is segmenter  # restored
+    assert report["overall"]["recall"] > 0.8
+
+
 def test_a_perfect_tracker_scores_idf1_one(sequences: Path, monkeypatch: Any) -> None:
     """Feed the ground truth back as the tracker's output: IDF1 1, no switch, no flip."""
     index = json.loads((sequences / "sequences.json").read_text())

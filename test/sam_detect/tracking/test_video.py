@@ -272,3 +272,38 @@ def test_the_template_propagator_finds_the_object_again(shift: tuple[int, int], 
 def test_video_tracker_defaults() -> None:
     video = VideoTracker()
     assert video.keyframe_interval == 5 and video.frames == 0
+
+
+@pytest.mark.usefixtures("torch_one_thread")
+def test_sam2_tracks_with_one_prompt_per_track_between_key_frames(monkeypatch: Any) -> None:
+    """Track with the real SAM2 segmenter (random mini weights).
+
+    Key frames decode the grid; the frames between decode one box-and-point prompt per track
+    on the once-encoded frame.
+    """
+    pytest.importorskip("transformers")
+    from sam_detect.models.synthetic import random_sam2
+    from sam_detect.segmentation.sam2 import SAM2Segmenter
+
+    segmenter = SAM2Segmenter(model=random_sam2("mini", confident=True), device="cpu",
+                              points_per_side=4, max_instances=3, pred_iou_thresh=0.0,
+                              stability_thresh=0.0, min_area=1)
+    prompts: list[int] = []
+    predict = segmenter.predict
+
+    def counting_predict(*args: Any, **kwargs: Any) -> Any:
+        prompts.append(len(kwargs["boxes"]))
+        return predict(*args, **kwargs)
+
+    monkeypatch.setattr(segmenter, "predict", counting_predict)
+    detector = SAMDetect(segmenter=segmenter, embedder="average", keyframe_interval=3)
+    video = detector.video_tracker
+    video.motion_fraction = 1.0  # random masks: only the interval decides key frames here
+    seq = sequence(0, frames=4)
+    keyframes = []
+    for frame in seq.frames:
+        detections = detector.track(frame)
+        keyframes.append(video.last_keyframe)
+        assert all(inst.track_id > 0 for inst in detections)
+    assert keyframes[0] and video.keyframes < len(seq.frames)
+    assert prompts and all(0 < n <= 3 for n in prompts)  # one prompt per track, not a grid

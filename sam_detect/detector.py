@@ -260,8 +260,18 @@ class SAMDetect:
         views = np.stack(list(track.gallery))
         extra = {"track_id": int(track_id), **(payload or {})}
         ids = self.add_embeddings(views, [label] * len(views), [extra] * len(views))
-        self._video_tracker.tracker.set_label(track_id, label)
+        self.relabel_track(track_id, label)
         return ids
+
+    def relabel_track(self, track_id: int, label: str) -> None:
+        """Make ``label`` a track's label from the next :meth:`track` call (thread-safe)."""
+        if self._video_tracker is not None:
+            self._video_tracker.relabel(track_id, validate_label(label))
+
+    def _forget_votes(self) -> None:
+        """Drop the tracks' label votes: the store changed, so the next frame decides."""
+        if self._video_tracker is not None:
+            self._video_tracker.forget_votes()
 
     def tracks(self) -> list[Any]:
         """Return the tracks kept by :meth:`track` (live and lost), by id."""
@@ -300,7 +310,9 @@ class SAMDetect:
                                  f"the embedder makes {self.embedder.dim}")
         added = datetime.now(timezone.utc).isoformat(timespec="seconds")
         payloads = [{"added": added, **(p or {})} for p in (payloads or [{}] * len(labels))]
-        return self.vector_store.add(embeddings, labels, payloads)
+        ids = self.vector_store.add(embeddings, labels, payloads)
+        self._forget_votes()
+        return ids
 
     def teach(self, instance: Instance, label: str,
               payload: dict[str, Any] | None = None) -> list[int | str]:
@@ -368,7 +380,9 @@ class SAMDetect:
 
     def remove_label(self, label: str) -> int:
         """Forget every example of ``label``; returns how many were removed."""
-        return self.vector_store.remove(label=validate_label(label))
+        removed = self.vector_store.remove(label=validate_label(label))
+        self._forget_votes()
+        return removed
 
     # -- crops and pictures ------------------------------------------------------------------
 

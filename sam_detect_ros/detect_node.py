@@ -416,11 +416,13 @@ class DetectNode(Node):
             instance = found[0]
             payload = {"source": "ros:label_instance", "instance_id": int(instance.id),
                        "stamp": list(frame.stamp), "bbox": [int(v) for v in instance.bbox]}
-            if instance.track_id and self._teach_track(instance.track_id, label, payload):
-                return (f"stored track {instance.track_id} (instance {instance.id} of frame "
-                        f"{frame.describe_stamp()}) as '{label}'")
             self.detector.teach(instance, label, payload=payload)
-            return f"stored instance {instance.id} of frame {frame.describe_stamp()} as '{label}'"
+            answer = (f"stored instance {instance.id} of frame {frame.describe_stamp()} "
+                      f"as '{label}'")
+            if instance.track_id:  # the object keeps the label from the next frame on
+                self.detector.relabel_track(instance.track_id, label)
+                answer += f"; track {instance.track_id} carries it"
+            return answer
 
         return self._answer("label_instance", run, response)
 

@@ -83,11 +83,35 @@ class VideoTracker:
     _segmenter: Any = field(default=None, init=False, repr=False)
     _coasted: set = field(default_factory=set, init=False, repr=False)
     _pinned: bool = field(default=False, init=False, repr=False)
+    _stale_votes: bool = field(default=False, init=False, repr=False)
+    _relabels: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
         if self.tracker is None:
             self.tracker = MaskTracker()
         check_keyframe_interval(self.keyframe_interval)
+
+    def forget_votes(self) -> None:
+        """Drop every track's label votes before the next frame (the store changed).
+
+        Safe to call from another thread than the one running :meth:`step`: the votes are
+        dropped by the next step itself.
+        """
+        self._stale_votes = True
+
+    def relabel(self, track_id: int, label: str | None) -> None:
+        """Give a track ``label`` from the next frame on (safe from another thread)."""
+        self._relabels[int(track_id)] = label
+
+    def _apply_pending(self) -> None:
+        if self._stale_votes:
+            self._stale_votes = False
+            for track in self.tracker.tracks():
+                track.votes.clear()
+        while self._relabels:
+            track_id, label = self._relabels.popitem()
+            if self.tracker.get(track_id) is not None:
+                self.tracker.set_label(track_id, label)
 
     def set_propagator(self, propagator: Propagator) -> None:
         """Use ``propagator`` from now on, whatever the segmenter (tests, evaluations)."""
@@ -108,6 +132,7 @@ class VideoTracker:
         start = time.perf_counter()
         if self._previous is not None and self._previous.shape[:2] != _small_shape(image):
             self.reset()  # a new resolution is a new video
+        self._apply_pending()
         if self.propagator is None or (not self._pinned
                                        and self._segmenter is not detector.segmenter):
             self.propagator = propagator_for(detector.segmenter)

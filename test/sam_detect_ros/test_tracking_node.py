@@ -80,17 +80,18 @@ def test_a_moving_occluded_and_returning_object_keeps_one_track_id_and_label(
     assert sum(3 not in truth for truth in seq.truth) >= 5
     assert all(inst.track_id > 0 for msg in messages for inst in msg.instances)
 
-    # Labelling a tracked instance teaches its whole history (every view its track kept).
+    # Labelling a tracked instance stores it and names its track from the next frame on.
     last = messages[-1]
     target = next(inst for inst in last.instances if inst.track_id == ids[2][-1])
     before = sum(harness.call(ListLabels, "list_labels").counts)
     response = harness.call(LabelInstance, "label_instance", label="crate",
                             instance_id=target.id, stamp=last.header.stamp)
     assert response.success, response.message
-    assert f"stored track {target.track_id}" in response.message
+    assert response.message.startswith(f"stored instance {target.id} of frame")
+    assert response.message.endswith(f"; track {target.track_id} carries it")
     after = harness.call(ListLabels, "list_labels")
-    taught = dict(zip(after.labels, after.counts))["crate"]
-    assert taught >= 1 and sum(after.counts) == before + taught
+    assert dict(zip(after.labels, after.counts))["crate"] == 1
+    assert sum(after.counts) == before + 1
     # ... and the track carries the new label from the next frame on
     msg = harness.client.send(seq.frames[-1], len(seq.frames))[0]
     assert [i.label for i in msg.instances if i.track_id == target.track_id] == ["crate"]
@@ -114,6 +115,8 @@ def test_a_request_that_names_a_track_teaches_it(harness_factory: Any) -> None:
 
     answer = ask(track_id)
     assert answer.success and answer.message == f"stored track {track_id} as 'thing'"
+    labels = harness.call(ListLabels, "list_labels")
+    assert dict(zip(labels.labels, labels.counts))["thing"] >= 1  # the views the track kept
     refused = ask(999)
     assert not refused.success and refused.message.startswith("no track 999; tracks kept: [")
 

@@ -125,6 +125,21 @@ def test_teach_track_stores_the_track_s_views_and_relabels_it() -> None:
         detector.teach_track(99, "thing")
 
 
+def test_teaching_takes_effect_on_the_next_frame() -> None:
+    """Votes from before a store change are stale: a tracked object is named at once."""
+    detector = SAMDetect(embedder="average")
+    seq = sequence(0, frames=40)
+    for frame in seq.frames[:10]:
+        detections = detector.track(frame)
+    assert {i.label for i in detections} == {None}
+    cutout = shape_cutouts(48)[0]
+    detector.add_example(cutout[:, :, :3], "red disc", mask=cutout[:, :, 3] > 0)
+    for frame in seq.frames[10:15]:
+        assert "red disc" in [i.label for i in detector.track(frame)]
+    detector.remove_label("red disc")
+    assert {i.label for i in detector.track(seq.frames[15])} == {None}
+
+
 @pytest.mark.parametrize("value", [0, -3, 2.5, True, "5"])
 def test_a_bad_keyframe_interval_names_the_option(value: Any) -> None:
     with pytest.raises(SamDetectError, match="keyframe_interval"):

@@ -322,3 +322,13 @@ def test_sam2_tracks_with_one_prompt_per_track_between_key_frames(monkeypatch: A
         assert all(inst.track_id > 0 for inst in detections)
     assert keyframes[0] and video.keyframes < len(seq.frames)
     assert prompts and all(0 < n <= 3 for n in prompts)  # one prompt per track, not a grid
+
+
+def test_a_new_frame_size_starts_a_new_video() -> None:
+    detector = SAMDetect(embedder="average")
+    big = sequence(0, frames=2).frames[0]
+    detector.track(big)
+    small = big[::2, ::2].copy()
+    detections = detector.track(small)
+    assert detections.image_size == small.shape[:2]
+    assert all(t.track_id <= len(detections) for t in detector.tracks())  # ids start again

@@ -83,6 +83,7 @@ class VideoTracker:
     _segmenter: Any = field(default=None, init=False, repr=False)
     _coasted: set = field(default_factory=set, init=False, repr=False)
     _pinned: bool = field(default=False, init=False, repr=False)
+    _frame_shape: tuple | None = field(default=None, init=False, repr=False)
     _stale_votes: bool = field(default=False, init=False, repr=False)
     _relabels: dict = field(default_factory=dict, init=False, repr=False)
 
@@ -130,8 +131,9 @@ class VideoTracker:
     def step(self, detector: Any, image: np.ndarray, top_k: int | None = None) -> Detections:
         """Track one RGB frame with ``detector``'s stages; return instances with track ids."""
         start = time.perf_counter()
-        if self._previous is not None and self._previous.shape[:2] != _small_shape(image):
+        if self._frame_shape is not None and self._frame_shape != image.shape[:2]:
             self.reset()  # a new resolution is a new video
+        self._frame_shape = image.shape[:2]
         self._apply_pending()
         if self.propagator is None or (not self._pinned
                                        and self._segmenter is not detector.segmenter):

@@ -18,7 +18,8 @@ EXTRAS = {
     # SAM2 and CLIP through transformers.
     "models": ["torch>=2.1", "transformers>=4.56", "safetensors", "huggingface_hub>=0.34"],
     "qdrant": ["qdrant-client>=1.16"],
-    "eval": ["matplotlib>=3.8", "scikit-image>=0.22", "scikit-learn>=1.3", "scipy>=1.10"],
+    "eval": ["matplotlib>=3.8", "scikit-image>=0.22", "scikit-learn>=1.3", "scipy>=1.10",
+             "motmetrics>=1.4"],
     # The annotation web app (sam-detect annotate, the node's web_port).
     "ui": ["fastapi>=0.110", "uvicorn>=0.29"],
     "tensorrt": ["torch-tensorrt"],
@@ -44,6 +45,7 @@ setup(
         "pillow>=10",
         "pycocotools>=2.0.7",
         "tqdm>=4.66",
+        "scipy>=1.10",  # tracking's optimal assignment
         "qdrant-edge-py>=0.9",
     ],
     package_data={"sam_detect.annotate": ["static/*"]},

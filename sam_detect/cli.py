@@ -111,7 +111,13 @@ def detect_parser() -> argparse.ArgumentParser:
                         help="with --label: auto = the alpha channel of a cut-out, else the "
                              "largest object; all = every object")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
-    parser.add_argument("--output", help="write overlay images to this folder")
+    parser.add_argument("--output", help="write overlay images to this folder (with --track: "
+                                         "the overlay video, .mp4 or .avi)")
+    parser.add_argument("--track", action="store_true",
+                        help="IMAGES is one video file or camera index: follow objects across "
+                             "frames (track ids, stable labels)")
+    parser.add_argument("--max-frames", type=int, default=None,
+                        help="with --track: stop after this many frames")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_detector_arguments(parser)
     add_store_arguments(parser)
@@ -123,12 +129,27 @@ def detect_main(argv: Sequence[str]) -> int:
     from sam_detect.image_io import expand_image_paths, validate_label
 
     args = detect_parser().parse_args(argv)
+    if args.track:
+        return _track(args)
     paths = expand_image_paths(args.images)
     label = validate_label(args.label) if args.label is not None else None
     with build_detector(args) as detector:
         if label is not None:
             return _teach(detector, paths, label, args)
         return _detect(detector, paths, args)
+
+
+def _track(args: argparse.Namespace) -> int:
+    from sam_detect.video_cli import format_summary, track_video
+
+    if len(args.images) != 1 or args.label is not None:
+        raise SamDetectError("--track takes one video file or camera index, and no --label")
+    with build_detector(args) as detector:
+        summary = track_video(detector, args.images[0], output=args.output, as_json=args.json,
+                              quiet=args.quiet, max_frames=args.max_frames)
+    if not args.json:
+        print(format_summary(summary))
+    return 0
 
 
 def _progress(paths: list[Path], quiet: bool) -> Any:

@@ -78,7 +78,9 @@ class SAMDetect:
         **options: Any other library option by name or alias (``sam_model``,
             ``points_per_side``, ``clip_model``, ``precision``, ``compile``, ``tensorrt``/
             ``tensorrt_enabled``, ``max_instances``, ``fade`` and its parameters, ``top_k``,
-            ``embedding_cache_size``, ``qdrant_batch_size``...); see ``sam-detect --help``.
+            ``embedding_cache_size``, ``qdrant_batch_size``, ``keyframe_interval`` (for
+            :meth:`track`: full segmentation every this many frames)...); see
+            ``sam-detect --help``.
 
     Raises:
         OptionError: for an unknown option or a value it cannot take, naming the option.
@@ -136,6 +138,7 @@ class SAMDetect:
         self.qdrant_batch_size = 0
         self.embedding_cache = EmbeddingCache()
         self.classifier = KNNClassifier(unknown_threshold=embedder.unknown_threshold)
+        self._video_trackers: dict[str, Any] = {}  # track(): one per video stream
         # A built segmenter keeps its own limit unless max_instances is given.
         self._apply({name: self.options[name] for name in RUNTIME_OPTIONS
                      if name not in FADE_OPTIONS and (name != "max_instances" or name in given)})
@@ -228,6 +231,9 @@ class SAMDetect:
                 self.embedding_cache.resize(value)
             elif name == "qdrant_batch_size":
                 self.qdrant_batch_size = value
+            elif name == "keyframe_interval":
+                for tracker in self._video_trackers.values():
+                    tracker.keyframe_interval = value
 
     def _fade_parameters(self) -> dict[str, Any]:
         return {k: v for k, v in self._fade_settings.items() if k != "fade"}
@@ -341,6 +347,90 @@ class SAMDetect:
             results.append(Detections(instances, image.shape[:2], dict(timings_ms), None))
         return results
 
+    # -- tracking ----------------------------------------------------------------------------
+
+    def track(self, frame: ImageLike, top_k: int | None = None, stream: str = "") -> Detections:
+        """Detect in the next frame of a video and follow objects across frames.
+
+        Each instance carries a ``track_id`` that stays the same while the object is followed
+        (and when it hides or leaves and comes back), and a label voted over its track's
+        history. Only key frames run the full segmenter (see ``keyframe_interval``); between
+        them each track's mask is propagated cheaply and unchanged masks reuse their embedding.
+        Call :meth:`reset_tracking` before another video. See :mod:`sam_detect.tracking`.
+
+        Args:
+            frame: The next frame (a path, an RGB array or a PIL image).
+            top_k: Neighbours per instance; ``default_top_k`` when None.
+            stream: Names the video (e.g. a camera): each stream has its own tracks, and
+                track ids are unique within one stream.
+
+        Returns:
+            :class:`~sam_detect.results.Detections` as :meth:`detect`, plus a ``track`` timing.
+        """
+        source = str(frame) if isinstance(frame, str) or hasattr(frame, "__fspath__") else None
+        detections = self.video_tracker(stream).step(self, self._load(frame), top_k)
+        detections.source = source
+        return detections
+
+    def video_tracker(self, stream: str = "") -> Any:
+        """Return the :class:`~sam_detect.tracking.VideoTracker` that :meth:`track` uses."""
+        tracker = self._video_trackers.get(stream)
+        if tracker is None:
+            from sam_detect.tracking import MaskTracker, VideoTracker
+
+            tracker = VideoTracker(MaskTracker.for_embedder(self.embedder.unknown_threshold),
+                                   self.keyframe_interval)
+            self._video_trackers[stream] = tracker
+        return tracker
+
+    @property
+    def keyframe_interval(self) -> int:
+        """Frames between full segmentations in :meth:`track` (``update(keyframe_interval=)``)."""
+        return self.options["keyframe_interval"]
+
+    def reset_tracking(self) -> None:
+        """Forget every track of every stream: the next :meth:`track` starts a new video."""
+        for tracker in self._video_trackers.values():
+            tracker.reset()
+
+    def teach_track(self, track_id: int, label: str, payload: dict[str, Any] | None = None,
+                    stream: str = "") -> list[int | str]:
+        """Store the views a track has collected under ``label``, and relabel the track.
+
+        Labels the object's whole history at once: every distinct-looking embedding the track
+        kept (see :class:`~sam_detect.tracking.MaskTracker`'s ``gallery_size``) is stored.
+
+        Raises:
+            SamDetectError: when no such track is kept (never seen, or forgotten).
+        """
+        label = validate_label(label)
+        video = self._video_trackers.get(stream)
+        track = None if video is None else video.tracker.get(track_id)
+        if track is None or not track.gallery:
+            raise SamDetectError(f"no track {track_id}; tracks kept: "
+                                 f"{[t.track_id for t in self.tracks(stream)]}")
+        views = np.stack(list(track.gallery))
+        extra = {"track_id": int(track_id), **(payload or {})}
+        ids = self.add_embeddings(views, [label] * len(views), [extra] * len(views))
+        self.relabel_track(track_id, label, stream)
+        return ids
+
+    def relabel_track(self, track_id: int, label: str, stream: str = "") -> None:
+        """Make ``label`` a track's label from the next :meth:`track` call (thread-safe)."""
+        video = self._video_trackers.get(stream)
+        if video is not None:
+            video.relabel(track_id, validate_label(label))
+
+    def _forget_votes(self) -> None:
+        """Drop the tracks' label votes: the store changed, so the next frame decides."""
+        for tracker in self._video_trackers.values():
+            tracker.forget_votes()
+
+    def tracks(self, stream: str = "") -> list[Any]:
+        """Return the tracks that :meth:`track` keeps for ``stream`` (live and lost), by id."""
+        video = self._video_trackers.get(stream)
+        return [] if video is None else video.tracker.tracks()
+
     # -- teaching ----------------------------------------------------------------------------
 
     def add_example(self, image: ImageLike, label: str, mask: Any = None,
@@ -374,7 +464,9 @@ class SAMDetect:
                                  f"the embedder makes {self.embedder.dim}")
         added = datetime.now(timezone.utc).isoformat(timespec="seconds")
         payloads = [{"added": added, **(p or {})} for p in (payloads or [{}] * len(labels))]
-        return self.vector_store.add(embeddings, labels, payloads)
+        ids = self.vector_store.add(embeddings, labels, payloads)
+        self._forget_votes()
+        return ids
 
     def teach(self, instance: Instance, label: str,
               payload: dict[str, Any] | None = None) -> list[int | str]:
@@ -442,7 +534,9 @@ class SAMDetect:
 
     def remove_label(self, label: str) -> int:
         """Forget every example of ``label``; returns how many were removed."""
-        return self.vector_store.remove(label=validate_label(label))
+        removed = self.vector_store.remove(label=validate_label(label))
+        self._forget_votes()
+        return removed
 
     # -- crops and pictures ------------------------------------------------------------------
 

@@ -64,6 +64,7 @@ MODELS = "models"
 STORE = "vector store"
 FADING = "context fading"
 KNN = "k-NN"
+TRACKING = "tracking"
 TOPICS = "topics"
 WEB = "web UI"
 
@@ -347,6 +348,13 @@ OPTIONS: tuple[Option, ...] = (
     Option("qdrant_batch_size", int, 0, "objects per k-NN query to the store (a frame's "
                                         "queries are sent in batches of this many); 0: all in "
                                         "one", KNN, low=0, high=100_000, runtime=True),
+    # --- tracking (SAMDetect.track, sam-detect VIDEO --track, the node) ---
+    Option("keyframe_interval", int, 5, "tracking: full segmentation every this many frames, "
+                                        "cheap propagation in between", TRACKING, low=1,
+           high=1000, runtime=True),
+    Option("tracking", bool, True, "follow objects across frames (track_id, labels voted over "
+                                   "each track); false: detect every frame from scratch",
+           TRACKING, runtime=True, fronts=frozenset({NODE})),
     # --- the node's topics ---
     Option("publish_overlay", bool, False, "publish overlay even when nobody subscribes",
            TOPICS, runtime=True, fronts=frozenset({NODE})),
@@ -503,16 +511,6 @@ class _DetectorOptionsMethods:
 
         return create_fade(self.fade, **{name: getattr(self, name) for name in FADE_OPTIONS
                                          if name != "fade"})
-
-    def _check_reference_choices(self) -> None:
-        """Refuse a value the SAM2 / CLIP reference choices cannot take, whichever is used."""
-        choices = {"masks_per_point": (1, 3), "stability_at": ("low_res", "full"),
-                   "clip_resize": ("torch", "pil")}
-        for name, allowed in choices.items():
-            value = getattr(self, name)
-            if value is not None and value not in allowed:
-                raise OptionError(name, f"must be one of {', '.join(map(str, allowed))}, "
-                                        f"got {value!r}")
 
     def open_store(self) -> Any:
         """Open the vector store: the edge store defaults to :func:`default_store_path`."""

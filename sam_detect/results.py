@@ -99,6 +99,8 @@ class Instance:
         embedding: The L2-normalised embedding of the faded crop; lets a user teach this instance
             later without recomputing it.
         id: Index of the instance within its frame.
+        track_id: The object's id across frames from :meth:`~sam_detect.SAMDetect.track`
+            (stable while it is followed, kept when it leaves and comes back); 0 = not tracked.
 
     Example:
         >>> import numpy as np
@@ -116,6 +118,7 @@ class Instance:
     neighbours: list[Neighbour] = field(default_factory=list)
     embedding: np.ndarray | None = field(default=None, repr=False)
     id: int = 0
+    track_id: int = 0
 
     @classmethod
     def from_segment(cls, segment: Segment, **fields: Any) -> Instance:
@@ -148,6 +151,7 @@ class Instance:
         """Return a JSON-ready dict; the mask is COCO RLE (``pycocotools``) when included."""
         data: dict[str, Any] = {
             "id": self.id,
+            "track_id": self.track_id,
             "label": self.label,
             "confidence": round(float(self.confidence), 6),
             "score": round(float(self.score), 6),

@@ -34,7 +34,8 @@ def draw_instances(image: np.ndarray, instances: Iterable[Instance],
                    alpha: float = 0.45) -> np.ndarray:
     """Return a copy of the RGB ``image`` with each instance's mask, outline and caption drawn.
 
-    Captions read ``label 0.87`` (``? 0.00`` when unknown) above the instance's box.
+    Captions read ``label 0.87`` (``? 0.00`` when unknown) above the instance's box, after
+    ``#7`` when the instance is tracked (its ``track_id``).
 
     Example:
         >>> import numpy as np
@@ -62,6 +63,8 @@ def draw_instances(image: np.ndarray, instances: Iterable[Instance],
     thickness = max(1, round(scale * 2))
     for instance in instances:
         caption = f"{instance.label or '?'} {instance.confidence:.2f}"
+        if getattr(instance, "track_id", 0):
+            caption = f"#{instance.track_id} {caption}"
         (text_w, text_h), baseline = cv2.getTextSize(caption, cv2.FONT_HERSHEY_SIMPLEX, scale,
                                                      thickness)
         x0, y0 = instance.bbox[0], instance.bbox[1]

@@ -272,6 +272,7 @@ def instance_to_msg(instance: Instance, header: Header | None = None,
     x0, y0, x1, y1 = (int(v) for v in instance.bbox)
     msg = InstanceMsg()
     msg.id = int(instance.id)
+    msg.track_id = int(getattr(instance, "track_id", 0) or 0)
     msg.label = instance.label or ""
     msg.confidence = float(instance.confidence)
     msg.score = float(instance.score)

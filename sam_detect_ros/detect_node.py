@@ -436,8 +436,12 @@ class DetectNode(LifecycleNode):
                 return
             try:
                 images = [image for _, image in decoded]
-                results = ([detector.detect(images[0])] if len(images) == 1
-                           else detector.detect_batch(images))
+                if self._values["tracking"]:  # each camera is its own video
+                    results = [detector.track(image, stream=frame.camera)
+                               for (frame, _), image in zip(decoded, images)]
+                else:
+                    results = ([detector.detect(images[0])] if len(images) == 1
+                               else detector.detect_batch(images))
             except SamDetectError as error:
                 for frame, _ in decoded:
                     self._skip(frame.camera, error)
@@ -571,6 +575,17 @@ class DetectNode(LifecycleNode):
         def run() -> str:
             label = validate_label(request.label)
             detector = self._active_detector()
+            if request.track_id:  # a track names the object across frames: its whole history
+                stream = camera if camera is not None else self._default_stream()
+                payload = {"source": "ros:label_instance", "track_id": int(request.track_id)}
+                if stream:
+                    payload["camera"] = stream
+                with self._gate as store_open:
+                    if not store_open:
+                        raise SamDetectError(self._no_store())
+                    with self._compute_lock:  # the worker updates the tracks
+                        ids = detector.teach_track(request.track_id, label, payload, stream)
+                return (f"stored {len(ids)} view(s) of track {request.track_id} as '{label}'")
             latest = request.stamp.sec == 0 and request.stamp.nanosec == 0
             frame = self.recent_frame(None if latest else request.stamp, camera)
             if frame is None:
@@ -595,9 +610,21 @@ class DetectNode(LifecycleNode):
                 if not store_open:
                     raise SamDetectError(self._no_store())
                 detector.teach(instance, label, payload=payload)
-            return f"stored instance {instance.id} of {frame.describe()} as '{label}'"
+            answer = f"stored instance {instance.id} of {frame.describe()} as '{label}'"
+            if instance.track_id:  # the object keeps the label from its next frame on
+                detector.relabel_track(instance.track_id, label, frame.camera)
+                answer += f"; track {instance.track_id} carries it"
+            return answer
 
         return self._answer("label_instance", run, response)
+
+    def _default_stream(self) -> str:
+        """Return the only camera's name ("" for the default topics); refuse a guess."""
+        names = [camera.name for camera in self._cameras]
+        if len(names) > 1:
+            raise SamDetectError("track ids belong to one camera: call "
+                                 f"~/<camera>/label_instance (cameras: {', '.join(names)})")
+        return names[0] if names else ""
 
     def _on_remove_label(self, request: RemoveLabel.Request,
                          response: RemoveLabel.Response) -> RemoveLabel.Response:
@@ -703,6 +730,8 @@ class DetectNode(LifecycleNode):
                 changed = {name for name in PARAMETERS if values[name] != self._values[name]}
             if self.detector is not None:
                 self.detector.update(**runtime_settings(values, changed))
+                if "tracking" in changed:
+                    self.detector.reset_tracking()  # tracks from before a pause would be stale
             self._history.size = values["history_size"]
             self._worker.max_batch = values["max_batch"]
             for camera in self._cameras:

@@ -95,7 +95,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
                     "given a correct segment, end-to-end accuracy, unknown rejection, embedding "
                     "quality and per-stage latency.")
     parser.add_argument("dataset", help="COCO dataset folder (annotations.json + images/) or "
-                                        "the JSON file")
+                                        "the JSON file; or tracking sequences (sequences.json)")
     parser.add_argument("--shots", default="1,3,5,10", help="examples taught per category")
     parser.add_argument("--seeds", type=int, default=5, help="random support/query splits")
     parser.add_argument("--held-out", type=int, default=0,
@@ -111,6 +111,12 @@ def evaluate_parser() -> argparse.ArgumentParser:
                         help="scratch store for the taught examples (emptied after)")
     parser.add_argument("--json", metavar="OUT",
                         help="write the full report as JSON ('-': stdout)")
+    parser.add_argument("--min-confidence", type=float, default=0.0,
+                        help="tracking sequences: count only labelled instances with at least "
+                             "this confidence")
+    parser.add_argument("--truth-masks", action="store_true",
+                        help="tracking sequences: key frames get the ground-truth masks, to "
+                             "measure the tracker apart from the segmenter")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     add_detector_arguments(parser)
     return parser
@@ -128,13 +134,22 @@ def evaluate_main(argv: Sequence[str]) -> int:
         store = open_store(args.store, path=str(Path(tmp) / "store")
                            if args.store == "edge" else None)
         detector = build_detector(args, store=store)
+        sequences = Path(args.dataset) / "sequences.json"
         try:
-            report = evaluate(
-                detector, args.dataset, metrics=_names(args.metrics),
-                shots=_parse_shots(args.shots), seeds=args.seeds, held_out=args.held_out,
-                iou_threshold=args.iou, latency_images=args.latency_images,
-                max_images=args.max_images, seed=args.seed,
-                progress=not args.quiet and sys.stderr.isatty())
+            if sequences.is_file():
+                from sam_detect.evaluation.tracking import evaluate_tracking
+
+                report = evaluate_tracking(detector, sequences, iou_threshold=args.iou,
+                                           min_confidence=args.min_confidence,
+                                           truth_masks=args.truth_masks,
+                                           progress=not args.quiet and sys.stderr.isatty())
+            else:
+                report = evaluate(
+                    detector, args.dataset, metrics=_names(args.metrics),
+                    shots=_parse_shots(args.shots), seeds=args.seeds, held_out=args.held_out,
+                    iou_threshold=args.iou, latency_images=args.latency_images,
+                    max_images=args.max_images, seed=args.seed,
+                    progress=not args.quiet and sys.stderr.isatty())
         finally:
             detector.close()
     report.update(commit=git_commit(), machine=machine_info(),
@@ -142,7 +157,12 @@ def evaluate_main(argv: Sequence[str]) -> int:
     if args.json == "-":
         print(json.dumps(report, indent=2))
         return 0
-    print(format_report(report))
+    if sequences.is_file():
+        from sam_detect.evaluation.tracking import format_tracking_report
+
+        print(format_tracking_report(report))
+    else:
+        print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
@@ -167,6 +187,10 @@ def make_benchmark_parser() -> argparse.ArgumentParser:
                         help="range a-b of objects per image")
     parser.add_argument("--stamps-dir", help="stamps folder (default $SAM_DETECT_STAMPS_DIR or "
                                              "/usr/share/tuxpaint/stamps)")
+    parser.add_argument("--sequences", type=int, default=0,
+                        help="instead of images: N tracking sequences (moving, occluding, "
+                             "leaving and returning objects with ground-truth ids)")
+    parser.add_argument("--frames", type=int, default=60, help="frames per sequence")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -176,6 +200,16 @@ def make_benchmark_main(argv: Sequence[str]) -> int:
     from sam_detect.evaluation.benchmark import make_benchmark, parse_range, parse_size
 
     args = make_benchmark_parser().parse_args(list(argv))
+    if args.sequences:
+        from sam_detect.evaluation.sequences import make_sequences
+
+        summary = make_sequences(
+            args.out, sequences=args.sequences, frames=args.frames, seed=args.seed,
+            size=parse_size(args.size), min_per_class=args.min_per_class,
+            stamps_root=args.stamps_dir, progress=not args.quiet and sys.stderr.isatty())
+        print(f"wrote {summary['sequences']} sequences, {summary['frames']} frames, to "
+              f"{args.out}")
+        return 0
     summary = make_benchmark(
         args.out, images=args.images, seed=args.seed, min_per_class=args.min_per_class,
         size=parse_size(args.size), objects_per_image=parse_range(args.objects_per_image),

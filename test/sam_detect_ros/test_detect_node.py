@@ -333,12 +333,18 @@ class GatedDetector:
         self.overlaps = 0
 
     def detect(self, image: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._gated(self._detector.detect, image, *args, **kwargs)
+
+    def track(self, image: Any, *args: Any, **kwargs: Any) -> Any:
+        return self._gated(self._detector.track, image, *args, **kwargs)
+
+    def _gated(self, run: Any, image: Any, *args: Any, **kwargs: Any) -> Any:
         self.seen.append(checksum(image))
         self.entered.release()
         assert self.gate.wait(60), "the test never opened the gate"
-        self.inferring += 1  # only the worker thread runs detect
+        self.inferring += 1  # only the worker thread runs detect / track
         try:
-            return self._detector.detect(image, *args, **kwargs)
+            return run(image, *args, **kwargs)
         finally:
             self.inferring -= 1
 

@@ -133,7 +133,9 @@ def test_two_cameras_share_one_model_in_batches(harness_factory: Any, wait_until
     from sam_detect.embedding import AverageEmbedder
 
     detector = BatchRecorder(SAMDetect(embedder=AverageEmbedder()))
-    harness = harness_factory({"cameras": ["front", "wrist"]}, detector=detector, ready=False)
+    # Tracking follows each camera on its own; batches are for detection from scratch.
+    harness = harness_factory({"cameras": ["front", "wrist"], "tracking": False},
+                              detector=detector, ready=False)
     out = {cam: Topic(harness.client_node, InstanceArray, f"{cam}/detections")
            for cam in ("front", "wrist")}
     pubs = {cam: publisher(harness, Image, f"{cam}/image", wait_until)
@@ -326,7 +328,7 @@ def test_max_batch_one_serves_the_cameras_in_turn(harness_factory: Any, wait_unt
     from sam_detect.embedding import AverageEmbedder
 
     detector = BatchRecorder(SAMDetect(embedder=AverageEmbedder()))
-    harness = harness_factory({"cameras": ["front", "wrist"], "max_batch": 1},
+    harness = harness_factory({"cameras": ["front", "wrist"], "max_batch": 1, "tracking": False},
                               detector=detector, ready=False)
     out = {cam: Topic(harness.client_node, InstanceArray, f"{cam}/detections")
            for cam in ("front", "wrist")}

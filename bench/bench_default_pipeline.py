@@ -11,6 +11,7 @@ machine's load at that moment. Configurations:
   separate passes, NCHW layout, 224-pixel crops);
 * ``fast embedder``: the classical segmenter with today's EfficientNet-Lite0 path (fused batch
   norms, channels-last, default crop size);
+* ``objectness``: the objectness segmenter with the fast embedder;
 * ``default``: ``SAMDetect()`` with no arguments, whatever the defaults are now.
 
 It prints wall-clock ms per frame (median), frames per second, the CPU ms per frame (less
@@ -155,6 +156,8 @@ def main() -> int:
                               vector_store=filled_store(1280)),
         "fast embedder": SAMDetect(segmenter=NaiveSegmenter(), embedder=EfficientNetEmbedder(),
                                    vector_store=filled_store(1280)),
+        "objectness": SAMDetect(segmenter="objectness", embedder=EfficientNetEmbedder(),
+                                vector_store=filled_store(1280)),
         "default": SAMDetect(vector_store=filled_store(1280)),
     }
     timings = {name: Timing() for name in configs}

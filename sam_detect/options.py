@@ -103,6 +103,8 @@ class DetectorOptions:
         if self.segmenter == "sam2":
             segmenter_options.update(model_size=self.sam_model, device=self.device,
                                      points_per_side=self.points_per_side, **acceleration)
+        if self.segmenter == "objectness":
+            segmenter_options["device"] = self.device
         segmenter = create_segmenter(self.segmenter, **segmenter_options)
         fade = self.fade_strategy()
         store = store if store is not None else self.open_store()

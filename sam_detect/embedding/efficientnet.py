@@ -24,7 +24,11 @@ from sam_detect.embedding.base import l2_normalise
 from sam_detect.errors import require_extra
 
 MODEL = "efficientnet-lite0"
-INPUT_SIZE = 224
+# Crops are letterboxed to 160 pixels (the network was trained at 224): 2.6x less compute, and
+# few-shot accuracy given a correct segment held (5 shots, 3 seeds: 0.690 vs 0.685 at 224 on the
+# easy benchmark, 0.541 vs 0.549 on the hard TUNE split; the same crop at 160 and 224 has cosine
+# similarity 0.88, against 0.22 for another category, so examples taught at 224 still match).
+INPUT_SIZE = 160
 # EfficientNet-Lite was trained in TensorFlow on inputs scaled by (x - 127) / 128; measured on real
 # photos, these statistics gave higher few-shot accuracy than torchvision's ImageNet mean/std
 MEAN = 127.0

@@ -46,14 +46,14 @@ FEATURE_BLOCKS = (4, 10)  # EfficientNet-Lite0 blocks whose outputs are used: st
 # VALIDATION split was never used to choose anything here.
 CUE_MEAN = np.array([
     0.0505, 0.5957, 2.396, 0.8809, -4.608, 0.5645,
-    0.5013, 0.1781, 0.3681, 0.06907], np.float32)
+    0.5013, 0.1781, 0.3681, 0.06965], np.float32)
 CUE_SCALE = np.array([
     0.05703, 0.06042, 1.732, 0.1436, 1.058, 0.0506,
-    0.0481, 0.1424, 0.6898, 0.1505], np.float32)
+    0.0481, 0.1424, 0.6898, 0.1493], np.float32)
 CUE_WEIGHTS = np.array([
-    1.995, -1.28, 0.1838, 0.2305, 1.168, 0.1345,
-    1.043, 1.005, -1.029, 0.9459], np.float32)
-CUE_BIAS = np.float32(-2.922)
+    1.928, -1.229, 0.1788, 0.2337, 1.177, 0.1627,
+    0.9528, 1.018, -1.054, 0.9217], np.float32)
+CUE_BIAS = np.float32(-2.943)
 
 
 @dataclass
@@ -205,24 +205,24 @@ class ObjectnessSegmenter:
         total = score.size
         ring = max(2, round(self.ring * max(score.shape)))
         ring_kernel = np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)
+        height, width = score.shape
+        close = np.ones((3, 3), np.uint8)
         found = []
         for level in self.levels:
             labels = self._regions(bgr, score, level)
-            for index in range(2, int(labels.max()) + 1):
-                region = (labels == index).astype(np.uint8)
-                region = _fill_holes(cv2.morphologyEx(region, cv2.MORPH_CLOSE,
-                                                      np.ones((3, 3), np.uint8)))
-                area = int(region.sum())
+            for index, (top, left, bottom, right) in _label_boxes(labels, first=2):
+                # Everything per region happens in its box grown by the ring, not the frame.
+                y0, y1 = max(0, top - ring - 1), min(height, bottom + ring + 2)
+                x0, x1 = max(0, left - ring - 1), min(width, right + ring + 2)
+                local = (labels[y0:y1, x0:x1] == index).astype(np.uint8)
+                local = _fill_holes(cv2.morphologyEx(local, cv2.MORPH_CLOSE, close))
+                area = int(local.sum())
                 if not self.min_area * total <= area <= self.max_area * total:
                     continue
-                ys, xs = np.nonzero(region)
-                y0, y1 = max(0, ys.min() - ring), min(score.shape[0], ys.max() + ring + 1)
-                x0, x1 = max(0, xs.min() - ring), min(score.shape[1], xs.max() + ring + 1)
-                local = region[y0:y1, x0:x1]
                 grown = cv2.dilate(local, ring_kernel) > 0
                 outside = grown & (local == 0)
                 inside_score = score[y0:y1, x0:x1][local > 0]
-                outline = cv2.morphologyEx(local, cv2.MORPH_GRADIENT, np.ones((3, 3), np.uint8))
+                outline = cv2.morphologyEx(local, cv2.MORPH_GRADIENT, close)
                 contours, _ = cv2.findContours(local, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
                 hull = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
                 ring_score = score[y0:y1, x0:x1][outside].mean() if outside.any() else 0.0
@@ -230,8 +230,12 @@ class ObjectnessSegmenter:
                 colour = (np.linalg.norm(lab_local[local > 0].mean(axis=0)
                                          - lab_local[outside].mean(axis=0))
                           if outside.any() else 0.0)
-                touching = (np.count_nonzero(region[0]) + np.count_nonzero(region[-1])
-                            + np.count_nonzero(region[:, 0]) + np.count_nonzero(region[:, -1]))
+                touching = ((np.count_nonzero(local[0]) if y0 == 0 else 0)
+                            + (np.count_nonzero(local[-1]) if y1 == height else 0)
+                            + (np.count_nonzero(local[:, 0]) if x0 == 0 else 0)
+                            + (np.count_nonzero(local[:, -1]) if x1 == width else 0))
+                region = np.zeros((height, width), np.uint8)
+                region[y0:y1, x0:x1] = local
                 cues = np.array([
                     inside_score.mean() - ring_score,
                     np.percentile(inside_score, 90),
@@ -287,13 +291,28 @@ def _with_stability(found: list[tuple[np.ndarray, np.ndarray]],
     """
     if not found:
         return found
-    coarse = np.stack([cv2.resize(r, (80, 60), interpolation=cv2.INTER_NEAREST).ravel()
-                       for r, _ in found]).astype(np.float32)
+    # Integer products on a 40x30 grid: exact counts, and no BLAS threads to wake.
+    coarse = np.stack([cv2.resize(r, (40, 30), interpolation=cv2.INTER_NEAREST).ravel()
+                       for r, _ in found]).astype(np.int32)
     inter = coarse @ coarse.T
     areas = coarse.sum(axis=1)
     iou = inter / np.maximum(areas[:, None] + areas[None, :] - inter, 1.0)
     stability = np.minimum((iou >= 0.7).sum(axis=1) - 1, levels - 1) / max(1, levels - 1)
     return [(r, np.append(c, np.float32(s))) for (r, c), s in zip(found, stability)]
+
+
+def _label_boxes(labels: np.ndarray, first: int) -> list[tuple[int, tuple[int, int, int, int]]]:
+    """Return ``(label, (top, left, bottom, right))`` of every label >= ``first`` (inclusive)."""
+    ys, xs = np.nonzero(labels >= first)
+    if ys.size == 0:
+        return []
+    values = labels[ys, xs]
+    order = np.argsort(values, kind="stable")
+    values, ys, xs = values[order], ys[order], xs[order]
+    starts = np.flatnonzero(np.r_[True, values[1:] != values[:-1]])
+    boxes = zip(np.minimum.reduceat(ys, starts), np.minimum.reduceat(xs, starts),
+                np.maximum.reduceat(ys, starts), np.maximum.reduceat(xs, starts))
+    return [(int(values[i]), tuple(int(v) for v in box)) for i, box in zip(starts, boxes)]
 
 
 def _fill_holes(mask: np.ndarray) -> np.ndarray:

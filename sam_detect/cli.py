@@ -56,10 +56,13 @@ def add_store_arguments(parser: argparse.ArgumentParser) -> None:
 def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     """Add the model, fade and k-NN flags shared by detection, teaching and evaluation."""
     models = parser.add_argument_group("models")
-    models.add_argument("--segmenter", choices=("naive", "objectness", "sam2"), default="naive",
-                        help="naive: classical, CPU, offline (default); objectness: unique "
-                             "regions in EfficientNet-Lite0 features, CPU, offline, holds up "
-                             "on clutter; sam2: SAM2")
+    models.add_argument("--segmenter", choices=("auto", "naive", "objectness", "sam2"),
+                        default="auto",
+                        help="auto (default): objectness if the efficientnet extra is "
+                             "installed, else naive; naive: classical colour/texture contrast "
+                             "with the frame border, CPU, offline; objectness: unique regions "
+                             "in EfficientNet-Lite0 features, CPU, offline, holds up on "
+                             "clutter; sam2: SAM2")
     models.add_argument("--sam-model", default=None,
                         help="SAM2 size (tiny, small, base, large), hub id or local folder")
     models.add_argument("--points-per-side", type=int, default=None,

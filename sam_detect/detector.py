@@ -43,15 +43,16 @@ DEFAULT_TOP_K = 5
 class SAMDetect:
     """Few-shot instance recognition: masks from a segmenter, labels from stored examples.
 
-    Every stage is swappable. With no arguments everything runs offline on the CPU: the classical
-    :class:`~sam_detect.segmentation.NaiveSegmenter`, the best offline embedder installed
+    Every stage is swappable. With no arguments everything runs offline on the CPU: the
+    objectness segmenter (the classical :class:`~sam_detect.segmentation.NaiveSegmenter` without
+    the ``efficientnet`` extra), the best offline embedder installed
     (``create_embedder("auto")``), a :class:`~sam_detect.fading.HardCropFade` and an in-memory
     store. Pass an :class:`~sam_detect.vector_store.EdgeVectorStore` (or
     ``QdrantVectorStore``) for examples that persist.
 
     Args:
-        segmenter: A :class:`~sam_detect.segmentation.Segmenter` or a kind (``"naive"``,
-            ``"sam2"``).
+        segmenter: A :class:`~sam_detect.segmentation.Segmenter` or a kind (``"auto"``,
+            ``"naive"``, ``"objectness"``, ``"sam2"``).
         embedder: An :class:`~sam_detect.embedding.Embedder` or a kind (``"auto"``, ``"average"``,
             ``"efficientnet"``, ``"clip"``).
         fade_strategy: A :class:`~sam_detect.fading.FadeStrategy` (``fade_config`` is an alias,
@@ -89,7 +90,7 @@ class SAMDetect:
         self.channel_order = channel_order
         self.vector_store = vector_store if vector_store is not None else MemoryVectorStore()
         if segmenter is None or isinstance(segmenter, str):
-            segmenter = create_segmenter(segmenter or "naive", device=device)
+            segmenter = create_segmenter(segmenter or "auto", device=device)
         self.segmenter = segmenter
         if embedder is None or isinstance(embedder, str):
             saved = self.vector_store.get_metadata() or {}

@@ -30,7 +30,7 @@ class DetectorOptions:
     for each option's meaning.
     """
 
-    segmenter: str = "naive"
+    segmenter: str = "auto"
     sam_model: str | None = None
     points_per_side: int | None = None
     embedder: str = "auto"
@@ -103,7 +103,7 @@ class DetectorOptions:
         if self.segmenter == "sam2":
             segmenter_options.update(model_size=self.sam_model, device=self.device,
                                      points_per_side=self.points_per_side, **acceleration)
-        if self.segmenter == "objectness":
+        if self.segmenter in ("auto", "objectness"):
             segmenter_options["device"] = self.device
         segmenter = create_segmenter(self.segmenter, **segmenter_options)
         fade = self.fade_strategy()

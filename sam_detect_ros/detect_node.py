@@ -81,7 +81,9 @@ class Param:
 
 # Every core option, with the defaults of config/detect.yaml (a test keeps the two in sync).
 PARAMETERS: dict[str, Param] = {
-    "segmenter": Param("naive", "naive (classical, CPU, offline) or sam2"),
+    "segmenter": Param("auto", "auto (objectness if installed, else naive), naive (classical, "
+                               "CPU, offline), objectness (CPU, offline, cluttered scenes) or "
+                               "sam2"),
     "sam_model": Param("base", "SAM2 size (tiny, small, base, large), hub id or local folder"),
     "points_per_side": Param(16, "SAM2 segment-everything grid size", bounds=(1, 128)),
     "embedder": Param("auto", "auto, average, efficientnet or clip"),

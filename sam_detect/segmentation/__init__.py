@@ -43,8 +43,9 @@ def create_segmenter(kind: str = "auto", **options: Any) -> Segmenter:
 
     Args:
         kind: ``auto`` (``objectness`` when the ``efficientnet`` extra is installed, else
-            ``naive``), ``naive`` (classical, CPU, offline), ``objectness`` (uniqueness in pretrained
-            EfficientNet-Lite0 features, CPU, offline) or ``sam2`` (SAM2 through transformers).
+            ``naive``), ``naive`` (classical, CPU, offline), ``objectness`` (uniqueness in
+            pretrained EfficientNet-Lite0 features, CPU, offline) or ``sam2`` (SAM2 through
+            transformers).
         **options: Constructor arguments of the chosen class; ``None`` values are ignored so that
             CLI flags and ROS parameters can be passed through as they are.
 

@@ -75,6 +75,29 @@ def test_finds_objects_on_a_busy_background(segmenter, family):
     assert [s.score for s in segments] == sorted((s.score for s in segments), reverse=True)
 
 
+@pytest.mark.parametrize("floor", [(128, 128, 128), (200, 190, 170), (30, 30, 30)])
+def test_flat_objects_on_a_plain_floor(segmenter, floor):
+    """Find a red box, a blue disc and a green triangle on a plain floor.
+
+    They have no texture to stand out by, so the classical segmenter's proposals carry them.
+    """
+    image = np.full((480, 640, 3), floor, np.uint8)
+    noise = np.random.default_rng(0).normal(0, 3, image.shape)
+    image = np.clip(image + noise, 0, 255).astype(np.uint8)
+    truth = [np.zeros((480, 640), np.uint8) for _ in range(3)]
+    cv2.rectangle(image, (80, 100), (200, 220), (220, 30, 30), -1)
+    cv2.rectangle(truth[0], (80, 100), (200, 220), 1, -1)
+    cv2.circle(image, (350, 180), 60, (30, 30, 220), -1)
+    cv2.circle(truth[1], (350, 180), 60, 1, -1)
+    triangle = np.array([[480, 350], [600, 350], [540, 240]])
+    cv2.fillPoly(image, [triangle], (30, 200, 30))
+    cv2.fillPoly(truth[2], [triangle], 1)
+    segments = segmenter.segment(image)
+    assert len(segments) == 3
+    for mask in truth:
+        assert max(iou(s.mask, mask > 0) for s in segments) > 0.9
+
+
 @pytest.mark.parametrize("shape", [(1, 1, 3), (8, 8, 3), (20, 30, 3), (40, 50, 3)])
 def test_tiny_images_give_no_segments(segmenter, shape):
     image = np.random.default_rng(0).integers(0, 256, shape, np.uint8)

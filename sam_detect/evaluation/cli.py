@@ -164,7 +164,7 @@ def make_benchmark_parser() -> argparse.ArgumentParser:
                         help="least photographic stamps a category needs")
     parser.add_argument("--size", default="640x480", help="image size WxH")
     parser.add_argument("--objects-per-image", default="2-5",
-                        help="range a-b of objects per image")
+                        help="range a-b of objects per image (each --hard split has its own)")
     parser.add_argument("--stamps-dir", help="stamps folder (default $SAM_DETECT_STAMPS_DIR or "
                                              "/usr/share/tuxpaint/stamps)")
     parser.add_argument("--hard", action="store_true",

@@ -47,8 +47,9 @@ DEFAULT_TOP_K = BY_NAME["top_k"].default
 class SAMDetect:
     """Few-shot instance recognition: masks from a segmenter, labels from stored examples.
 
-    Every stage is swappable. With no arguments everything runs offline on the CPU: the classical
-    :class:`~sam_detect.segmentation.NaiveSegmenter`, the best offline embedder installed
+    Every stage is swappable. With no arguments everything runs offline on the CPU: the
+    objectness segmenter (the classical :class:`~sam_detect.segmentation.NaiveSegmenter` without
+    the ``efficientnet`` extra), the best offline embedder installed
     (``create_embedder("auto")``), a :class:`~sam_detect.fading.HardCropFade` and an in-memory
     store. Pass an :class:`~sam_detect.vector_store.EdgeVectorStore` (or
     ``QdrantVectorStore``) for examples that persist.

@@ -270,8 +270,11 @@ def _number(value: float | None) -> str:
 
 OPTIONS: tuple[Option, ...] = (
     # --- models (read when the detector is built) ---
-    Option("segmenter", str, "naive", "naive: classical, CPU, offline (default); sam2: SAM2",
-           MODELS, choices=_segmenters),
+    Option("segmenter", str, "auto", "auto (default): objectness if the efficientnet extra is "
+                                     "installed, else naive; naive: classical colour/texture "
+                                     "contrast with the frame border; objectness: unique regions "
+                                     "in EfficientNet-Lite0 features, holds up on clutter (both "
+                                     "CPU, offline); sam2: SAM2", MODELS, choices=_segmenters),
     Option("sam_model", str, None, "SAM2 size (tiny, small, base, large, or the SAM2 repo's "
                                    "names such as sam2_hiera_large), hub id or local folder",
            MODELS, none_means="base", node_default="base"),

@@ -170,6 +170,16 @@ def find_photo_stamps(
         SamDetectError: when the folder is missing or has fewer than two usable categories.
     """
     folder = stamps_dir(root)
+    return _group_categories(scan_photo_stamps(folder), min_per_class, folder)
+
+
+def scan_photo_stamps(root: str | os.PathLike | None = None) -> list[Stamp]:
+    """Return every photographic stamp with its folder category (no grouping by count).
+
+    Raises:
+        SamDetectError: when the folder is missing.
+    """
+    folder = stamps_dir(root)
     kept: list[Stamp] = []
     thumbnails: list[np.ndarray] = []
     for path in sorted(folder.rglob("*.png")):
@@ -188,7 +198,7 @@ def find_photo_stamps(
         thumbnails.append(thumb)
         category, supercategory = _folder_category(relative)
         kept.append(Stamp(path, relative.as_posix(), category, supercategory))
-    return _group_categories(kept, min_per_class, folder)
+    return kept
 
 
 def _group_categories(stamps: list[Stamp], min_per_class: int, folder: Path) -> list[Stamp]:

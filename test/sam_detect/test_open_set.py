@@ -190,3 +190,7 @@ def test_old_stores_without_background_still_open_and_work(tmp_path, scene):
         assert detector.labels() == {"disc": 1}
         best = max(detector.detect(image), key=lambda i: (i.mask & truth["red_disc"]).sum())
         assert best.label == "disc" and 0.0 < best.confidence <= 1.0
+
+
+def test_background_is_never_listed():
+    assert visible_labels({BG: 3, "cup": 1}) == {"cup": 1}

@@ -38,25 +38,24 @@ def _names(text: str | None) -> list[str] | None:
     return [v.strip() for v in text.split(",") if v.strip()] if text else None
 
 
-def _ci(entry: Any) -> str:
-    if not isinstance(entry, dict) or entry.get("mean") is None:
-        return "-"
-    if entry.get("low") is None:
-        return f"{entry['mean']:.3f}"
-    return f"{entry['mean']:.3f} [{entry['low']:.3f}, {entry['high']:.3f}]"
+def format_report(report: Any) -> str:
+    """Return a human-readable summary of an :class:`~sam_detect.evaluation.EvaluationReport`.
 
+    A report read back from JSON (a dict) is accepted too.
+    """
+    from sam_detect.evaluation.report import EvaluationReport
 
-def format_report(report: dict[str, Any]) -> str:
-    """Return a human-readable summary of an :func:`~sam_detect.evaluation.evaluate` report."""
-    config = report["config"]
-    dataset = report["dataset"]
+    if isinstance(report, dict):
+        report = EvaluationReport.from_dict(report)
+    config, dataset = report.config, report.dataset
     lines = [
         f"dataset {dataset['path']}: {dataset['images']} images, {dataset['instances']} objects, "
         f"{len(dataset['categories'])} categories",
         f"segmenter {config['segmenter']}, embedder {config['embedder']}, fade {config['fade']}, "
-        f"store {config['store']}, {config['seeds']} seeds",
+        f"store {config['store']}, {config['seeds']} seeds, {config.get('held_out', 0)} "
+        "categories never taught",
     ]
-    seg = report.get("segmentation")
+    seg = report.segmentation
     if seg:
         lines.append(f"segmentation: recall@IoU{config['iou_threshold']} {seg['recall']:.3f}, "
                      f"mean IoU {seg['mean_iou'] or 0:.3f}, precision {seg['precision'] or 0:.3f},"
@@ -64,20 +63,29 @@ def format_report(report: dict[str, Any]) -> str:
         if seg.get("recall_by_background"):
             lines.append("  recall by background: " + ", ".join(
                 f"{k} {v:.2f}" for k, v in seg["recall_by_background"].items()))
-    if report.get("few_shot"):
+    if report.few_shot:
         lines.append("shots  accuracy [95% CI]       class-avg              end-to-end"
-                     "             unknown-rejection")
-        for row in report["few_shot"]:
-            lines.append(f"{row['shots']:<6} {_ci(row.get('accuracy')):<23} "
-                         f"{_ci(row.get('class_averaged')):<22} {_ci(row.get('end_to_end')):<22} "
-                         f"{_ci(row.get('unknown_rejection'))}")
-    quality = report.get("embedding_quality")
+                     "             unknown-rejection      false-unknown")
+        for row in report.few_shot:
+            lines.append(f"{row.shots:<6} {str(row.metric('accuracy')):<23} "
+                         f"{str(row.metric('class_averaged')):<22} "
+                         f"{str(row.metric('end_to_end')):<22} "
+                         f"{str(row.metric('unknown_rejection')):<22} "
+                         f"{row.metric('false_unknown')}")
+        lines.append("shots  one taught: others unknown  one taught: recognised  "
+                     "ECE                    AUROC(unknown)")
+        for row in report.few_shot:
+            auc = row.unknown_roc.get("auc")
+            lines.append(f"{row.shots:<6} {str(row.metric('one_taught_others_unknown')):<28} "
+                         f"{str(row.metric('one_taught_recognised')):<23} "
+                         f"{str(row.metric('ece')):<22} {'-' if auc is None else f'{auc:.3f}'}")
+    quality = report.embedding_quality
     if quality:
         nn, silhouette = quality.get("nn_agreement"), quality.get("silhouette")
         lines.append("embedding quality: nn-agreement "
                      f"{'-' if nn is None else f'{nn:.3f}'}, silhouette (cosine) "
                      f"{'-' if silhouette is None else f'{silhouette:.3f}'}")
-    latency = report.get("latency_ms")
+    latency = report.latency_ms
     if latency:
         lines.append("latency ms (median/p95): " + ", ".join(
             f"{stage} {v['median']:.1f}/{v['p95']:.1f}" for stage, v in latency.items()
@@ -137,15 +145,16 @@ def evaluate_main(argv: Sequence[str]) -> int:
                 progress=not args.quiet and sys.stderr.isatty())
         finally:
             detector.close()
-    report.update(commit=git_commit(), machine=machine_info(),
-                  date=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+    report.stamp = {"commit": git_commit(), "machine": machine_info(),
+                    "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
     if args.json == "-":
-        print(json.dumps(report, indent=2))
+        print(json.dumps(report.to_dict(), indent=2))
         return 0
     print(format_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
+        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n",
+                                   encoding="utf-8")
         print(f"report written to {args.json}")
     return 0
 

@@ -33,7 +33,9 @@ DEFAULT_FADE = "hard_crop"  # the detector's default fade
 LATENCY_FLOOR_MS = 1.0  # latency changes smaller than this are timer noise, never regressions
 COMPARED_SHOTS = (1, 5)
 RUN_KEYS = ("seed", "shots", "accuracy", "closed_set_accuracy", "end_to_end",
-            "closed_set_end_to_end")  # per-seed values kept in a row, for paired comparisons
+            "closed_set_end_to_end", "unknown_rejection", "false_unknown",
+            "one_taught_others_unknown", "one_taught_recognised",
+            "ece")  # per-seed values kept in a row, for paired comparisons
 
 
 @dataclass(frozen=True)
@@ -189,34 +191,47 @@ def run_sweep(
 
 
 def result_row(
-    report: dict[str, Any],
+    report: Any,
     embedder_kind: str,
     fade: FadeSpec,
     store_kind: str,
     stamp: dict[str, Any],
 ) -> dict[str, Any]:
-    """Condense an :func:`evaluate` report into one JSON-lines row."""
-    dataset = report["dataset"]
+    """Condense an :class:`~sam_detect.evaluation.EvaluationReport` (or its dict) into a row."""
+    from sam_detect.evaluation.report import EvaluationReport
+
+    if isinstance(report, dict):
+        report = EvaluationReport.from_dict(report)
+    dataset, config = report.dataset, report.config
+    seg = report.segmentation
     return {
         "benchmark": "eval",
         **stamp,
         "dataset": {"name": Path(dataset["path"]).name, "images": dataset["images"],
-                    "instances": dataset["instances"]},
-        "segmenter": report["config"]["segmenter"],
+                    "instances": dataset["instances"],
+                    "split": dataset.get("split") or _split_of(dataset["path"])},
+        "segmenter": config["segmenter"],
         "embedder": embedder_kind,
-        "embedder_name": report["config"]["embedder"],
+        "embedder_name": config["embedder"],
         "fade": fade.name,
-        "fade_params": report["config"]["fade"],
+        "fade_params": config["fade"],
         "store": store_kind,
-        "few_shot": [{k: v for k, v in r.items() if k != "per_class"}
-                     for r in report.get("few_shot", [])],
-        "segmentation": {k: report["segmentation"][k] for k in ("recall", "mean_iou", "precision")}
-        if "segmentation" in report else None,
-        "embedding_quality": report.get("embedding_quality"),
-        "latency_ms": report.get("latency_ms"),
-        "runs": [{k: r.get(k) for k in RUN_KEYS} for r in report.get("runs", [])],
-        "elapsed_s": report.get("elapsed_s"),
+        "held_out": config.get("held_out", 0),
+        "few_shot": [{k: v for k, v in r.to_dict().items() if k != "per_class"}
+                     for r in report.few_shot],
+        "segmentation": ({k: seg[k] for k in ("recall", "mean_iou", "precision")}
+                         if seg else None),
+        "embedding_quality": report.embedding_quality,
+        "latency_ms": report.latency_ms,
+        "runs": [{k: r.get(k) for k in RUN_KEYS} for r in report.runs],
+        "elapsed_s": report.elapsed_s,
     }
+
+
+def _split_of(path: str) -> str | None:
+    """Return ``tune``/``validation`` for a hard benchmark's split folder, else None."""
+    name = Path(path).name
+    return name if name in ("tune", "validation") else None
 
 
 def row_key(row: dict[str, Any]) -> tuple[Any, ...]:

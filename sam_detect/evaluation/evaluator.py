@@ -129,6 +129,7 @@ def split_instances(
     seed: int,
     held_out: int = 0,
     query_fraction: float = QUERY_FRACTION,
+    never_taught: Sequence[str] = (),
 ) -> Split:
     """Split instances into support and query sets that share no source.
 
@@ -143,6 +144,9 @@ def split_instances(
         seed: Random seed of the shuffle and of the held-out choice.
         held_out: Number of categories never taught.
         query_fraction: Least share of each category's sources kept for queries.
+        never_taught: Categories that are never taught whatever the seed (a hard benchmark's
+            distractors, listed in its ``info["distractor_categories"]``), besides the
+            ``held_out`` ones drawn from the others.
 
     Example:
         >>> gts = [GroundTruth(i, i, c, f"{c}{i % 4}", 1.0)
@@ -152,13 +156,15 @@ def split_instances(
         ([4, 4], 8)
     """
     rng = np.random.default_rng([seed, 20260])
-    categories = sorted({g.category for g in instances})
+    fixed = sorted({g.category for g in instances} & set(never_taught))
+    categories = sorted({g.category for g in instances} - set(fixed))
     if held_out < 0 or held_out > len(categories) - 2:
         raise SamDetectError(
             f"--held-out {held_out} leaves fewer than 2 of the {len(categories)} categories "
             "to teach; lower it"
         )
-    held = sorted(str(c) for c in rng.choice(categories, size=held_out, replace=False))
+    held = sorted(fixed + [str(c) for c in rng.choice(categories, size=held_out,
+                                                       replace=False)])
     by_source: dict[str, list[GroundTruth]] = defaultdict(list)
     by_id = {gt.id: gt for gt in instances}
     for gt in instances:
@@ -416,8 +422,10 @@ def evaluate(
         raise SamDetectError(f"the IoU threshold must be in (0, 1], got {iou_threshold}")
     _check_detector(detector)
     dataset, image_ids, instances = _load_instances(dataset_path, max_images)
+    never_taught = list(dataset.info.get("distractor_categories") or [])
     categories = sorted({g.category for g in instances})
-    if len(categories) - held_out < 2 and groups - {"segmentation", "latency"}:
+    if (len(set(categories) - set(never_taught)) - held_out < 2
+            and groups - {"segmentation", "latency"}):
         raise SamDetectError(
             f"the dataset has {len(categories)} categories; few-shot classification needs at "
             f"least 2 taught (with --held-out {held_out})"
@@ -444,13 +452,15 @@ def evaluate(
             "seeds": seeds,
             "seed": seed,
             "held_out": held_out,
+            "never_taught": never_taught,
             "iou_threshold": iou_threshold,
         })
     if "segmentation" in groups:
         report.segmentation = _segmentation_report(dataset, instances, matched_iou, n_segments)
     if groups & {"classification", "unknown", "end_to_end"}:
         report.few_shot, report.runs = _few_shot_report(
-            detector, instances, gt_vectors, pred_vectors, shots, seeds, seed, held_out, groups)
+            detector, instances, gt_vectors, pred_vectors, shots, seeds, seed, held_out, groups,
+            never_taught)
     if "embedding_quality" in groups:
         report.embedding_quality = _embedding_quality(instances, gt_vectors)
     if "latency" in groups:
@@ -574,6 +584,7 @@ def _few_shot_report(
     seed: int,
     held_out: int,
     groups: set[str],
+    never_taught: Sequence[str] = (),
 ) -> tuple[list[FewShotRow], list[dict[str, Any]]]:
     """Teach and ask for every seed and shot count; return the rows and the per-run values."""
     gt_of = {g.id: g for g in instances}
@@ -582,7 +593,8 @@ def _few_shot_report(
     per_class_runs: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     pooled: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for offset in range(seeds):
-        split = split_instances(instances, shots[-1], seed + offset, held_out)
+        split = split_instances(instances, shots[-1], seed + offset, held_out,
+                                never_taught=never_taught)
         for k in shots:
             _teach(detector, split.support, gt_vectors, k)
             run: dict[str, Any] = {"seed": seed + offset, "shots": k, "queries": len(split.query)}
@@ -728,7 +740,8 @@ def open_set_scores(detector: Any, dataset_path: str | Path, shots: int = 5, see
     gt_of = {g.id: g for g in instances}
     rows: list[dict[str, Any]] = []
     for offset in range(seeds):
-        split = split_instances(instances, shots, seed + offset, held_out)
+        split = split_instances(instances, shots, seed + offset, held_out,
+                                never_taught=dataset.info.get("distractor_categories") or ())
         _teach(detector, split.support, vectors.gt, shots)
         asked = [(i, False) for i in split.query] + [(i, True) for i in split.unknown]
         predictions = detector.classify(np.stack([vectors.gt[i] for i, _ in asked]))

@@ -190,3 +190,11 @@ def test_report_types_and_open_set_metrics(tiny_benchmark: Path, detector: SAMDe
     again = EvaluationReport.from_dict(json.loads(json.dumps(report.to_dict())))
     assert again.to_dict() == report.to_dict()
     assert {r["shots"] for r in report.runs} == {1, 2}
+
+
+def test_distractor_categories_are_never_taught() -> None:
+    gts = [GroundTruth(i, i, c, f"{c}{i % 4}", 1.0) for i, c in enumerate("aaaabbbbccccdddd")]
+    for seed in range(4):
+        split = split_instances(gts, max_shots=2, seed=seed, held_out=1, never_taught=["d"])
+        assert "d" in split.held_out and len(split.held_out) == 2
+        assert "d" not in split.support

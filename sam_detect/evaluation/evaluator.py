@@ -163,8 +163,8 @@ def split_instances(
             f"--held-out {held_out} leaves fewer than 2 of the {len(categories)} categories "
             "to teach; lower it"
         )
-    held = sorted(fixed + [str(c) for c in rng.choice(categories, size=held_out,
-                                                       replace=False)])
+    drawn = rng.choice(categories, size=held_out, replace=False)
+    held = sorted(fixed + [str(c) for c in drawn])
     by_source: dict[str, list[GroundTruth]] = defaultdict(list)
     by_id = {gt.id: gt for gt in instances}
     for gt in instances:

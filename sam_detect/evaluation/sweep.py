@@ -209,6 +209,7 @@ def result_row(
         **stamp,
         "dataset": {"name": Path(dataset["path"]).name, "images": dataset["images"],
                     "instances": dataset["instances"],
+                    "label": _dataset_label(dataset["path"]),
                     "split": dataset.get("split") or _split_of(dataset["path"])},
         "segmenter": config["segmenter"],
         "embedder": embedder_kind,
@@ -226,6 +227,12 @@ def result_row(
         "runs": [{k: r.get(k) for k in RUN_KEYS} for r in report.runs],
         "elapsed_s": report.elapsed_s,
     }
+
+
+def _dataset_label(path: str) -> str:
+    """Return a short name for a dataset: ``hard/validation`` for a split folder, else its name."""
+    folder = Path(path)
+    return f"{folder.parent.name}/{folder.name}" if _split_of(path) else folder.name
 
 
 def _split_of(path: str) -> str | None:

@@ -102,7 +102,10 @@ def test_background_masks_skip_parts_of_the_taught_object():
 
 
 def test_reference_set_is_cached_and_fingerprinted(tmp_path, monkeypatch):
+    from sam_detect.classifier import reference
+
     monkeypatch.setenv("SAM_DETECT_CACHE", str(tmp_path))
+    monkeypatch.setattr(reference, "_memory", {})  # as in a new process
     embedder = AverageEmbedder()
     vectors = reference_embeddings(embedder, HardCropFade())
     assert vectors.shape[1] == embedder.dim and len(vectors) > 100

@@ -88,7 +88,9 @@ def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
     knn = parser.add_argument_group("k-NN")
     knn.add_argument("--top-k", type=int, default=5, help="neighbours per object")
     knn.add_argument("--unknown-threshold", type=float, default=None,
-                     help="similarity below which an object is unknown (embedder default)")
+                     help="sensitivity of the open-set decision: cosine similarity floor below "
+                          "which an object is unknown (embedder default); above it a label "
+                          "must also beat known background and generic objects")
 
 
 def open_store_from_args(args: argparse.Namespace) -> Any:

@@ -103,8 +103,10 @@ PARAMETERS: dict[str, Param] = {
     "context": Param(16.0, "identity: pixels of context kept around the box", True,
                      (0.0, 10000.0)),
     "top_k": Param(5, "neighbours fetched per instance", True, (1, 1000)),
-    "unknown_threshold": Param(-1.0, "similarity below which an instance is unknown; "
-                                     "negative: the embedder's default", True, (-1.0, 1.0)),
+    "unknown_threshold": Param(-1.0, "similarity floor below which an instance is unknown (a "
+                                     "label must also beat known background and generic "
+                                     "objects); negative: the embedder's default", True,
+                               (-1.0, 1.0)),
     "max_instances": Param(20, "keep at most this many instances per frame; 0: no limit", True,
                            (0, 1000)),
     "publish_overlay": Param(False, "publish overlay even when nobody subscribes", True),

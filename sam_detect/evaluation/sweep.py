@@ -259,14 +259,19 @@ def shot_value(row: dict[str, Any], shots: int, metric: str = "accuracy") -> flo
 def read_rows(paths: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
     """Read JSON-lines result files (blank lines skipped), in order.
 
-    A file holding one JSON object (``sam-detect evaluate --json``) is read as one row.
+    A file holding one JSON object (``sam-detect evaluate --json``) is read as one row; a folder
+    (``bench/results``) stands for its ``*.json`` and ``*.jsonl`` files, in name order.
 
     Raises:
         SamDetectError: when a file is missing or a line is not JSON.
     """
     rows = []
+    expanded: list[Path] = []
     for path in paths:
         path = Path(path)
+        expanded += (sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl"))
+                     if path.is_dir() else [path])
+    for path in expanded:
         if not path.is_file():
             raise SamDetectError(f"results file {path} not found")
         text = path.read_text(encoding="utf-8")

@@ -63,7 +63,8 @@ def main(argv: list[str] | None = None) -> int:
                                   [s["share"] for s in accepted],
                                   [s["candidate"] == s["truth"] for s in accepted])
     result = {
-        "benchmark": "open_set_tune", "split": "tune", "dataset": args.dataset, "embedder": detector.embedder.name,
+        "benchmark": "open_set_tune", "split": "tune", "dataset": args.dataset,
+        "embedder": detector.embedder.name,
         "shots": args.shots, "held_out": args.held_out, "seeds": args.seeds,
         "margin": margin,
         "calibration": {"weights": list(calibration.weights), "bias": calibration.bias},

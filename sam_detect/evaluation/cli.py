@@ -100,14 +100,16 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sam-detect evaluate",
         description="Few-shot evaluation on a COCO dataset: segmentation recall, accuracy "
-                    "given a correct segment, end-to-end accuracy, unknown rejection, embedding "
-                    "quality and per-stage latency.")
+                    "given a correct segment, end-to-end accuracy, unknown rejection and false "
+                    "unknown, one category taught at a time, calibration (ECE) and the ROC of "
+                    "unknown, embedding quality and per-stage latency.")
     parser.add_argument("dataset", help="COCO dataset folder (annotations.json + images/) or "
                                         "the JSON file")
     parser.add_argument("--shots", default="1,3,5,10", help="examples taught per category")
     parser.add_argument("--seeds", type=int, default=5, help="random support/query splits")
     parser.add_argument("--held-out", type=int, default=0,
-                        help="categories never taught, to measure unknown rejection")
+                        help="categories never taught, to measure unknown rejection (a hard "
+                             "benchmark's distractor categories are never taught anyway)")
     parser.add_argument("--metrics", help="comma-separated subset: segmentation, classification,"
                                           " unknown, end_to_end, embedding_quality, latency")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU for a segment to match")

@@ -206,14 +206,16 @@ def _latest_per_dataset(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
     for row in sorted(_eval_rows(rows), key=run_id):
         dataset = row.get("dataset") or {}
         key = (str(dataset.get("label") or dataset.get("name")), str(row.get("embedder")),
-               str(row.get("fade")), str(row.get("store")))
+               str(row.get("fade")), str(row.get("store")), str(row.get("decision") or ""))
         newest[key] = row
     return [newest[k] for k in sorted(newest)]
 
 
 def _dataset_name(row: dict[str, Any]) -> str:
     dataset = row.get("dataset") or {}
-    return str(dataset.get("label") or dataset.get("name"))
+    name = str(dataset.get("label") or dataset.get("name"))
+    decision = str(row.get("decision") or "")
+    return f"{name} [{decision.split(':')[0]}]" if decision else name
 
 
 def plot_unknown_roc(rows: Sequence[dict[str, Any]], path: Path) -> None:
@@ -252,9 +254,9 @@ def plot_unknown_roc(rows: Sequence[dict[str, Any]], path: Path) -> None:
 def plot_open_set_by_dataset(rows: Sequence[dict[str, Any]], path: Path) -> None:
     """Plot 5-shot open-set metrics per dataset (hard vs easy gap), default fade rows."""
     chosen = [r for r in _latest_per_dataset(rows) if r.get("fade") == DEFAULT_FADE
-              and any(e.get("shots") == OPEN_SET_SHOTS for e in r.get("few_shot") or [])]
+              and _shot(r, OPEN_SET_SHOTS, "one_taught_others_unknown") is not None]
     if not chosen:
-        _empty(path, "no eval rows yet (sam-detect evaluate DATASET --json)")
+        _empty(path, "no open-set rows yet (sam-detect evaluate DATASET --held-out N --json)")
         return
     fig, (ax,) = _figure(1)
     fig.set_size_inches(11, 4)
@@ -265,7 +267,8 @@ def plot_open_set_by_dataset(rows: Sequence[dict[str, Any]], path: Path) -> None
         ax.bar(xs, [s[0] for s in stats], width, yerr=[[s[1] for s in stats],
                                                        [s[2] for s in stats]],
                capsize=2, label=f"{_dataset_name(row)} ({row.get('embedder')})")
-    ax.set_xticks(range(len(OPEN_SET_METRICS)), [n for _, n in OPEN_SET_METRICS], fontsize=8)
+    ax.set_xticks(range(len(OPEN_SET_METRICS)), [n for _, n in OPEN_SET_METRICS], fontsize=8,
+                  rotation=15)
     ax.set_ylim(0, 1)
     ax.set_title(f"open set at {OPEN_SET_SHOTS} shots per dataset (95 % CI over seeds)")
     ax.grid(axis="y", alpha=0.3)

@@ -218,6 +218,7 @@ def result_row(
         "fade_params": config["fade"],
         "store": store_kind,
         "held_out": config.get("held_out", 0),
+        "decision": config.get("decision"),  # None: the shipped open-set decision
         "few_shot": [{k: v for k, v in r.to_dict().items() if k != "per_class"}
                      for r in report.few_shot],
         "segmentation": ({k: seg[k] for k in ("recall", "mean_iou", "precision")}

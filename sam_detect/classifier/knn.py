@@ -68,8 +68,12 @@ class KNNClassifier:
       closer to the label than to known background and to generic objects (a background
       neighbour at least as close as the label always wins, whatever the margin).
 
+    ``unknown_threshold <= -1`` (the sensitivity's far end) answers the nearest taught label
+    always: a closed-set vote.
+
     Args:
-        unknown_threshold: Cosine similarity floor below which nothing stored is close enough.
+        unknown_threshold: Cosine similarity floor below which nothing stored is close enough;
+            ``-1`` turns every open-set test off.
         sharpness: Exponent on similarities; higher trusts the nearest neighbours more.
         margin: Least lead over background / generic objects; ``None`` skips that test (only
             stored background then rejects).
@@ -124,9 +128,10 @@ class KNNClassifier:
         rival = max(background, -1.0 if reference is None else float(reference))
         margin = similarity - rival
         second = max((s for label, s in best.items() if label != winner), default=-1.0)
-        rejected = (similarity < self.unknown_threshold or background >= similarity
-                    or (self.margin is not None and reference is not None
-                        and margin < self.margin))
+        closed_set = self.unknown_threshold <= -1.0  # the sensitivity's end: never unknown
+        rejected = not closed_set and (
+            similarity < self.unknown_threshold or background >= similarity
+            or (self.margin is not None and reference is not None and margin < self.margin))
         if rejected:
             return Prediction(None, 0.0, neighbours, margin, winner, similarity - second, share)
         if self.calibration is not None:

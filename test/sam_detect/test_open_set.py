@@ -197,3 +197,9 @@ def test_old_stores_without_background_still_open_and_work(tmp_path, scene):
 
 def test_background_is_never_listed():
     assert visible_labels({BG: 3, "cup": 1}) == {"cup": 1}
+
+
+def test_lowest_sensitivity_is_a_closed_set_vote():
+    knn = KNNClassifier(unknown_threshold=-1.0, margin=0.5)
+    prediction = knn.predict(hits(("cup", 0.2), (BG, 0.9)), reference=0.8)
+    assert prediction.label == "cup" and 0.0 < prediction.confidence <= 1.0

@@ -15,6 +15,7 @@ page shows:
   5 shots, per dataset, with the targets marked;
 * open-set results per dataset (hard vs easy, tune vs validation): accuracy, end-to-end,
   unknown rejection, false unknown, the one-category-taught pair and ECE, with intervals;
+* the reliability diagram of ``confidence`` (share right per confidence bin) at 5 shots;
 * tables of the latest results, regressions against the run before, and the rows of every other
   benchmark (GPU, stores, pipeline).
 """
@@ -39,7 +40,7 @@ from sam_detect.evaluation.sweep import (
 STORE_SIZE_KEYS = ("size", "n", "vectors", "points", "count")
 STORE_LATENCY_KEYS = ("p50_ms", "median_ms", "query_p50_ms", "search_p50_ms", "latency_ms")
 PLOTS = ("latency_over_commits.png", "accuracy_by_fade.png", "few_shot_convergence.png",
-         "store_latency.png", "unknown_roc.png", "open_set_by_dataset.png")
+         "store_latency.png", "unknown_roc.png", "open_set_by_dataset.png", "reliability.png")
 OPEN_SET_SHOTS = 5
 OPEN_SET_METRICS = (("accuracy", "accuracy"), ("end_to_end", "end-to-end"),
                     ("unknown_rejection", "unknown rejected"), ("false_unknown", "false unknown"),
@@ -276,6 +277,35 @@ def plot_open_set_by_dataset(rows: Sequence[dict[str, Any]], path: Path) -> None
     _save(fig, path)
 
 
+def plot_reliability(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot the reliability diagram of ``confidence`` at 5 shots per dataset (ECE in the label)."""
+    curves = []
+    for row in _latest_per_dataset(rows):
+        for entry in row.get("few_shot") or []:
+            if entry.get("shots") == OPEN_SET_SHOTS and entry.get("reliability"):
+                curves.append((row, entry))
+    if not curves:
+        _empty(path, "no reliability bins yet (sam-detect evaluate DATASET --json)")
+        return
+    fig, (ax,) = _figure(1)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    for row, entry in curves:
+        bins = entry["reliability"]
+        ece = (entry.get("ece") or {}).get("mean")
+        label = (f"{_dataset_name(row)} {row.get('fade')}"
+                 + ("" if ece is None else f" (ECE {ece:.3f})"))
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
+                label=label)
+    ax.set_xlabel("confidence (mean per bin)")
+    ax.set_ylabel("share of labels that were right")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"reliability of confidence, {OPEN_SET_SHOTS} shots", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="upper left")
+    _save(fig, path)
+
+
 def _first_number(row: dict[str, Any], keys: Sequence[str]) -> float | None:
     for key in keys:
         value = row.get(key)
@@ -360,6 +390,7 @@ def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
     plot_store_latency(rows, out / PLOTS[3])
     plot_unknown_roc(rows, out / PLOTS[4])
     plot_open_set_by_dataset(rows, out / PLOTS[5])
+    plot_reliability(rows, out / PLOTS[6])
 
     latest = latest_run(rows)
     runs = sorted({run_id(r) for r in _eval_rows(rows)})
@@ -390,7 +421,8 @@ def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
         parts.append("</ul>")
     titles = ("Per-stage latency over commits", "Accuracy per fade strategy (95 % CI)",
               "Few-shot convergence", "Vector store latency vs size", "ROC of unknown",
-              "Open set per dataset: hard vs easy, tune vs validation")
+              "Open set per dataset: hard vs easy, tune vs validation",
+              "Reliability of confidence")
     for title, name in zip(titles, PLOTS):
         parts.append(f"<h2>{title}</h2><img src='{name}' alt='{html.escape(title)}'>")
     if latest:

@@ -103,8 +103,9 @@ def evaluate_parser() -> argparse.ArgumentParser:
                     "given a correct segment, end-to-end accuracy, unknown rejection and false "
                     "unknown, one category taught at a time, calibration (ECE) and the ROC of "
                     "unknown, embedding quality and per-stage latency.")
-    parser.add_argument("dataset", help="COCO dataset folder (annotations.json + images/) or "
-                                        "the JSON file")
+    parser.add_argument("dataset", help="COCO dataset folder (annotations.json + images/), "
+                                        "the JSON file, or a make-benchmark --hard folder "
+                                        "(both splits are evaluated, tune then validation)")
     parser.add_argument("--shots", default="1,3,5,10", help="examples taught per category")
     parser.add_argument("--seeds", type=int, default=5, help="random support/query splits")
     parser.add_argument("--held-out", type=int, default=0,
@@ -134,31 +135,61 @@ def evaluate_main(argv: Sequence[str]) -> int:
     from sam_detect.vector_store import open_store
 
     args = evaluate_parser().parse_args(list(argv))
-    with tempfile.TemporaryDirectory(prefix="sam-detect-eval-") as tmp:
-        store = open_store(args.store, path=str(Path(tmp) / "store")
-                           if args.store == "edge" else None)
-        detector = build_detector(args, store=store)
-        try:
-            report = evaluate(
-                detector, args.dataset, metrics=_names(args.metrics),
-                shots=_parse_shots(args.shots), seeds=args.seeds, held_out=args.held_out,
-                iou_threshold=args.iou, latency_images=args.latency_images,
-                max_images=args.max_images, seed=args.seed,
-                progress=not args.quiet and sys.stderr.isatty())
-        finally:
-            detector.close()
-    report.stamp = {"commit": git_commit(), "machine": machine_info(),
-                    "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+    splits = benchmark_splits(args.dataset)
+    reports = []
+    for split, dataset in splits:
+        with tempfile.TemporaryDirectory(prefix="sam-detect-eval-") as tmp:
+            store = open_store(args.store, path=str(Path(tmp) / "store")
+                               if args.store == "edge" else None)
+            detector = build_detector(args, store=store)
+            try:
+                report = evaluate(
+                    detector, dataset, metrics=_names(args.metrics),
+                    shots=_parse_shots(args.shots), seeds=args.seeds, held_out=args.held_out,
+                    iou_threshold=args.iou, latency_images=args.latency_images,
+                    max_images=args.max_images, seed=args.seed,
+                    progress=not args.quiet and sys.stderr.isatty())
+            finally:
+                detector.close()
+        report.stamp = {"commit": git_commit(), "machine": machine_info(),
+                        "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        reports.append((split, report))
     if args.json == "-":
-        print(json.dumps(report.to_dict(), indent=2))
+        documents = [report.to_dict() for _, report in reports]
+        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
         return 0
-    print(format_report(report))
-    if args.json:
-        Path(args.json).parent.mkdir(parents=True, exist_ok=True)
-        Path(args.json).write_text(json.dumps(report.to_dict(), indent=2) + "\n",
-                                   encoding="utf-8")
-        print(f"report written to {args.json}")
+    for split, report in reports:
+        if split:
+            print(f"== {split} split ==")
+        print(format_report(report))
+        if args.json:
+            target = Path(args.json)
+            if split:  # one file per split: report.json -> report_tune.json, ...
+                target = target.with_name(f"{target.stem}_{split}{target.suffix or '.json'}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+            print(f"report written to {target}")
     return 0
+
+
+def benchmark_splits(path: str) -> list[tuple[str | None, str]]:
+    """Return ``[(split, dataset path)]``: a hard benchmark's root stands for its two splits.
+
+    ``make-benchmark --hard OUT`` writes ``OUT/tune`` and ``OUT/validation``; given ``OUT``
+    (without an ``annotations.json`` of its own), both are evaluated, tune first. Any other path
+    is one dataset with no split name.
+
+    Example:
+        >>> benchmark_splits("bench/easy/annotations.json")
+        [(None, 'bench/easy/annotations.json')]
+    """
+    root = Path(path)
+    if root.is_dir() and not (root / "annotations.json").exists():
+        found = [(split, str(root / split)) for split in ("tune", "validation")
+                 if (root / split / "annotations.json").is_file()]
+        if found:
+            return found
+    return [(None, path)]
 
 
 def make_benchmark_parser() -> argparse.ArgumentParser:

@@ -275,6 +275,10 @@ class SAMDetect:
         payloads = [{"added": added, **(p or {})} for p in (payloads or [{}] * len(labels))]
         background = (np.zeros((0, embeddings.shape[1]), np.float32) if background is None
                       else np.atleast_2d(np.asarray(background, np.float32)))
+        if background.size and (background.ndim != 2
+                                or background.shape[1] != embeddings.shape[1]):
+            raise SamDetectError(f"background embeddings have shape {background.shape}; they "
+                                 f"need {embeddings.shape[1]} dimensions like the examples")
         kept = self._new_background(embeddings, background) if len(background) else background
         if len(embeddings):
             self._forget_claimed_background(embeddings)
@@ -434,8 +438,12 @@ class SAMDetect:
         return overlay[:, :, ::-1].copy() if self.channel_order == "bgr" else overlay
 
     def evaluate(self, dataset_path: str, metrics: Sequence[str] | None = None,
-                 **options: Any) -> dict[str, Any]:
-        """Evaluate on a COCO dataset; see :func:`sam_detect.evaluation.evaluate`."""
+                 **options: Any) -> Any:
+        """Evaluate on a COCO dataset; see :func:`sam_detect.evaluation.evaluate`.
+
+        Returns:
+            An :class:`~sam_detect.evaluation.EvaluationReport` (``.to_dict()`` for JSON).
+        """
         from sam_detect.evaluation import evaluate
 
         return evaluate(self, dataset_path, metrics=metrics, **options)

@@ -203,3 +203,11 @@ def test_lowest_sensitivity_is_a_closed_set_vote():
     knn = KNNClassifier(unknown_threshold=-1.0, margin=0.5)
     prediction = knn.predict(hits(("cup", 0.2), (BG, 0.9)), reference=0.8)
     assert prediction.label == "cup" and 0.0 < prediction.confidence <= 1.0
+
+
+def test_bad_background_is_a_clear_error_and_stores_nothing(detector, scene):
+    image, truth = scene
+    vector = detector.embed_masks(image, [truth["red_disc"]])
+    with pytest.raises(SamDetectError, match="background embeddings have shape"):
+        detector.add_embeddings(vector, ["disc"], background=np.ones((2, 3), np.float32))
+    assert detector.vector_store.count() == 0

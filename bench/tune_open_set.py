@@ -11,7 +11,8 @@ taught and ``--shots`` examples of the others are. Every query gets the open-set
 :class:`~sam_detect.classifier.KNNClassifier` (margin over generic objects, lead over the second
 label, vote share). The margin is the largest that calls at most ``--max-false-unknown`` of the
 taught categories' queries unknown (most rejection within that budget); the calibration is a
-logistic fit of "the label is right" on the accepted ones. Prints JSON to paste into
+logistic fit of "the label is right" on the answers it accepts, pooled over
+``--calibration-shots`` (a fit at one shot count is overconfident at others). Prints JSON to paste into
 ``sam_detect/classifier/calibration.py`` (and writes it with ``--out``).
 Never run it on a validation split.
 """
@@ -37,14 +38,21 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shots", type=int, default=5)
     parser.add_argument("--held-out", type=int, default=4)
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--calibration-shots", default="1,5,10",
+                        help="shot counts whose answers the calibration is fitted on (pooled)")
     parser.add_argument("--max-false-unknown", type=float, default=0.10,
                         help="most known queries the margin may call unknown")
     parser.add_argument("--out", default=None)
     args = parser.parse_args(argv)
     detector = SAMDetect(embedder=args.embedder)
     detector.classifier.margin = -10.0  # record scores; decide afterwards
+    cache = EvaluationCache()
     scores = open_set_scores(detector, args.dataset, shots=args.shots, seeds=args.seeds,
-                             held_out=args.held_out, cache=EvaluationCache())
+                             held_out=args.held_out, cache=cache)
+    pooled = [s for k in sorted({int(v) for v in args.calibration_shots.split(",")})
+              for s in (scores if k == args.shots else open_set_scores(
+                  detector, args.dataset, shots=k, seeds=args.seeds, held_out=args.held_out,
+                  cache=cache))]
     known = [s for s in scores if not s["never_taught"]]
     unknown = [s for s in scores if s["never_taught"]]
 
@@ -57,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     for value in candidates:
         if share_unknown(known, value) <= args.max_false_unknown:
             margin = value
-    accepted = [s for s in scores if s["label"] is not None and s["margin"] >= margin]
+    accepted = [s for s in pooled if s["label"] is not None and s["margin"] >= margin]
     calibration = Calibration.fit([s["margin"] for s in accepted],
                                   [s["lead"] for s in accepted],
                                   [s["share"] for s in accepted],
@@ -65,7 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     result = {
         "benchmark": "open_set_tune", "split": "tune", "dataset": args.dataset,
         "embedder": detector.embedder.name,
-        "shots": args.shots, "held_out": args.held_out, "seeds": args.seeds,
+        "shots": args.shots, "calibration_shots": args.calibration_shots,
+        "held_out": args.held_out, "seeds": args.seeds,
         "margin": margin,
         "calibration": {"weights": list(calibration.weights), "bias": calibration.bias},
         "tune_unknown_rejection": share_unknown(unknown, margin),

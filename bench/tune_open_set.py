@@ -12,8 +12,8 @@ taught and ``--shots`` examples of the others are. Every query gets the open-set
 label, vote share). The margin is the largest that calls at most ``--max-false-unknown`` of the
 taught categories' queries unknown (most rejection within that budget); the calibration is a
 logistic fit of "the label is right" on the answers it accepts, pooled over
-``--calibration-shots`` (a fit at one shot count is overconfident at others). Prints JSON to paste into
-``sam_detect/classifier/calibration.py`` (and writes it with ``--out``).
+``--calibration-shots`` (a fit at one shot count is overconfident at others). Prints JSON to
+paste into ``sam_detect/classifier/calibration.py`` (and writes it with ``--out``).
 Never run it on a validation split.
 """
 

@@ -77,7 +77,8 @@ DEFAULT_PARAMETERS = OpenSetParameters(margin=0.0, calibration=Calibration())
 
 # Fitted on the hard benchmark's TUNE split (make-benchmark --hard --seed 1, 120 images) by
 # bench/tune_open_set.py (hard crop fade, 4 held-out categories plus the distractors; margin at 5
-# shots, calibration pooled over 1, 5 and 10 shots); see bench/results/open_set_tune_*.json. Keys are embedder names as recorded in the store.
+# shots, calibration pooled over 1, 5 and 10 shots); see bench/results/open_set_tune_*.json.
+# Keys are embedder names as recorded in the store.
 # The margin is the largest that keeps the tune split's false-unknown <= 0.10 (with the
 # embedder's default similarity floor); the average embedder's floor alone already exceeds that,
 # so it keeps the neutral margin 0.

@@ -164,15 +164,19 @@ def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespac
     from sam_detect.image_io import load_image
 
     # Embed everything first: a bad image aborts before anything is written to the store.
-    embeddings, payloads = [], []
+    embeddings, payloads, background = [], [], []
     for path in _progress(paths, args.quiet):
         image = load_image(path)
-        masks = detector.masks_for_teaching(image, args.masks, str(path))
-        embeddings.append(detector.embed_masks(image, masks))
+        # The picture's other objects are known background (evidence of what the label is not).
+        masks, others = detector.teaching_masks(image, args.masks, str(path))
+        vectors = detector.embed_masks(image, masks + others)
+        embeddings.append(vectors[:len(masks)])
+        background.append(vectors[len(masks):])
         payloads += [{"source": str(path)}] * len(masks)
     import numpy as np
 
-    ids = detector.add_embeddings(np.concatenate(embeddings), [label] * len(payloads), payloads)
+    ids = detector.add_embeddings(np.concatenate(embeddings), [label] * len(payloads), payloads,
+                                  background=np.concatenate(background))
     total = detector.labels().get(label, 0)
     if args.json:
         print(json.dumps({"label": label, "added": len(ids), "total": total}))
@@ -246,10 +250,12 @@ def _open_existing_store(args: argparse.Namespace) -> Any:
 
 def labels_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect labels``: list the labels in the store and their example counts."""
+    from sam_detect.classifier import visible_labels
+
     args = _store_parser("sam-detect labels", "List what the store knows.").parse_args(argv)
     store = _open_existing_store(args)
     try:
-        labels = store.labels()
+        labels = visible_labels(store.labels())  # known background is not a label
     finally:
         store.close()
     if args.json:

@@ -28,7 +28,9 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from sam_detect.classifier import KNNClassifier, Prediction
+from sam_detect.classifier import (
+    BACKGROUND_LABEL, KNNClassifier, Prediction, parameters_for, visible_labels)
+from sam_detect.classifier.background import background_masks
 from sam_detect.embedding.cache import EmbeddingCache
 from sam_detect.errors import InvalidMaskError, OptionError, SamDetectError
 from sam_detect.fading import FADES, create_fade, describe_fade, make_faded_crop
@@ -69,8 +71,10 @@ class SAMDetect:
             as in the seed's examples); or give ``fade="gaussian", sigma=30``.
         vector_store: A :class:`~sam_detect.vector_store.VectorStore`; a new memory store if None.
         default_top_k: Neighbours fetched per instance (alias of ``top_k``; 5 when None).
-        unknown_threshold: Similarity below which an instance is unknown; the embedder's default
-            when None.
+        unknown_threshold: The sensitivity of the open-set decision: the cosine similarity floor
+            below which an instance is unknown (the embedder's default when None). Above it, a
+            label is still only reported when the instance is closer to it than to known
+            background and to generic objects (see :mod:`sam_detect.classifier`).
         device: ``"auto"``, ``"cpu"`` or ``"cuda"`` for models built from a kind.
         channel_order: ``"rgb"``, or ``"bgr"`` for arrays straight from OpenCV (``cv2.imread``,
             ``cv2.VideoCapture``); files and PIL images are always read correctly.
@@ -138,7 +142,10 @@ class SAMDetect:
         self.default_top_k = DEFAULT_TOP_K
         self.qdrant_batch_size = 0
         self.embedding_cache = EmbeddingCache()
-        self.classifier = KNNClassifier(unknown_threshold=embedder.unknown_threshold)
+        open_set = parameters_for(embedder)
+        self.classifier = KNNClassifier(unknown_threshold=embedder.unknown_threshold,
+                                        margin=open_set.margin,
+                                        calibration=open_set.calibration)
         self._video_trackers: dict[str, Any] = {}  # track(): one per video stream
         # A built segmenter keeps its own limit unless max_instances is given.
         self._apply({name: self.options[name] for name in RUNTIME_OPTIONS
@@ -271,7 +278,22 @@ class SAMDetect:
         for start in range(0, len(embeddings), size):
             hits += self.vector_store.search(embeddings[start:start + size],
                                              top_k or self.default_top_k)
-        return [self.classifier.predict(neighbours) for neighbours in hits]
+        reference = self.reference_similarity(embeddings)
+        return [self.classifier.predict(neighbours, None if reference is None else reference[i])
+                for i, neighbours in enumerate(hits)]
+
+    def reference_similarity(self, embeddings: np.ndarray) -> np.ndarray | None:
+        """Return each embedding's similarity to generic objects; None when the margin is off.
+
+        The embedder's reference set (:mod:`sam_detect.classifier.reference`) is embedded on
+        first use and cached.
+        """
+        if self.classifier.margin is None:
+            return None
+        from sam_detect.classifier.reference import reference_embeddings, reference_similarity
+
+        reference = reference_embeddings(self.embedder, self.fade_strategy)
+        return reference_similarity(embeddings, reference)
 
     def detect(self, image: ImageLike, top_k: int | None = None) -> Detections:
         """Segment, fade, embed and classify every object in ``image``.
@@ -435,7 +457,8 @@ class SAMDetect:
     # -- teaching ----------------------------------------------------------------------------
 
     def add_example(self, image: ImageLike, label: str, mask: Any = None,
-                    payload: dict[str, Any] | None = None) -> list[int | str]:
+                    payload: dict[str, Any] | None = None,
+                    background: bool = False) -> list[int | str]:
         """Store one example of ``label``.
 
         Args:
@@ -444,20 +467,48 @@ class SAMDetect:
             label: The object's name.
             mask: Boolean mask of the object in ``image``; its faded crop is stored.
             payload: Extra JSON-ready data stored with the example.
+            background: With a ``mask``: segment the frame and store its other objects as known
+                background for ``label`` (evidence of what it is not; never listed or returned).
 
         Returns:
             The new example's id, in a list.
         """
         label = validate_label(label)
         image = self._load(image)
-        crop = image if mask is None else self._crop(image, validate_mask(mask, image.shape))
-        return self.add_embeddings(self._embed([crop]), [label], [payload or {}])
+        if mask is None:
+            return self.add_embeddings(self._embed([image]), [label], [payload or {}])
+        mask = validate_mask(mask, image.shape)
+        others: list[np.ndarray] = []
+        if background:
+            segments = [s.mask for s in self.segmenter.segment(image)]
+            others = [segments[i] for i in background_masks(mask, segments)]
+        vectors = self._embed([self._crop(image, m) for m in [mask, *others]])
+        return self.add_embeddings(vectors[:1], [label], [payload or {}], background=vectors[1:])
 
     def add_embeddings(self, embeddings: np.ndarray, labels: Sequence[str],
-                       payloads: Sequence[dict[str, Any]] | None = None) -> list[int | str]:
-        """Store precomputed embeddings (e.g. ``Instance.embedding`` of a past frame)."""
+                       payloads: Sequence[dict[str, Any]] | None = None,
+                       background: np.ndarray | None = None) -> list[int | str]:
+        """Store precomputed embeddings (e.g. ``Instance.embedding`` of a past frame).
+
+        Args:
+            embeddings: ``(n, dim)`` rows.
+            labels: One label per row.
+            payloads: Extra JSON-ready data per row.
+            background: Embeddings of objects seen beside these examples and not chosen (the
+                frame's other segments). They are stored as known background
+                (:data:`~sam_detect.classifier.BACKGROUND_LABEL`) unless they are already
+                recognised as a taught label or look like the same object as a new example;
+                stored background that a new example claims (the same object, now taught) is
+                removed.
+
+        Returns:
+            The ids of the new (non-background) examples.
+        """
         embeddings = np.atleast_2d(np.asarray(embeddings, np.float32))
         labels = [validate_label(label) for label in labels]
+        if BACKGROUND_LABEL in labels:
+            raise SamDetectError(f"'{BACKGROUND_LABEL}' is reserved for known background; "
+                                 "choose another label")
         if len(labels) != len(embeddings):
             raise SamDetectError(f"{len(embeddings)} embeddings but {len(labels)} labels")
         if embeddings.shape[1] != self.embedder.dim:
@@ -465,16 +516,77 @@ class SAMDetect:
                                  f"the embedder makes {self.embedder.dim}")
         added = datetime.now(timezone.utc).isoformat(timespec="seconds")
         payloads = [{"added": added, **(p or {})} for p in (payloads or [{}] * len(labels))]
+        background = (np.zeros((0, embeddings.shape[1]), np.float32) if background is None
+                      else np.atleast_2d(np.asarray(background, np.float32)))
+        if background.size and (background.ndim != 2
+                                or background.shape[1] != embeddings.shape[1]):
+            raise SamDetectError(f"background embeddings have shape {background.shape}; they "
+                                 f"need {embeddings.shape[1]} dimensions like the examples")
+        kept = self._new_background(embeddings, background) if len(background) else background
+        if len(embeddings):
+            self._forget_claimed_background(embeddings)
         ids = self.vector_store.add(embeddings, labels, payloads)
+        if len(kept):
+            names = sorted(set(labels))
+            self.vector_store.add(kept, [BACKGROUND_LABEL] * len(kept),
+                                  [{"added": added, "background": True,
+                                    "background_for": names}] * len(kept))
         self._forget_votes()
         return ids
 
+    def _same_object_similarity(self, embeddings: np.ndarray) -> np.ndarray:
+        """Similarity above which another crop is taken for the same object as each row.
+
+        Halfway between the row's similarity to generic objects and identity, so it adapts to
+        how spread the embedder's similarities are.
+        """
+        reference = self.reference_similarity(embeddings)
+        if reference is None:
+            return np.full(len(embeddings), 0.9, np.float32)
+        return 1.0 - (1.0 - np.clip(reference, -1.0, 1.0)) / 2.0
+
+    def _new_background(self, examples: np.ndarray, candidates: np.ndarray) -> np.ndarray:
+        """Return the background candidates that are evidence of nothing taught."""
+        candidates = candidates / np.maximum(
+            np.linalg.norm(candidates, axis=1, keepdims=True), 1e-12)
+        units = examples / np.maximum(np.linalg.norm(examples, axis=1, keepdims=True), 1e-12)
+        same = (candidates @ units.T).max(axis=1) >= self._same_object_similarity(candidates)
+        recognised = np.array([p.label is not None for p in self.classify(candidates)], bool)
+        return candidates[~same & ~recognised]
+
+    def _forget_claimed_background(self, examples: np.ndarray) -> None:
+        """Remove stored background that is the same object as a newly taught example."""
+        if BACKGROUND_LABEL not in self.vector_store.labels():
+            return
+        hits = self.vector_store.search(examples, 10, label_filter=[BACKGROUND_LABEL])
+        limits = self._same_object_similarity(examples)
+        doomed = [n.id for row, limit in zip(hits, limits) for n in row
+                  if n.score >= limit and n.id is not None]
+        if doomed:
+            self.vector_store.remove(ids=doomed)
+
     def teach(self, instance: Instance, label: str,
-              payload: dict[str, Any] | None = None) -> list[int | str]:
-        """Store a detected instance under ``label`` from its embedding; nothing is recomputed."""
+              payload: dict[str, Any] | None = None,
+              background: Sequence[Instance] = ()) -> list[int | str]:
+        """Store a detected instance under ``label`` from its embedding; nothing is recomputed.
+
+        Args:
+            instance: An instance of a past :meth:`detect` result.
+            label: Its name.
+            payload: Extra JSON-ready data stored with the example.
+            background: The frame's other instances: those that do not overlap ``instance`` are
+                stored as known background for ``label`` (see :meth:`add_embeddings`).
+        """
         if instance.embedding is None:
             raise SamDetectError("this instance carries no embedding; detect it again")
-        return self.add_embeddings(instance.embedding[None, :], [label], [payload or {}])
+        others = [o for o in background if o is not instance and o.embedding is not None]
+        if instance.mask is not None and others:
+            keep = background_masks(instance.mask, [o.mask for o in others])
+            others = [others[i] for i in keep]
+        vectors = (np.stack([o.embedding for o in others]) if others
+                   else np.zeros((0, len(instance.embedding)), np.float32))
+        return self.add_embeddings(instance.embedding[None, :], [label], [payload or {}],
+                                   background=vectors)
 
     def add_examples_from_file(self, image_path: str, label: str,
                                masks: Any = "auto") -> list[int | str]:
@@ -485,17 +597,19 @@ class SAMDetect:
             label: The object's name.
             masks: ``"auto"`` - the image's alpha channel when it has one (a cut-out), else the
                 largest segmented object; ``"largest"``; ``"all"`` - every segmented object;
-                or one boolean mask / a list of them.
+                or one boolean mask / a list of them. When one segmented object is chosen, the
+                picture's other objects are stored as known background for ``label``.
 
         Returns:
             The ids of the stored examples.
         """
         label = validate_label(label)
         image = load_image(image_path)
-        chosen = self.masks_for_teaching(image, masks, image_path)
-        embeddings = self.embed_masks(image, chosen)
+        chosen, background = self.teaching_masks(image, masks, image_path)
+        embeddings = self.embed_masks(image, chosen + background)
         payload = {"source": str(image_path)}
-        return self.add_embeddings(embeddings, [label] * len(chosen), [payload] * len(chosen))
+        return self.add_embeddings(embeddings[:len(chosen)], [label] * len(chosen),
+                                   [payload] * len(chosen), background=embeddings[len(chosen):])
 
     def masks_for_teaching(self, image: np.ndarray, masks: Any = "largest",
                            image_path: str | None = None) -> list[np.ndarray]:
@@ -510,11 +624,22 @@ class SAMDetect:
         Raises:
             InvalidMaskError: when no object is found.
         """
+        return self.teaching_masks(image, masks, image_path)[0]
+
+    def teaching_masks(self, image: np.ndarray, masks: Any = "largest",
+                       image_path: str | None = None
+                       ) -> tuple[list[np.ndarray], list[np.ndarray]]:
+        """Return the masks to teach from ``image`` and the masks of its known background.
+
+        The background is the picture's other segmented objects when the largest one is taught
+        (``"largest"``, or ``"auto"`` without an alpha channel); otherwise there is none.
+        Arguments and errors are those of :meth:`masks_for_teaching`.
+        """
         if isinstance(masks, str):
             if masks == "auto" and image_path is not None:
                 alpha = load_alpha_mask(image_path)
                 if alpha is not None and alpha.any() and not alpha.all():
-                    return [alpha]
+                    return [alpha], []
             if masks not in ("auto", "largest", "all"):
                 raise SamDetectError(f"masks must be 'auto', 'largest', 'all' or arrays, "
                                      f"got '{masks}'")
@@ -523,15 +648,17 @@ class SAMDetect:
                 raise InvalidMaskError(f"no object found in {image_path or 'the image'}; "
                                        "pass a mask")
             if masks == "all":
-                return [s.mask for s in segments]
-            return [max(segments, key=lambda s: s.area).mask]
+                return [s.mask for s in segments], []
+            largest = max(segments, key=lambda s: s.area).mask
+            others = [s.mask for s in segments]
+            return [largest], [others[i] for i in background_masks(largest, others)]
         if isinstance(masks, np.ndarray) and masks.ndim == 2:
-            return [masks]
-        return list(masks)
+            return [masks], []
+        return list(masks), []
 
     def labels(self) -> dict[str, int]:
-        """Return ``{label: number of stored examples}``."""
-        return self.vector_store.labels()
+        """Return ``{label: number of stored examples}`` (known background is not a label)."""
+        return visible_labels(self.vector_store.labels())
 
     def remove_label(self, label: str) -> int:
         """Forget every example of ``label``; returns how many were removed."""
@@ -557,8 +684,12 @@ class SAMDetect:
         return overlay[:, :, ::-1].copy() if self.channel_order == "bgr" else overlay
 
     def evaluate(self, dataset_path: str, metrics: Sequence[str] | None = None,
-                 **options: Any) -> dict[str, Any]:
-        """Evaluate on a COCO dataset; see :func:`sam_detect.evaluation.evaluate`."""
+                 **options: Any) -> Any:
+        """Evaluate on a COCO dataset; see :func:`sam_detect.evaluation.evaluate`.
+
+        Returns:
+            An :class:`~sam_detect.evaluation.EvaluationReport` (``.to_dict()`` for JSON).
+        """
         from sam_detect.evaluation import evaluate
 
         return evaluate(self, dataset_path, metrics=metrics, **options)

@@ -345,7 +345,10 @@ OPTIONS: tuple[Option, ...] = (
     # --- k-NN (runtime) ---
     Option("top_k", int, 5, "neighbours fetched per object", KNN, low=1, high=1000,
            runtime=True, aliases=("default_top_k",)),
-    Option("unknown_threshold", float, None, "similarity below which an object is unknown",
+    Option("unknown_threshold", float, None, "sensitivity of the open-set decision: cosine "
+                                             "similarity floor below which an object is "
+                                             "unknown; above it a label must also beat known "
+                                             "background and generic objects",
            KNN, low=-1.0, high=1.0, problem="is a cosine similarity, in [-1, 1]", runtime=True,
            none_means="the embedder's default", node_unset=-1.0),
     Option("qdrant_batch_size", int, 0, "objects per k-NN query to the store (a frame's "

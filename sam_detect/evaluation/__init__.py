@@ -8,8 +8,8 @@ Example:
     >>> make_benchmark("benchmark/", images=120, seed=0)["instances"]  # doctest: +SKIP
     398
     >>> report = evaluate(SAMDetect(), "benchmark/", shots=[1, 5])  # doctest: +SKIP
-    >>> report["segmentation"]["recall"]  # doctest: +SKIP
-    0.653
+    >>> report.segmentation["recall"], report.row(5).metric("accuracy").mean  # doctest: +SKIP
+    (0.653, 0.72)
 """
 
 from __future__ import annotations
@@ -24,12 +24,16 @@ from sam_detect.evaluation.evaluator import (
     split_instances,
 )
 from sam_detect.evaluation.benchmark import find_photo_stamps, make_benchmark
+from sam_detect.evaluation.report import EvaluationReport, FewShotRow, Interval
 
 __all__ = [
     "METRICS",
     "CocoDataset",
     "EvaluationCache",
+    "EvaluationReport",
+    "FewShotRow",
     "GroundTruth",
+    "Interval",
     "Split",
     "annotation_from_mask",
     "evaluate",

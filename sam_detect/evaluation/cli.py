@@ -38,25 +38,24 @@ def _names(text: str | None) -> list[str] | None:
     return [v.strip() for v in text.split(",") if v.strip()] if text else None
 
 
-def _ci(entry: Any) -> str:
-    if not isinstance(entry, dict) or entry.get("mean") is None:
-        return "-"
-    if entry.get("low") is None:
-        return f"{entry['mean']:.3f}"
-    return f"{entry['mean']:.3f} [{entry['low']:.3f}, {entry['high']:.3f}]"
+def format_report(report: Any) -> str:
+    """Return a human-readable summary of an :class:`~sam_detect.evaluation.EvaluationReport`.
 
+    A report read back from JSON (a dict) is accepted too.
+    """
+    from sam_detect.evaluation.report import EvaluationReport
 
-def format_report(report: dict[str, Any]) -> str:
-    """Return a human-readable summary of an :func:`~sam_detect.evaluation.evaluate` report."""
-    config = report["config"]
-    dataset = report["dataset"]
+    if isinstance(report, dict):
+        report = EvaluationReport.from_dict(report)
+    config, dataset = report.config, report.dataset
     lines = [
         f"dataset {dataset['path']}: {dataset['images']} images, {dataset['instances']} objects, "
         f"{len(dataset['categories'])} categories",
         f"segmenter {config['segmenter']}, embedder {config['embedder']}, fade {config['fade']}, "
-        f"store {config['store']}, {config['seeds']} seeds",
+        f"store {config['store']}, {config['seeds']} seeds, {config.get('held_out', 0)} "
+        "categories never taught",
     ]
-    seg = report.get("segmentation")
+    seg = report.segmentation
     if seg:
         lines.append(f"segmentation: recall@IoU{config['iou_threshold']} {seg['recall']:.3f}, "
                      f"mean IoU {seg['mean_iou'] or 0:.3f}, precision {seg['precision'] or 0:.3f},"
@@ -64,20 +63,29 @@ def format_report(report: dict[str, Any]) -> str:
         if seg.get("recall_by_background"):
             lines.append("  recall by background: " + ", ".join(
                 f"{k} {v:.2f}" for k, v in seg["recall_by_background"].items()))
-    if report.get("few_shot"):
+    if report.few_shot:
         lines.append("shots  accuracy [95% CI]       class-avg              end-to-end"
-                     "             unknown-rejection")
-        for row in report["few_shot"]:
-            lines.append(f"{row['shots']:<6} {_ci(row.get('accuracy')):<23} "
-                         f"{_ci(row.get('class_averaged')):<22} {_ci(row.get('end_to_end')):<22} "
-                         f"{_ci(row.get('unknown_rejection'))}")
-    quality = report.get("embedding_quality")
+                     "             unknown-rejection      false-unknown")
+        for row in report.few_shot:
+            lines.append(f"{row.shots:<6} {str(row.metric('accuracy')):<23} "
+                         f"{str(row.metric('class_averaged')):<22} "
+                         f"{str(row.metric('end_to_end')):<22} "
+                         f"{str(row.metric('unknown_rejection')):<22} "
+                         f"{row.metric('false_unknown')}")
+        lines.append("shots  one taught: others unknown  one taught: recognised  "
+                     "ECE                    AUROC(unknown)")
+        for row in report.few_shot:
+            auc = row.unknown_roc.get("auc")
+            lines.append(f"{row.shots:<6} {str(row.metric('one_taught_others_unknown')):<28} "
+                         f"{str(row.metric('one_taught_recognised')):<23} "
+                         f"{str(row.metric('ece')):<22} {'-' if auc is None else f'{auc:.3f}'}")
+    quality = report.embedding_quality
     if quality:
         nn, silhouette = quality.get("nn_agreement"), quality.get("silhouette")
         lines.append("embedding quality: nn-agreement "
                      f"{'-' if nn is None else f'{nn:.3f}'}, silhouette (cosine) "
                      f"{'-' if silhouette is None else f'{silhouette:.3f}'}")
-    latency = report.get("latency_ms")
+    latency = report.latency_ms
     if latency:
         lines.append("latency ms (median/p95): " + ", ".join(
             f"{stage} {v['median']:.1f}/{v['p95']:.1f}" for stage, v in latency.items()
@@ -92,14 +100,18 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="sam-detect evaluate",
         description="Few-shot evaluation on a COCO dataset: segmentation recall, accuracy "
-                    "given a correct segment, end-to-end accuracy, unknown rejection, embedding "
-                    "quality and per-stage latency.")
-    parser.add_argument("dataset", help="COCO dataset folder (annotations.json + images/) or "
-                                        "the JSON file; or tracking sequences (sequences.json)")
+                    "given a correct segment, end-to-end accuracy, unknown rejection and false "
+                    "unknown, one category taught at a time, calibration (ECE) and the ROC of "
+                    "unknown, embedding quality and per-stage latency.")
+    parser.add_argument("dataset", help="COCO dataset folder (annotations.json + images/), "
+                                        "the JSON file, or a make-benchmark --hard folder "
+                                        "(both splits are evaluated, tune then validation), or "
+                                        "tracking sequences (sequences.json)")
     parser.add_argument("--shots", default="1,3,5,10", help="examples taught per category")
     parser.add_argument("--seeds", type=int, default=5, help="random support/query splits")
     parser.add_argument("--held-out", type=int, default=0,
-                        help="categories never taught, to measure unknown rejection")
+                        help="categories never taught, to measure unknown rejection (a hard "
+                             "benchmark's distractor categories are never taught anyway)")
     parser.add_argument("--metrics", help="comma-separated subset: segmentation, classification,"
                                           " unknown, end_to_end, embedding_quality, latency")
     parser.add_argument("--iou", type=float, default=0.5, help="IoU for a segment to match")
@@ -130,26 +142,62 @@ def evaluate_main(argv: Sequence[str]) -> int:
     from sam_detect.vector_store import open_store
 
     args = evaluate_parser().parse_args(list(argv))
-    with tempfile.TemporaryDirectory(prefix="sam-detect-eval-") as tmp:
-        store = open_store(args.store, path=str(Path(tmp) / "store")
-                           if args.store == "edge" else None)
-        detector = build_detector(args, store=store)
-        sequences = Path(args.dataset) / "sequences.json"
-        try:
-            if sequences.is_file():
-                from sam_detect.evaluation.tracking import evaluate_tracking
-
-                report = evaluate_tracking(detector, sequences, iou_threshold=args.iou,
-                                           min_confidence=args.min_confidence,
-                                           truth_masks=args.truth_masks,
-                                           progress=not args.quiet and sys.stderr.isatty())
-            else:
+    if (Path(args.dataset) / "sequences.json").is_file():
+        return _evaluate_tracking(args)
+    splits = benchmark_splits(args.dataset)
+    reports = []
+    for split, dataset in splits:
+        with tempfile.TemporaryDirectory(prefix="sam-detect-eval-") as tmp:
+            store = open_store(args.store, path=str(Path(tmp) / "store")
+                               if args.store == "edge" else None)
+            detector = build_detector(args, store=store)
+            try:
                 report = evaluate(
-                    detector, args.dataset, metrics=_names(args.metrics),
+                    detector, dataset, metrics=_names(args.metrics),
                     shots=_parse_shots(args.shots), seeds=args.seeds, held_out=args.held_out,
                     iou_threshold=args.iou, latency_images=args.latency_images,
                     max_images=args.max_images, seed=args.seed,
                     progress=not args.quiet and sys.stderr.isatty())
+            finally:
+                detector.close()
+        report.stamp = {"commit": git_commit(), "machine": machine_info(),
+                        "date": datetime.now(timezone.utc).isoformat(timespec="seconds")}
+        reports.append((split, report))
+    if args.json == "-":
+        documents = [report.to_dict() for _, report in reports]
+        print(json.dumps(documents[0] if len(documents) == 1 else documents, indent=2))
+        return 0
+    for split, report in reports:
+        if split:
+            print(f"== {split} split ==")
+        print(format_report(report))
+        if args.json:
+            target = Path(args.json)
+            if split:  # one file per split: report.json -> report_tune.json, ...
+                target = target.with_name(f"{target.stem}_{split}{target.suffix or '.json'}")
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(json.dumps(report.to_dict(), indent=2) + "\n", encoding="utf-8")
+            print(f"report written to {target}")
+    return 0
+
+
+def _evaluate_tracking(args: argparse.Namespace) -> int:
+    """Evaluate tracking on ``make-benchmark --sequences`` output: IDF1, id switches, flips."""
+    from sam_detect.cli import build_detector
+    from sam_detect.evaluation.sweep import git_commit, machine_info
+    from sam_detect.evaluation.tracking import evaluate_tracking, format_tracking_report
+    from sam_detect.vector_store import open_store
+
+    with tempfile.TemporaryDirectory(prefix="sam-detect-eval-") as tmp:
+        store = open_store(args.store, path=str(Path(tmp) / "store")
+                           if args.store == "edge" else None)
+        detector = build_detector(args, store=store)
+        try:
+            report = evaluate_tracking(detector, Path(args.dataset) / "sequences.json",
+                                       iou_threshold=args.iou,
+                                       min_confidence=args.min_confidence,
+                                       truth_masks=args.truth_masks,
+                                       progress=not args.quiet and sys.stderr.isatty())
         finally:
             detector.close()
     report.update(commit=git_commit(), machine=machine_info(),
@@ -157,17 +205,32 @@ def evaluate_main(argv: Sequence[str]) -> int:
     if args.json == "-":
         print(json.dumps(report, indent=2))
         return 0
-    if sequences.is_file():
-        from sam_detect.evaluation.tracking import format_tracking_report
-
-        print(format_tracking_report(report))
-    else:
-        print(format_report(report))
+    print(format_tracking_report(report))
     if args.json:
         Path(args.json).parent.mkdir(parents=True, exist_ok=True)
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"report written to {args.json}")
     return 0
+
+
+def benchmark_splits(path: str) -> list[tuple[str | None, str]]:
+    """Return ``[(split, dataset path)]``: a hard benchmark's root stands for its two splits.
+
+    ``make-benchmark --hard OUT`` writes ``OUT/tune`` and ``OUT/validation``; given ``OUT``
+    (without an ``annotations.json`` of its own), both are evaluated, tune first. Any other path
+    is one dataset with no split name.
+
+    Example:
+        >>> benchmark_splits("bench/easy/annotations.json")
+        [(None, 'bench/easy/annotations.json')]
+    """
+    root = Path(path)
+    if root.is_dir() and not (root / "annotations.json").exists():
+        found = [(split, str(root / split)) for split in ("tune", "validation")
+                 if (root / split / "annotations.json").is_file()]
+        if found:
+            return found
+    return [(None, path)]
 
 
 def make_benchmark_parser() -> argparse.ArgumentParser:

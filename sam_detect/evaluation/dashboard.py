@@ -11,6 +11,11 @@ page shows:
 * accuracy per fade strategy at 1 and 5 shots with 95 % interval error bars (latest run);
 * few-shot convergence: accuracy against shots, per fade (latest run);
 * store search latency against the number of stored vectors;
+* the ROC of "unknown" (never-taught categories rejected against taught ones called unknown) at
+  5 shots, per dataset, with the targets marked;
+* open-set results per dataset (hard vs easy, tune vs validation): accuracy, end-to-end,
+  unknown rejection, false unknown, the one-category-taught pair and ECE, with intervals;
+* the reliability diagram of ``confidence`` (share right per confidence bin) at 5 shots;
 * tables of the latest results, regressions against the run before, and the rows of every other
   benchmark (GPU, stores, pipeline).
 """
@@ -35,7 +40,12 @@ from sam_detect.evaluation.sweep import (
 STORE_SIZE_KEYS = ("size", "n", "vectors", "points", "count")
 STORE_LATENCY_KEYS = ("p50_ms", "median_ms", "query_p50_ms", "search_p50_ms", "latency_ms")
 PLOTS = ("latency_over_commits.png", "accuracy_by_fade.png", "few_shot_convergence.png",
-         "store_latency.png")
+         "store_latency.png", "unknown_roc.png", "open_set_by_dataset.png", "reliability.png")
+OPEN_SET_SHOTS = 5
+OPEN_SET_METRICS = (("accuracy", "accuracy"), ("end_to_end", "end-to-end"),
+                    ("unknown_rejection", "unknown rejected"), ("false_unknown", "false unknown"),
+                    ("one_taught_others_unknown", "one taught: others unknown"),
+                    ("one_taught_recognised", "one taught: recognised"), ("ece", "ECE"))
 CSS = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
 table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
@@ -191,6 +201,111 @@ def plot_few_shot(rows: Sequence[dict[str, Any]], path: Path) -> None:
     _save(fig, path)
 
 
+def _latest_per_dataset(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the newest eval row per (dataset, embedder, fade, store), oldest key first."""
+    newest: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in sorted(_eval_rows(rows), key=run_id):
+        dataset = row.get("dataset") or {}
+        key = (str(dataset.get("label") or dataset.get("name")), str(row.get("embedder")),
+               str(row.get("fade")), str(row.get("store")), str(row.get("decision") or ""))
+        newest[key] = row
+    return [newest[k] for k in sorted(newest)]
+
+
+def _dataset_name(row: dict[str, Any]) -> str:
+    dataset = row.get("dataset") or {}
+    name = str(dataset.get("label") or dataset.get("name"))
+    decision = str(row.get("decision") or "")
+    return f"{name} [{decision.split(':')[0]}]" if decision else name
+
+
+def plot_unknown_roc(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot the ROC of "unknown" at 5 shots for each dataset's newest default-fade row."""
+    curves = []
+    for row in _latest_per_dataset(rows):
+        for entry in row.get("few_shot") or []:
+            roc = entry.get("unknown_roc") or {}
+            if entry.get("shots") == OPEN_SET_SHOTS and roc.get("false_unknown"):
+                curves.append((row, entry, roc))
+    if not curves:
+        _empty(path, "no ROC of unknown yet (sam-detect evaluate --held-out N --json)")
+        return
+    fig, (ax,) = _figure(1)
+    for row, entry, roc in curves:
+        label = (f"{_dataset_name(row)} {row.get('embedder')} {row.get('fade')} "
+                 f"(AUC {roc.get('auc', 0):.2f})")
+        line, = ax.plot(roc["false_unknown"], roc["unknown_rejection"], label=label)
+        point = (entry.get("false_unknown") or {}).get("mean"), (
+            entry.get("unknown_rejection") or {}).get("mean")
+        if None not in point:
+            ax.plot(*point, marker="o", color=line.get_color())
+    ax.axvline(0.10, color="grey", ls=":", lw=1)
+    ax.axhline(0.90, color="grey", ls=":", lw=1)
+    ax.set_xlabel("false unknown (taught categories called unknown)")
+    ax.set_ylabel("unknown rejection (never-taught categories)")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"ROC of unknown, {OPEN_SET_SHOTS} shots (dot: shipped operating point; "
+                 "dotted: targets)", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="lower right")
+    _save(fig, path)
+
+
+def plot_open_set_by_dataset(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot 5-shot open-set metrics per dataset (hard vs easy gap), default fade rows."""
+    chosen = [r for r in _latest_per_dataset(rows) if r.get("fade") == DEFAULT_FADE
+              and _shot(r, OPEN_SET_SHOTS, "one_taught_others_unknown") is not None]
+    if not chosen:
+        _empty(path, "no open-set rows yet (sam-detect evaluate DATASET --held-out N --json)")
+        return
+    fig, (ax,) = _figure(1)
+    fig.set_size_inches(11, 4)
+    width = 0.8 / max(len(chosen), 1)
+    for index, row in enumerate(chosen):
+        stats = [_error(_shot(row, OPEN_SET_SHOTS, metric)) for metric, _ in OPEN_SET_METRICS]
+        xs = [i + (index - (len(chosen) - 1) / 2) * width for i in range(len(OPEN_SET_METRICS))]
+        ax.bar(xs, [s[0] for s in stats], width, yerr=[[s[1] for s in stats],
+                                                       [s[2] for s in stats]],
+               capsize=2, label=f"{_dataset_name(row)} ({row.get('embedder')})")
+    ax.set_xticks(range(len(OPEN_SET_METRICS)), [n for _, n in OPEN_SET_METRICS], fontsize=8,
+                  rotation=15)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"open set at {OPEN_SET_SHOTS} shots per dataset (95 % CI over seeds)")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7)
+    _save(fig, path)
+
+
+def plot_reliability(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot the reliability diagram of ``confidence`` at 5 shots per dataset (ECE in the label)."""
+    curves = []
+    for row in _latest_per_dataset(rows):
+        for entry in row.get("few_shot") or []:
+            if entry.get("shots") == OPEN_SET_SHOTS and entry.get("reliability"):
+                curves.append((row, entry))
+    if not curves:
+        _empty(path, "no reliability bins yet (sam-detect evaluate DATASET --json)")
+        return
+    fig, (ax,) = _figure(1)
+    ax.plot([0, 1], [0, 1], color="grey", ls=":", lw=1)
+    for row, entry in curves:
+        bins = entry["reliability"]
+        ece = (entry.get("ece") or {}).get("mean")
+        label = (f"{_dataset_name(row)} {row.get('fade')}"
+                 + ("" if ece is None else f" (ECE {ece:.3f})"))
+        ax.plot([b["confidence"] for b in bins], [b["accuracy"] for b in bins], marker="o",
+                label=label)
+    ax.set_xlabel("confidence (mean per bin)")
+    ax.set_ylabel("share of labels that were right")
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_title(f"reliability of confidence, {OPEN_SET_SHOTS} shots", fontsize=9)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=6, loc="upper left")
+    _save(fig, path)
+
+
 def _first_number(row: dict[str, Any], keys: Sequence[str]) -> float | None:
     for key in keys:
         value = row.get(key)
@@ -273,6 +388,9 @@ def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
     plot_accuracy_by_fade(rows, out / PLOTS[1])
     plot_few_shot(rows, out / PLOTS[2])
     plot_store_latency(rows, out / PLOTS[3])
+    plot_unknown_roc(rows, out / PLOTS[4])
+    plot_open_set_by_dataset(rows, out / PLOTS[5])
+    plot_reliability(rows, out / PLOTS[6])
 
     latest = latest_run(rows)
     runs = sorted({run_id(r) for r in _eval_rows(rows)})
@@ -302,7 +420,9 @@ def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
                   for r in regressions]
         parts.append("</ul>")
     titles = ("Per-stage latency over commits", "Accuracy per fade strategy (95 % CI)",
-              "Few-shot convergence", "Vector store latency vs size")
+              "Few-shot convergence", "Vector store latency vs size", "ROC of unknown",
+              "Open set per dataset: hard vs easy, tune vs validation",
+              "Reliability of confidence")
     for title, name in zip(titles, PLOTS):
         parts.append(f"<h2>{title}</h2><img src='{name}' alt='{html.escape(title)}'>")
     if latest:

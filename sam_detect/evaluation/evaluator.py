@@ -47,8 +47,11 @@ from sam_detect.evaluation.metrics import (
     latency_summary,
     mean_ci,
     nn_agreement,
+    reliability,
     silhouette_cosine,
+    unknown_roc,
 )
+from sam_detect.evaluation.report import EvaluationReport, FewShotRow, Interval, PROPORTIONS
 
 METRICS = ("segmentation", "classification", "unknown", "end_to_end", "embedding_quality",
            "latency")
@@ -126,6 +129,7 @@ def split_instances(
     seed: int,
     held_out: int = 0,
     query_fraction: float = QUERY_FRACTION,
+    never_taught: Sequence[str] = (),
 ) -> Split:
     """Split instances into support and query sets that share no source.
 
@@ -140,6 +144,9 @@ def split_instances(
         seed: Random seed of the shuffle and of the held-out choice.
         held_out: Number of categories never taught.
         query_fraction: Least share of each category's sources kept for queries.
+        never_taught: Categories that are never taught whatever the seed (a hard benchmark's
+            distractors, listed in its ``info["distractor_categories"]``), besides the
+            ``held_out`` ones drawn from the others.
 
     Example:
         >>> gts = [GroundTruth(i, i, c, f"{c}{i % 4}", 1.0)
@@ -149,13 +156,15 @@ def split_instances(
         ([4, 4], 8)
     """
     rng = np.random.default_rng([seed, 20260])
-    categories = sorted({g.category for g in instances})
+    fixed = sorted({g.category for g in instances} & set(never_taught))
+    categories = sorted({g.category for g in instances} - set(fixed))
     if held_out < 0 or held_out > len(categories) - 2:
         raise SamDetectError(
             f"--held-out {held_out} leaves fewer than 2 of the {len(categories)} categories "
             "to teach; lower it"
         )
-    held = sorted(str(c) for c in rng.choice(categories, size=held_out, replace=False))
+    drawn = rng.choice(categories, size=held_out, replace=False)
+    held = sorted(fixed + [str(c) for c in drawn])
     by_source: dict[str, list[GroundTruth]] = defaultdict(list)
     by_id = {gt.id: gt for gt in instances}
     for gt in instances:
@@ -229,89 +238,44 @@ def _check_detector(detector: Any) -> None:
 
 
 def _clear(detector: Any) -> None:
+    from sam_detect.classifier import BACKGROUND_LABEL
+
     for label in list(detector.labels()):
         detector.remove_label(label)
+    store = getattr(detector, "vector_store", None)
+    if store is not None and store.count():  # known background is not listed as a label
+        store.remove(label=BACKGROUND_LABEL)
 
 
-def evaluate(
-    detector: Any,
-    dataset_path: str | Path,
-    metrics: Sequence[str] | None = None,
-    shots: Sequence[int] = (1, 3, 5, 10),
-    seeds: int = 5,
-    held_out: int = 0,
-    iou_threshold: float = 0.5,
-    latency_images: int = 10,
-    max_images: int | None = None,
-    seed: int = 0,
-    cache: EvaluationCache | None = None,
-    progress: bool = False,
-) -> dict[str, Any]:
-    """Evaluate ``detector`` on a COCO dataset; return a JSON-ready report.
+@dataclass
+class Vectors:
+    """What one pass over the images computes (through the cache).
 
-    Args:
-        detector: A :class:`~sam_detect.SAMDetect` whose store is empty (it is filled and emptied
-            again for each shot count and seed).
-        dataset_path: The dataset folder (with ``annotations.json``) or the JSON file.
-        metrics: Groups to measure (default all): ``segmentation``, ``classification``,
-            ``unknown``, ``end_to_end``, ``embedding_quality``, ``latency``; the aliases
-            ``accuracy`` (the three accuracy groups) and ``inference_time`` (latency) work too.
-        shots: Examples taught per category.
-        seeds: Number of random support/query splits; intervals are over these.
-        held_out: Categories never taught, to measure unknown rejection.
-        iou_threshold: IoU at which a predicted segment matches a ground-truth one.
-        latency_images: Images run through ``detector.detect`` for the stage timings.
-        max_images: Use only the first ``max_images`` images (quick runs).
-        seed: Base seed; split ``i`` uses ``seed + i``.
-        cache: Reuse segments and embeddings across calls (see :class:`EvaluationCache`).
-        progress: Show a progress bar on stderr.
-
-    Returns:
-        ``dataset``, ``config``, and per group: ``segmentation`` (``recall``, ``mean_iou``,
-        ``precision``, ``segments_per_image``, ``recall_by_background``), ``few_shot`` (one row
-        per shot count: ``accuracy``, ``class_averaged``, ``end_to_end``, ``unknown_rejection``,
-        ``false_unknown`` (known objects called unknown), ``closed_set_accuracy`` and
-        ``closed_set_end_to_end`` (the vote without the unknown threshold), each as
-        ``{"mean", "low", "high", "n"}``, and ``per_class`` means),
-        ``embedding_quality`` (``nn_agreement``, ``silhouette``), ``latency_ms`` (per stage
-        ``{"median", "p95", "n"}``) and ``runs`` (the per-seed values, for paired comparisons).
-
-    Raises:
-        SamDetectError: for a missing or unusable dataset, bad arguments, or a non-empty store.
-
-    Example:
-        >>> from sam_detect import SAMDetect
-        >>> report = evaluate(SAMDetect(), "benchmark/", shots=[1, 5])  # doctest: +SKIP
-        >>> report["segmentation"]["recall"]  # doctest: +SKIP
-        0.653
+    Attributes:
+        gt: Ground-truth id -> embedding of its ground-truth mask.
+        pred: Ground-truth id -> embedding of the predicted segment matched to it.
+        matched_iou: Ground-truth id -> IoU of its matched segment.
+        n_segments: Segments per image.
+        embed_key: (embedder name, fade JSON), the cache key part of the embeddings.
+        seg_key: The segmenter's cache key.
+        fade: The fade description.
     """
+
+    gt: dict[int, np.ndarray]
+    pred: dict[int, np.ndarray]
+    matched_iou: dict[int, float]
+    n_segments: list[int]
+    embed_key: tuple[str, str]
+    seg_key: str
+    fade: dict[str, Any]
+
+
+def _compute_vectors(detector: Any, dataset: CocoDataset, instances: list[GroundTruth],
+                     image_ids: list[int], groups: set[str], cache: EvaluationCache,
+                     iou_threshold: float, progress: bool) -> Vectors:
+    """Segment each image and embed its ground-truth masks and matched segments (cached)."""
     from tqdm import tqdm
 
-    started = time.perf_counter()
-    require_extra("scipy", "eval", "evaluate()")
-    require_extra("sklearn", "eval", "evaluate()")
-    groups = resolve_metrics(metrics)
-    shots = sorted({int(k) for k in shots})
-    if not shots or shots[0] < 1:
-        raise SamDetectError(f"--shots must be positive integers, got {shots}")
-    if seeds < 1:
-        raise SamDetectError(f"--seeds must be at least 1, got {seeds}")
-    if not 0.0 < iou_threshold <= 1.0:
-        raise SamDetectError(f"the IoU threshold must be in (0, 1], got {iou_threshold}")
-    _check_detector(detector)
-    dataset = CocoDataset(dataset_path)
-    image_ids = dataset.image_ids[:max_images] if max_images else dataset.image_ids
-    wanted = set(image_ids)
-    instances = [g for g in dataset.instances() if g.image_id in wanted]
-    if not instances:
-        raise SamDetectError(f"{dataset.json_path} has no annotated objects to evaluate")
-    categories = sorted({g.category for g in instances})
-    if len(categories) - held_out < 2 and groups - {"segmentation", "latency"}:
-        raise SamDetectError(
-            f"the dataset has {len(categories)} categories; few-shot classification needs at "
-            f"least 2 taught (with --held-out {held_out})"
-        )
-    cache = cache if cache is not None else EvaluationCache()
     dataset_key = str(dataset.json_path.resolve())
     seg_key = _describe(getattr(detector, "segmenter", None))
     fade = _fade_description(detector)
@@ -384,46 +348,136 @@ def evaluate(
                 pred_vectors[gts[g].id] = cache.embeddings[
                     (dataset_key, image_id, seg_key, p, *embed_key)]
 
-    report: dict[str, Any] = {
-        "dataset": {
-            "path": str(dataset.root),
-            "images": len(image_ids),
-            "instances": len(instances),
-            "categories": categories,
-        },
-        "config": {
+    return Vectors(gt_vectors, pred_vectors, matched_iou, n_segments, embed_key, seg_key, fade)
+
+
+def evaluate(
+    detector: Any,
+    dataset_path: str | Path,
+    metrics: Sequence[str] | None = None,
+    shots: Sequence[int] = (1, 3, 5, 10),
+    seeds: int = 5,
+    held_out: int = 0,
+    iou_threshold: float = 0.5,
+    latency_images: int = 10,
+    max_images: int | None = None,
+    seed: int = 0,
+    cache: EvaluationCache | None = None,
+    progress: bool = False,
+) -> EvaluationReport:
+    """Evaluate ``detector`` on a COCO dataset; return an :class:`EvaluationReport`.
+
+    The steps: check the arguments, load the instances, segment and embed once
+    (:func:`_compute_vectors`, cached), then measure each group from those vectors.
+
+    Args:
+        detector: A :class:`~sam_detect.SAMDetect` whose store is empty (it is filled and emptied
+            again for each shot count and seed).
+        dataset_path: The dataset folder (with ``annotations.json``) or the JSON file.
+        metrics: Groups to measure (default all): ``segmentation``, ``classification``,
+            ``unknown``, ``end_to_end``, ``embedding_quality``, ``latency``; the aliases
+            ``accuracy`` (the three accuracy groups) and ``inference_time`` (latency) work too.
+        shots: Examples taught per category.
+        seeds: Number of random support/query splits; intervals are over these.
+        held_out: Categories never taught, to measure unknown rejection.
+        iou_threshold: IoU at which a predicted segment matches a ground-truth one.
+        latency_images: Images run through ``detector.detect`` for the stage timings.
+        max_images: Use only the first ``max_images`` images (quick runs).
+        seed: Base seed; split ``i`` uses ``seed + i``.
+        cache: Reuse segments and embeddings across calls (see :class:`EvaluationCache`).
+        progress: Show a progress bar on stderr.
+
+    Returns:
+        ``dataset``, ``config``, and per group: ``segmentation`` (``recall``, ``mean_iou``,
+        ``precision``, ``segments_per_image``, ``recall_by_background``), ``few_shot`` (one row
+        per shot count: ``accuracy``, ``class_averaged``, ``end_to_end``, ``unknown_rejection``,
+        ``false_unknown`` (known objects called unknown), ``closed_set_accuracy`` and
+        ``closed_set_end_to_end`` (the vote without the unknown threshold),
+        ``one_taught_others_unknown`` / ``one_taught_recognised`` (ONE category taught at a
+        time: other categories' instances left unknown, its own queries recognised), ``ece``
+        (expected calibration error of ``confidence``), each an :class:`Interval` over seeds;
+        ``per_class`` means, ``reliability`` bins and the ``unknown_roc``),
+        ``embedding_quality`` (``nn_agreement``, ``silhouette``), ``latency_ms`` (per stage
+        ``{"median", "p95", "n"}``) and ``runs`` (the per-seed values, for paired comparisons).
+
+    Raises:
+        SamDetectError: for a missing or unusable dataset, bad arguments, or a non-empty store.
+
+    Example:
+        >>> from sam_detect import SAMDetect
+        >>> report = evaluate(SAMDetect(), "benchmark/", shots=[1, 5])  # doctest: +SKIP
+        >>> report.segmentation["recall"], report.row(5).metric("accuracy").mean  # doctest: +SKIP
+        0.653
+    """
+    started = time.perf_counter()
+    require_extra("scipy", "eval", "evaluate()")
+    require_extra("sklearn", "eval", "evaluate()")
+    groups = resolve_metrics(metrics)
+    shots = sorted({int(k) for k in shots})
+    if not shots or shots[0] < 1:
+        raise SamDetectError(f"--shots must be positive integers, got {shots}")
+    if seeds < 1:
+        raise SamDetectError(f"--seeds must be at least 1, got {seeds}")
+    if not 0.0 < iou_threshold <= 1.0:
+        raise SamDetectError(f"the IoU threshold must be in (0, 1], got {iou_threshold}")
+    _check_detector(detector)
+    dataset, image_ids, instances = _load_instances(dataset_path, max_images)
+    never_taught = list(dataset.info.get("distractor_categories") or [])
+    categories = sorted({g.category for g in instances})
+    if (len(set(categories) - set(never_taught)) - held_out < 2
+            and groups - {"segmentation", "latency"}):
+        raise SamDetectError(
+            f"the dataset has {len(categories)} categories; few-shot classification needs at "
+            f"least 2 taught (with --held-out {held_out})"
+        )
+    cache = cache if cache is not None else EvaluationCache()
+    vectors = _compute_vectors(detector, dataset, instances, image_ids, groups, cache,
+                               iou_threshold, progress)
+    gt_vectors, pred_vectors = vectors.gt, vectors.pred
+    matched_iou, n_segments = vectors.matched_iou, vectors.n_segments
+    embed_key, seg_key, fade = vectors.embed_key, vectors.seg_key, vectors.fade
+
+    report = EvaluationReport(
+        dataset={"path": str(dataset.root), "images": len(image_ids),
+                 "instances": len(instances), "categories": categories},
+        config={
             "segmenter": getattr(getattr(detector, "segmenter", None), "name", seg_key),
             "embedder": embed_key[0],
             "fade": fade,
             "store": type(getattr(detector, "vector_store", None)).__name__,
             "top_k": getattr(detector, "default_top_k", None),
             "unknown_threshold": getattr(detector, "unknown_threshold", None),
+            "open_set_margin": getattr(getattr(detector, "classifier", None), "margin", None),
             "shots": shots,
             "seeds": seeds,
             "seed": seed,
             "held_out": held_out,
+            "never_taught": never_taught,
             "iou_threshold": iou_threshold,
-        },
-    }
+        })
     if "segmentation" in groups:
-        report["segmentation"] = _segmentation_report(dataset, instances, matched_iou, n_segments)
+        report.segmentation = _segmentation_report(dataset, instances, matched_iou, n_segments)
     if groups & {"classification", "unknown", "end_to_end"}:
-        report.update(_few_shot_report(detector, instances, gt_vectors, pred_vectors, shots,
-                                       seeds, seed, held_out, groups))
+        report.few_shot, report.runs = _few_shot_report(
+            detector, instances, gt_vectors, pred_vectors, shots, seeds, seed, held_out, groups,
+            never_taught)
     if "embedding_quality" in groups:
-        ordered = sorted(gt_vectors)
-        gt_of = {g.id: g for g in instances}
-        vectors = np.stack([gt_vectors[i] for i in ordered])
-        labels = [gt_of[i].category for i in ordered]
-        report["embedding_quality"] = {
-            "nn_agreement": nn_agreement(vectors, labels, [gt_of[i].source for i in ordered]),
-            "silhouette": silhouette_cosine(vectors, labels),
-        }
+        report.embedding_quality = _embedding_quality(instances, gt_vectors)
     if "latency" in groups:
-        report["latency_ms"] = _latency_report(detector, dataset, instances, gt_vectors,
-                                               image_ids, shots[-1], seed, latency_images)
-    report["elapsed_s"] = round(time.perf_counter() - started, 3)
+        report.latency_ms = _latency_report(detector, dataset, instances, gt_vectors,
+                                            image_ids, shots[-1], seed, latency_images)
+    report.elapsed_s = round(time.perf_counter() - started, 3)
     return report
+
+
+def _embedding_quality(instances: list[GroundTruth],
+                       gt_vectors: dict[int, np.ndarray]) -> dict[str, Any]:
+    ordered = sorted(gt_vectors)
+    gt_of = {g.id: g for g in instances}
+    vectors = np.stack([gt_vectors[i] for i in ordered])
+    labels = [gt_of[i].category for i in ordered]
+    return {"nn_agreement": nn_agreement(vectors, labels, [gt_of[i].source for i in ordered]),
+            "silhouette": silhouette_cosine(vectors, labels)}
 
 
 def _segmentation_report(
@@ -455,7 +509,8 @@ def _closed_set(detector: Any) -> Any:
     classifier = getattr(detector, "classifier", None)
     if classifier is None or not hasattr(classifier, "__dataclass_fields__"):
         return None
-    return dataclasses.replace(classifier, unknown_threshold=-math.inf)
+    return dataclasses.replace(classifier, unknown_threshold=-math.inf, **(
+        {"margin": None} if "margin" in classifier.__dataclass_fields__ else {}))
 
 
 def _predict(detector: Any, vectors: list[np.ndarray],
@@ -476,8 +531,47 @@ def _share(flags: Sequence[bool]) -> float | None:
     return float(np.mean(flags)) if len(flags) else None
 
 
-PROPORTIONS = ("accuracy", "closed_set_accuracy", "class_averaged", "end_to_end",
-               "closed_set_end_to_end", "unknown_rejection", "false_unknown")
+def _open_set_scores(detector: Any, predictions: list[Any]) -> list[float]:
+    """Return each prediction's open-set score: its margin, ``-inf`` if unknown regardless.
+
+    Unknown regardless of the margin: nothing taught among the neighbours, below the similarity
+    floor, or known background closer.
+    """
+    threshold = getattr(getattr(detector, "classifier", None), "margin", None)
+    threshold = -math.inf if threshold is None else threshold
+    scores = []
+    for p in predictions:
+        margin = float(getattr(p, "margin", math.nan))
+        if getattr(p, "candidate", p.label) is None or math.isnan(margin):
+            scores.append(-math.inf)
+        elif p.label is None and margin >= threshold:
+            scores.append(-math.inf)
+        else:
+            scores.append(margin)
+    return scores
+
+
+def _one_taught(detector: Any, split: Split, instances: list[GroundTruth],
+                gt_vectors: dict[int, np.ndarray], k: int) -> tuple[float | None, float | None]:
+    """Teach ONE category at a time; return (others left unknown, own queries recognised).
+
+    Both are shares averaged over the taught categories.
+    """
+    others_unknown, recognised = [], []
+    queries = set(split.query)
+    for category, ids in split.support.items():
+        _teach(detector, {category: ids}, gt_vectors, k)
+        taught = set(ids[:k])
+        own = [g.id for g in instances if g.category == category and g.id in queries]
+        rest = [g.id for g in instances if g.category != category and g.id not in taught]
+        if own:
+            labels = [p.label for p in detector.classify(np.stack([gt_vectors[i] for i in own]))]
+            recognised.append(float(np.mean([label == category for label in labels])))
+        if rest:
+            labels = [p.label for p in detector.classify(np.stack([gt_vectors[i] for i in rest]))]
+            others_unknown.append(float(np.mean([label is None for label in labels])))
+    return (float(np.mean(others_unknown)) if others_unknown else None,
+            float(np.mean(recognised)) if recognised else None)
 
 
 def _few_shot_report(
@@ -490,24 +584,26 @@ def _few_shot_report(
     seed: int,
     held_out: int,
     groups: set[str],
-) -> dict[str, Any]:
+    never_taught: Sequence[str] = (),
+) -> tuple[list[FewShotRow], list[dict[str, Any]]]:
+    """Teach and ask for every seed and shot count; return the rows and the per-run values."""
     gt_of = {g.id: g for g in instances}
     closed = _closed_set(detector)
     runs: list[dict[str, Any]] = []
     per_class_runs: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    pooled: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for offset in range(seeds):
-        split = split_instances(instances, shots[-1], seed + offset, held_out)
+        split = split_instances(instances, shots[-1], seed + offset, held_out,
+                                never_taught=never_taught)
         for k in shots:
-            _clear(detector)
-            for category, ids in split.support.items():
-                chosen = ids[:k]
-                detector.add_embeddings(np.stack([gt_vectors[i] for i in chosen]),
-                                        [category] * len(chosen))
+            _teach(detector, split.support, gt_vectors, k)
             run: dict[str, Any] = {"seed": seed + offset, "shots": k, "queries": len(split.query)}
             truth = [gt_of[i].category for i in split.query]
+            answers: list[tuple[float, bool]] = []  # (confidence, right) of labelled answers
             if "classification" in groups or "unknown" in groups:
-                predicted, forced = _predict(detector, [gt_vectors[i] for i in split.query],
-                                             closed)
+                predictions = detector.classify(np.stack([gt_vectors[i] for i in split.query]))
+                predicted = [p.label for p in predictions]
+                forced = _forced(predictions, closed)
                 correct = [p == t for p, t in zip(predicted, truth)]
                 per_class: dict[str, list[bool]] = defaultdict(list)
                 for t, ok in zip(truth, correct):
@@ -519,9 +615,17 @@ def _few_shot_report(
                 run["false_unknown"] = _share([p is None for p in predicted])
                 for category, values in per_class.items():
                     per_class_runs[k][category].append(float(np.mean(values)))
+                answers += [(p.confidence, ok) for p, ok in zip(predictions, correct)
+                            if p.label is not None]
+                pooled[k]["known_scores"] += _open_set_scores(detector, predictions)
             if "unknown" in groups and split.unknown:
-                rejected, _ = _predict(detector, [gt_vectors[i] for i in split.unknown], closed)
-                run["unknown_rejection"] = _share([p is None for p in rejected])
+                predictions = detector.classify(np.stack([gt_vectors[i] for i in split.unknown]))
+                run["unknown_rejection"] = _share([p.label is None for p in predictions])
+                answers += [(p.confidence, False) for p in predictions if p.label is not None]
+                pooled[k]["unknown_scores"] += _open_set_scores(detector, predictions)
+            if answers:
+                run["ece"] = reliability(*zip(*answers))[0]
+                pooled[k]["answers"] += answers
             if "end_to_end" in groups:
                 hits = [i for i in split.query if i in pred_vectors]
                 predicted, forced = _predict(detector, [pred_vectors[i] for i in hits], closed)
@@ -530,20 +634,33 @@ def _few_shot_report(
                                             for i in split.query])
                 run["closed_set_end_to_end"] = _share([forced_labels.get(i) == gt_of[i].category
                                                        for i in split.query])
+            if "unknown" in groups:
+                run["one_taught_others_unknown"], run["one_taught_recognised"] = _one_taught(
+                    detector, split, instances, gt_vectors, k)
             runs.append(run)
     _clear(detector)
     rows = []
     for k in shots:
         mine = [r for r in runs if r["shots"] == k]
-        row: dict[str, Any] = {"shots": k, "queries": int(np.mean([r["queries"] for r in mine]))}
+        row = FewShotRow(shots=k, queries=int(np.mean([r["queries"] for r in mine])))
         for name in PROPORTIONS:
             values = [r[name] for r in mine if r.get(name) is not None]
             if values:
-                row[name] = mean_ci(values, bounds=(0.0, 1.0))
+                row.metrics[name] = Interval(**mean_ci(values, bounds=(0.0, 1.0)))
         if per_class_runs.get(k):
-            row["per_class"] = {c: float(np.mean(v)) for c, v in sorted(per_class_runs[k].items())}
+            row.per_class = {c: float(np.mean(v)) for c, v in sorted(per_class_runs[k].items())}
+        if pooled[k]["answers"]:
+            row.reliability = reliability(*zip(*pooled[k]["answers"]))[1]
+        row.unknown_roc = unknown_roc(pooled[k]["known_scores"], pooled[k]["unknown_scores"])
         rows.append(row)
-    return {"few_shot": rows, "runs": runs}
+    return rows, runs
+
+
+def _forced(predictions: list[Any], closed: Any) -> list[str | None]:
+    """Return the closed-set labels: the vote without any unknown decision."""
+    if closed is not None:
+        return [closed.predict(list(p.neighbours)).label for p in predictions]
+    return [p.neighbours[0].label if p.neighbours else None for p in predictions]
 
 
 def _latency_report(
@@ -579,3 +696,61 @@ def _latency_report(
     report = {stage: latency_summary(timings[stage]) for stage in STAGES if stage in timings}
     report["objects_per_image"] = float(np.mean(objects)) if objects else 0.0
     return report
+
+
+def _load_instances(dataset_path: str | Path, max_images: int | None
+                    ) -> tuple[CocoDataset, list[int], list[GroundTruth]]:
+    dataset = CocoDataset(dataset_path)
+    image_ids = dataset.image_ids[:max_images] if max_images else dataset.image_ids
+    wanted = set(image_ids)
+    instances = [g for g in dataset.instances() if g.image_id in wanted]
+    if not instances:
+        raise SamDetectError(f"{dataset.json_path} has no annotated objects to evaluate")
+    return dataset, image_ids, instances
+
+
+def _teach(detector: Any, support: dict[str, list[int]], vectors: dict[int, np.ndarray],
+           k: int) -> None:
+    _clear(detector)
+    for category, ids in support.items():
+        chosen = [i for i in ids[:k] if i in vectors]
+        if chosen:
+            detector.add_embeddings(np.stack([vectors[i] for i in chosen]),
+                                    [category] * len(chosen))
+
+
+def open_set_scores(detector: Any, dataset_path: str | Path, shots: int = 5, seeds: int = 5,
+                    held_out: int = 4, seed: int = 0, max_images: int | None = None,
+                    cache: EvaluationCache | None = None) -> list[dict[str, Any]]:
+    """Return the open-set scores of every ground-truth query, for fitting the decision.
+
+    For each seed, ``held_out`` categories are never taught and ``shots`` examples of each other
+    category are; every query instance of a taught category and every instance of a never-taught
+    one is classified. Used by ``bench/tune_open_set.py`` on a tune split.
+
+    Returns:
+        One dict per query: ``truth``, ``never_taught``, and the prediction's ``label``,
+        ``candidate``, ``margin``, ``lead``, ``share`` and ``confidence``.
+    """
+    _check_detector(detector)
+    dataset, image_ids, instances = _load_instances(dataset_path, max_images)
+    cache = cache if cache is not None else EvaluationCache()
+    vectors = _compute_vectors(detector, dataset, instances, image_ids, {"classification"},
+                               cache, 0.5, False)
+    gt_of = {g.id: g for g in instances}
+    rows: list[dict[str, Any]] = []
+    for offset in range(seeds):
+        split = split_instances(instances, shots, seed + offset, held_out,
+                                never_taught=dataset.info.get("distractor_categories") or ())
+        _teach(detector, split.support, vectors.gt, shots)
+        asked = [(i, False) for i in split.query] + [(i, True) for i in split.unknown]
+        predictions = detector.classify(np.stack([vectors.gt[i] for i, _ in asked]))
+        for (i, never), p in zip(asked, predictions):
+            rows.append({"truth": gt_of[i].category, "never_taught": never, "label": p.label,
+                         "candidate": getattr(p, "candidate", p.label),
+                         "margin": float(getattr(p, "margin", math.nan)),
+                         "lead": float(getattr(p, "lead", math.nan)),
+                         "share": float(getattr(p, "share", math.nan)),
+                         "confidence": float(p.confidence), "seed": seed + offset})
+    _clear(detector)
+    return rows

@@ -209,3 +209,77 @@ def latency_summary(values_ms: Sequence[float]) -> dict[str, Any]:
         return {"median": None, "p95": None, "n": 0}
     median, p95 = np.percentile(data, [50, 95])
     return {"median": float(median), "p95": float(p95), "n": int(data.size)}
+
+
+def reliability(confidences: Sequence[float], correct: Sequence[bool],
+                bins: int = 10) -> tuple[float | None, list[dict[str, float]]]:
+    """Return the expected calibration error and the reliability bins of labelled answers.
+
+    ECE is the count-weighted mean of ``|accuracy - mean confidence|`` over equal-width
+    confidence bins.
+
+    Returns:
+        ``(ece, bins)``; each bin is ``{"low", "high", "confidence", "accuracy", "count"}``
+        (empty bins are left out). ``ece`` is None without answers.
+
+    Example:
+        >>> ece, table = reliability([0.9, 0.9, 0.2, 0.2], [True, True, False, True], bins=5)
+        >>> round(ece, 3), [b["count"] for b in table]
+        (0.2, [2, 2])
+    """
+    conf = np.asarray(confidences, np.float64)
+    hits = np.asarray(correct, bool)
+    if not len(conf):
+        return None, []
+    edges = np.linspace(0.0, 1.0, bins + 1)
+    index = np.clip(np.digitize(conf, edges[1:-1]), 0, bins - 1)
+    table, ece = [], 0.0
+    for b in range(bins):
+        members = index == b
+        if not members.any():
+            continue
+        mean_conf, accuracy = float(conf[members].mean()), float(hits[members].mean())
+        ece += members.sum() / len(conf) * abs(accuracy - mean_conf)
+        table.append({"low": float(edges[b]), "high": float(edges[b + 1]),
+                      "confidence": mean_conf, "accuracy": accuracy,
+                      "count": int(members.sum())})
+    return float(ece), table
+
+
+def unknown_roc(known_scores: Sequence[float], unknown_scores: Sequence[float],
+                points: int = 41) -> dict[str, Any]:
+    """Return the ROC of calling an object unknown when its open-set score is below a threshold.
+
+    Args:
+        known_scores: Scores of taught categories' queries (higher: more surely known; ``-inf``
+            when rejected whatever the threshold).
+        unknown_scores: Scores of never-taught categories' instances.
+        points: Thresholds sampled between the scores' quantiles.
+
+    Returns:
+        ``{"threshold": [...], "false_unknown": [...], "unknown_rejection": [...], "auc"}``;
+        ``auc`` is the probability that a never-taught instance scores below a known one.
+
+    Example:
+        >>> roc = unknown_roc([0.5, 0.6], [0.1, 0.2], points=3)
+        >>> roc["auc"]
+        1.0
+    """
+    known = np.asarray(known_scores, np.float64)
+    unknown = np.asarray(unknown_scores, np.float64)
+    if not len(known) or not len(unknown):
+        return {}
+    finite = np.concatenate([known, unknown])
+    finite = finite[np.isfinite(finite)]
+    if not len(finite):
+        return {}
+    thresholds = np.unique(np.quantile(finite, np.linspace(0, 1, points)))
+    thresholds = np.concatenate([[-np.inf], thresholds, [np.inf]])
+    below_known = [(known < t).mean() for t in thresholds]
+    below_unknown = [(unknown < t).mean() for t in thresholds]
+    greater = (unknown[:, None] < known[None, :]).mean()
+    ties = (unknown[:, None] == known[None, :]).mean()
+    return {"threshold": [None if not np.isfinite(t) else float(t) for t in thresholds],
+            "false_unknown": [float(v) for v in below_known],
+            "unknown_rejection": [float(v) for v in below_unknown],
+            "auc": float(greater + 0.5 * ties)}

@@ -33,7 +33,9 @@ DEFAULT_FADE = "hard_crop"  # the detector's default fade
 LATENCY_FLOOR_MS = 1.0  # latency changes smaller than this are timer noise, never regressions
 COMPARED_SHOTS = (1, 5)
 RUN_KEYS = ("seed", "shots", "accuracy", "closed_set_accuracy", "end_to_end",
-            "closed_set_end_to_end")  # per-seed values kept in a row, for paired comparisons
+            "closed_set_end_to_end", "unknown_rejection", "false_unknown",
+            "one_taught_others_unknown", "one_taught_recognised",
+            "ece")  # per-seed values kept in a row, for paired comparisons
 
 
 @dataclass(frozen=True)
@@ -189,34 +191,55 @@ def run_sweep(
 
 
 def result_row(
-    report: dict[str, Any],
+    report: Any,
     embedder_kind: str,
     fade: FadeSpec,
     store_kind: str,
     stamp: dict[str, Any],
 ) -> dict[str, Any]:
-    """Condense an :func:`evaluate` report into one JSON-lines row."""
-    dataset = report["dataset"]
+    """Condense an :class:`~sam_detect.evaluation.EvaluationReport` (or its dict) into a row."""
+    from sam_detect.evaluation.report import EvaluationReport
+
+    if isinstance(report, dict):
+        report = EvaluationReport.from_dict(report)
+    dataset, config = report.dataset, report.config
+    seg = report.segmentation
     return {
         "benchmark": "eval",
         **stamp,
         "dataset": {"name": Path(dataset["path"]).name, "images": dataset["images"],
-                    "instances": dataset["instances"]},
-        "segmenter": report["config"]["segmenter"],
+                    "instances": dataset["instances"],
+                    "label": _dataset_label(dataset["path"]),
+                    "split": dataset.get("split") or _split_of(dataset["path"])},
+        "segmenter": config["segmenter"],
         "embedder": embedder_kind,
-        "embedder_name": report["config"]["embedder"],
+        "embedder_name": config["embedder"],
         "fade": fade.name,
-        "fade_params": report["config"]["fade"],
+        "fade_params": config["fade"],
         "store": store_kind,
-        "few_shot": [{k: v for k, v in r.items() if k != "per_class"}
-                     for r in report.get("few_shot", [])],
-        "segmentation": {k: report["segmentation"][k] for k in ("recall", "mean_iou", "precision")}
-        if "segmentation" in report else None,
-        "embedding_quality": report.get("embedding_quality"),
-        "latency_ms": report.get("latency_ms"),
-        "runs": [{k: r.get(k) for k in RUN_KEYS} for r in report.get("runs", [])],
-        "elapsed_s": report.get("elapsed_s"),
+        "held_out": config.get("held_out", 0),
+        "decision": config.get("decision"),  # None: the shipped open-set decision
+        "few_shot": [{k: v for k, v in r.to_dict().items() if k != "per_class"}
+                     for r in report.few_shot],
+        "segmentation": ({k: seg[k] for k in ("recall", "mean_iou", "precision")}
+                         if seg else None),
+        "embedding_quality": report.embedding_quality,
+        "latency_ms": report.latency_ms,
+        "runs": [{k: r.get(k) for k in RUN_KEYS} for r in report.runs],
+        "elapsed_s": report.elapsed_s,
     }
+
+
+def _dataset_label(path: str) -> str:
+    """Return a short name for a dataset: ``hard/validation`` for a split folder, else its name."""
+    folder = Path(path)
+    return f"{folder.parent.name}/{folder.name}" if _split_of(path) else folder.name
+
+
+def _split_of(path: str) -> str | None:
+    """Return ``tune``/``validation`` for a hard benchmark's split folder, else None."""
+    name = Path(path).name
+    return name if name in ("tune", "validation") else None
 
 
 def row_key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -237,14 +260,19 @@ def shot_value(row: dict[str, Any], shots: int, metric: str = "accuracy") -> flo
 def read_rows(paths: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
     """Read JSON-lines result files (blank lines skipped), in order.
 
-    A file holding one JSON object (``sam-detect evaluate --json``) is read as one row.
+    A file holding one JSON object (``sam-detect evaluate --json``) is read as one row; a folder
+    (``bench/results``) stands for its ``*.json`` and ``*.jsonl`` files, in name order.
 
     Raises:
         SamDetectError: when a file is missing or a line is not JSON.
     """
     rows = []
+    expanded: list[Path] = []
     for path in paths:
         path = Path(path)
+        expanded += (sorted(p for p in path.iterdir() if p.suffix in (".json", ".jsonl"))
+                     if path.is_dir() else [path])
+    for path in expanded:
         if not path.is_file():
             raise SamDetectError(f"results file {path} not found")
         text = path.read_text(encoding="utf-8")

@@ -50,7 +50,7 @@ def test_check_accepts_and_converts(name, value, expected):
     ("context", -1, "context must be at least 0"),
     ("unknown_threshold", 5, "unknown_threshold is a cosine similarity, in [-1, 1]; got 5.0"),
     ("fade", "blurry", "fade must be one of " + ", ".join(FADES) + ", got 'blurry'"),
-    ("segmenter", "magic", "segmenter must be one of naive"),
+    ("segmenter", "magic", "segmenter must be one of auto, naive"),
     ("compile", "yes", "compile must be true or false"),
     ("precision", "fp8", "precision must be one of fp32, fp16, bf16"),
     ("embedding_cache_size", -1, "embedding_cache_size must be at least 0"),

@@ -185,7 +185,7 @@ def test_deactivate_frees_the_models_and_cached_gpu_memory(
     emptied: list[int] = []
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "empty_cache", lambda: emptied.append(1))
-    harness = harness_factory({"autostart": False}, ready=False)
+    harness = harness_factory({"autostart": False, "device": "cpu"}, ready=False)
     assert change(harness, "configure") and change(harness, "activate")
     embedder = weakref.ref(harness.node.detector.embedder)
     assert change(harness, "deactivate") and emptied == [1]

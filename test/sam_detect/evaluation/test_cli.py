@@ -70,3 +70,21 @@ def test_evaluate_json_to_stdout(tiny_benchmark: Path, capsys: pytest.CaptureFix
                  "--seeds", "1", "--metrics", "segmentation", "--json", "-", "-q"]) == 0
     report = json.loads(capsys.readouterr().out)
     assert set(report["segmentation"]) >= {"recall", "mean_iou", "precision"}
+
+
+def test_evaluate_a_hard_benchmark_root_reports_both_splits(
+        tiny_benchmark: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    root = tmp_path / "hard"
+    for split in ("tune", "validation"):
+        shutil.copytree(tiny_benchmark, root / split)
+    out = tmp_path / "results" / "report.json"
+    assert main(["evaluate", str(root), "--embedder", "average", "--shots", "1", "--seeds", "1",
+                 "--held-out", "1", "--metrics", "accuracy", "--json", str(out), "-q"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.index("== tune split ==") < printed.index("== validation split ==")
+    for split in ("tune", "validation"):
+        report = json.loads((out.parent / f"report_{split}.json").read_text())
+        assert report["dataset"]["path"].endswith(split)
+        assert "one_taught_others_unknown" in report["few_shot"][0]

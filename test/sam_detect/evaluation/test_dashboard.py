@@ -70,3 +70,33 @@ def test_dashboard_cli_reads_jsonl_and_evaluate_reports(
     assert "dashboard written" in capsys.readouterr().out
     text = (tmp_path / "site" / "index.html").read_text()
     assert "ffffffffffff" in text  # the evaluate report is the latest run
+
+
+def test_open_set_plots_compare_datasets(tmp_path: Path) -> None:
+    """The ROC of unknown and the per-dataset open-set bars are drawn from rows that have them."""
+    from sam_detect.evaluation.dashboard import _latest_per_dataset
+
+    rows = []
+    for label, rejection in (("hard/validation", 0.3), ("easy_val", 0.55)):
+        r = row(fade="hard_crop")
+        r["dataset"]["label"] = label
+        five = r["few_shot"][1]
+        for metric, value in (("unknown_rejection", rejection), ("false_unknown", 0.1),
+                              ("one_taught_others_unknown", 0.8),
+                              ("one_taught_recognised", 0.85), ("ece", 0.08)):
+            five[metric] = {"mean": value, "low": value - 0.02, "high": value + 0.02, "n": 5}
+        five["unknown_roc"] = {"false_unknown": [0.0, 0.1, 1.0],
+                               "unknown_rejection": [0.0, rejection, 1.0], "auc": 0.7}
+        five["reliability"] = [{"low": 0.0, "high": 0.5, "confidence": 0.3, "accuracy": 0.25,
+                                "count": 10},
+                               {"low": 0.5, "high": 1.0, "confidence": 0.8, "accuracy": 0.7,
+                                "count": 20}]
+        rows.append(r)
+    baseline = json.loads(json.dumps(rows[0]))
+    baseline["decision"] = "baseline: fixed threshold"
+    rows.append(baseline)
+    assert len(_latest_per_dataset(rows)) == 3  # the baseline is its own series
+    page = write_dashboard(rows, tmp_path)
+    assert "ROC of unknown" in page.read_text()
+    for name in ("unknown_roc.png", "open_set_by_dataset.png", "reliability.png"):
+        assert (tmp_path / name).stat().st_size > 15000  # a real plot, not the empty notice

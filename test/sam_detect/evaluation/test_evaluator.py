@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -119,6 +120,7 @@ def test_evaluate_end_to_end(tiny_benchmark: Path, detector: SAMDetect) -> None:
 
 
 def test_cache_reuses_embeddings(tiny_benchmark: Path, detector: SAMDetect) -> None:
+    detector.classifier.margin = None  # count the evaluator's crops, not the reference set's
     cache = EvaluationCache()
     metrics = ["classification", "end_to_end"]
     evaluate(detector, tiny_benchmark, metrics=metrics, shots=(1,), seeds=2, cache=cache)
@@ -141,8 +143,8 @@ def test_metric_selection(tiny_benchmark: Path, detector: SAMDetect, metrics, pr
                           absent) -> None:
     report = evaluate(detector, tiny_benchmark, metrics=metrics, shots=(1,), seeds=1,
                       latency_images=1)
-    assert present <= set(report)
-    assert not absent & set(report)
+    assert present <= set(report.to_dict())
+    assert not absent & set(report.to_dict())
 
 
 @pytest.mark.parametrize("kwargs, message", [
@@ -165,3 +167,34 @@ def test_refuses_a_filled_store(tiny_benchmark: Path, detector: SAMDetect) -> No
 def test_facade_evaluate(tiny_benchmark: Path, detector: SAMDetect) -> None:
     report = detector.evaluate(str(tiny_benchmark), metrics=["accuracy"], shots=(1,), seeds=1)
     assert report["few_shot"][0]["shots"] == 1
+
+
+def test_report_types_and_open_set_metrics(tiny_benchmark: Path, detector: SAMDetect) -> None:
+    """Rows are typed; rejection, one-taught, ECE, reliability and the ROC of unknown are in."""
+    from sam_detect.evaluation.report import EvaluationReport, Interval
+
+    report = evaluate(detector, tiny_benchmark, metrics=["accuracy"], shots=(1, 2), seeds=3,
+                      held_out=1)
+    assert isinstance(report, EvaluationReport)
+    row = report.row(2)
+    for name in ("accuracy", "unknown_rejection", "false_unknown", "one_taught_others_unknown",
+                 "one_taught_recognised", "ece"):
+        interval = row.metric(name)
+        assert isinstance(interval, Interval) and interval.n == 3, name
+        assert 0.0 <= interval.mean <= 1.0, name
+    assert sum(b["count"] for b in row.reliability) > 0
+    roc = row.unknown_roc
+    assert 0.0 <= roc["auc"] <= 1.0
+    assert roc["false_unknown"][0] == 0.0 and roc["unknown_rejection"][-1] == 1.0
+    assert report.row(7) is None and row.metric("nothing").mean is None
+    again = EvaluationReport.from_dict(json.loads(json.dumps(report.to_dict())))
+    assert again.to_dict() == report.to_dict()
+    assert {r["shots"] for r in report.runs} == {1, 2}
+
+
+def test_distractor_categories_are_never_taught() -> None:
+    gts = [GroundTruth(i, i, c, f"{c}{i % 4}", 1.0) for i, c in enumerate("aaaabbbbccccdddd")]
+    for seed in range(4):
+        split = split_instances(gts, max_shots=2, seed=seed, held_out=1, never_taught=["d"])
+        assert "d" in split.held_out and len(split.held_out) == 2
+        assert "d" not in split.support

@@ -139,3 +139,14 @@ def test_fade_margins_are_paired_by_seed() -> None:
     assert margins[0]["margin"]["mean"] == pytest.approx(0.1)
     assert margins[0]["margin"]["high"] - margins[0]["margin"]["low"] == pytest.approx(0.0)
     assert "gaussian_s10 - identity: closed_set_accuracy@5 +0.100" in sweep.format_margins(margins)
+
+
+def test_read_rows_of_a_results_folder(tmp_path):
+    from sam_detect.evaluation.sweep import read_rows
+
+    (tmp_path / "a.jsonl").write_text('{"benchmark": "store", "n": 1}\n', encoding="utf-8")
+    (tmp_path / "b.json").write_text('{\n  "benchmark": "open_set_tune",\n  "margin": 0.1\n}\n',
+                                     encoding="utf-8")
+    (tmp_path / "notes.txt").write_text("ignored", encoding="utf-8")
+    rows = read_rows([tmp_path])
+    assert [r["benchmark"] for r in rows] == ["store", "open_set_tune"]

@@ -30,7 +30,7 @@ def sequence(seed: int, frames: int = 45) -> Any:
 
 
 def taught_detector(**options: Any) -> SAMDetect:
-    detector = SAMDetect(embedder="average", **options)
+    detector = SAMDetect(embedder="average", segmenter="naive", **options)
     for cutout, name in zip(shape_cutouts(48), NAMES):
         detector.add_example(cutout[:, :, :3], name, mask=cutout[:, :, 3] > 0)
     return detector
@@ -240,7 +240,7 @@ def test_the_prompt_propagator_sends_one_box_and_point_per_track_in_one_call() -
     assert boxes.shape == (2, 4) and points.shape == (2, 1, 2)
     for (x0, y0, x1, y1), ((px, py),) in zip(boxes, points):
         assert x0 <= px <= x1 and y0 <= py <= y1
-    assert isinstance(propagator_for(SAMDetect(embedder="average").segmenter),
+    assert isinstance(propagator_for(SAMDetect(embedder="average", segmenter="naive").segmenter),
                       TemplatePropagator)
 
     class Plain:

@@ -1,0 +1,65 @@
+# Copyright 2026 The sam_detect_ros Authors
+# SPDX-License-Identifier: MIT
+"""Known background: stored evidence of what taught labels are *not*.
+
+When an object is taught by pointing at it in a frame (``~/label_instance``, ``teach``) or from a
+whole picture (the largest segment), the frame's other segments were seen next to it and not
+chosen. They are stored under the reserved label :data:`BACKGROUND_LABEL` (payload
+``{"background": true, "background_for": label}``): the classifier never returns that label,
+``labels`` never lists it, and a background example at least as close as a taught one makes the
+answer unknown. Stores made before background existed simply hold none.
+"""
+
+from __future__ import annotations
+
+from typing import Mapping
+
+import numpy as np
+
+BACKGROUND_LABEL = "__background__"
+
+
+def is_background(label: str | None) -> bool:
+    """Return whether ``label`` is the reserved background label.
+
+    Example:
+        >>> is_background("__background__"), is_background("mug")
+        (True, False)
+    """
+    return label == BACKGROUND_LABEL
+
+
+def visible_labels(counts: Mapping[str, int]) -> dict[str, int]:
+    """Return ``counts`` without the background entry, as ``labels`` shows them.
+
+    Example:
+        >>> visible_labels({"__background__": 4, "mug": 2})
+        {'mug': 2}
+    """
+    return {label: count for label, count in counts.items() if not is_background(label)}
+
+
+def background_masks(taught: np.ndarray, others: list[np.ndarray],
+                     max_overlap: float = 0.2) -> list[int]:
+    """Return the indices of ``others`` that may serve as background for the ``taught`` mask.
+
+    A segment that overlaps the taught object (a part of it, or a mask containing it) by more
+    than ``max_overlap`` of its own or the taught area is the same object, not background.
+
+    Example:
+        >>> taught = np.zeros((4, 8), bool); taught[:, :4] = True
+        >>> part = np.zeros((4, 8), bool); part[:2, :2] = True
+        >>> apart = np.zeros((4, 8), bool); apart[:, 5:] = True
+        >>> background_masks(taught, [part, apart])
+        [1]
+    """
+    area = max(int(taught.sum()), 1)
+    keep = []
+    for index, mask in enumerate(others):
+        mask = np.asarray(mask, bool)
+        if mask.shape != taught.shape or not mask.any():
+            continue
+        shared = int(np.logical_and(mask, taught).sum())
+        if shared <= max_overlap * min(area, int(mask.sum())):
+            keep.append(index)
+    return keep

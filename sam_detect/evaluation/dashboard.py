@@ -16,6 +16,9 @@ page shows:
 * open-set results per dataset (hard vs easy, tune vs validation): accuracy, end-to-end,
   unknown rejection, false unknown, the one-category-taught pair and ECE, with intervals;
 * the reliability diagram of ``confidence`` (share right per confidence bin) at 5 shots;
+* tracking, when the results hold them (``bench/results/tracking_eval.json``: IDF1 and label
+  flips per configuration against their targets; ``tracking_cpu.jsonl``: ms per frame tracked
+  vs untracked per segmenter with the speed-up);
 * tables of the latest results, regressions against the run before, and the rows of every other
   benchmark (GPU, stores, pipeline).
 """
@@ -41,6 +44,13 @@ STORE_SIZE_KEYS = ("size", "n", "vectors", "points", "count")
 STORE_LATENCY_KEYS = ("p50_ms", "median_ms", "query_p50_ms", "search_p50_ms", "latency_ms")
 PLOTS = ("latency_over_commits.png", "accuracy_by_fade.png", "few_shot_convergence.png",
          "store_latency.png", "unknown_roc.png", "open_set_by_dataset.png", "reliability.png")
+TRACKING_PLOTS = ("tracking.png", "tracking_speed.png")
+IDF1_TARGET = 0.90
+FLIPS_TARGET = 1.0
+SPEEDUP_TARGET = 3.0
+SPEEDUP_KEYFRAME_INTERVAL = 5
+GPU_GOAL = ("The 60 FPS GPU goal (1080p, 10 objects, SAM2-tiny + CLIP-B/32) was not measured: "
+            "no GPU was lent to this session.")
 OPEN_SET_SHOTS = 5
 OPEN_SET_METRICS = (("accuracy", "accuracy"), ("end_to_end", "end-to-end"),
                     ("unknown_rejection", "unknown rejected"), ("false_unknown", "false unknown"),
@@ -339,6 +349,186 @@ def plot_store_latency(rows: Sequence[dict[str, Any]], path: Path) -> None:
     _save(fig, path)
 
 
+def _is_tracking_eval(row: dict[str, Any]) -> bool:
+    """Whether ``row`` is a tracking report (``tracking_eval.json``: runs of overall metrics)."""
+    runs = row.get("runs")
+    return isinstance(runs, dict) and any(
+        isinstance(r, dict) and isinstance(r.get("overall"), dict) and "idf1" in r["overall"]
+        for r in runs.values())
+
+
+def _is_tracking_speed(row: dict[str, Any]) -> bool:
+    """Whether ``row`` is a ``tracking_cpu.jsonl`` row (ms per frame tracked and untracked)."""
+    return "tracked_ms" in row and "untracked_ms" in row
+
+
+def tracking_runs(rows: Sequence[dict[str, Any]]) -> list[tuple[str, str, dict[str, Any]]]:
+    """Return ``(split, configuration, run)`` of every tracking run, later reports winning.
+
+    The split is ``tune`` for runs named ``tune_*`` or made on a ``tune`` sequence folder, else
+    ``validation``; the configuration is the run's name without the ``tune_`` prefix.
+    """
+    runs: dict[tuple[str, str], dict[str, Any]] = {}
+    for row in rows:
+        if not _is_tracking_eval(row):
+            continue
+        for name, run in row["runs"].items():
+            if not isinstance(run, dict) or not isinstance(run.get("overall"), dict):
+                continue
+            parts = Path(str(run.get("dataset") or "")).parts
+            tune = name.startswith("tune_") or "tune" in parts
+            config = name[len("tune_"):] if name.startswith("tune_") else name
+            runs[("tune" if tune else "validation", config)] = run
+    return [(split, config, run) for (split, config), run in runs.items()]
+
+
+def _speedup(row: dict[str, Any]) -> float | None:
+    ratio = _first_number(row, ("ratio",))
+    if ratio is None and row.get("tracked_ms"):
+        ratio = float(row["untracked_ms"]) / float(row["tracked_ms"])
+    return ratio
+
+
+def plot_tracking(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot IDF1 and label flips per 100 track-frames per configuration, with the targets.
+
+    Validation runs are the bars; a tune run of the same configuration is drawn hatched beside it.
+    """
+    runs = tracking_runs(rows)
+    configs = [c for s, c, _ in runs if s == "validation"]
+    configs += [c for s, c, _ in runs if s == "tune" and c not in configs]
+    by_key = {(s, c): r["overall"] for s, c, r in runs}
+    fig, axes = _figure(2)
+    fig.set_size_inches(12, 4.5)
+    panels = (("idf1", "IDF1", IDF1_TARGET, f"target {IDF1_TARGET:.2f}"),
+              ("label_flips_per_100_frames", "label flips per 100 track-frames", FLIPS_TARGET,
+               f"target \u2264 {FLIPS_TARGET:g}"))
+    width = 0.4
+    for ax, (metric, label, target, target_label) in zip(axes, panels):
+        for offset, split, hatch in ((-0.5, "validation", None), (0.5, "tune", "//")):
+            xs, values = [], []
+            for index, config in enumerate(configs):
+                value = (by_key.get((split, config)) or {}).get(metric)
+                if value is not None:
+                    xs.append(index + offset * width)
+                    values.append(float(value))
+            if not xs:
+                continue
+            bars = ax.bar(xs, values, width, hatch=hatch, label=f"{split} sequences",
+                          color="C0" if split == "validation" else "C1",
+                          edgecolor="white" if hatch else None)
+            ax.bar_label(bars, [f"{v:.2f}" for v in values], fontsize=6, padding=1)
+        ax.axhline(target, color="C3", ls="--", lw=1, label=target_label)
+        ax.set_xticks(range(len(configs)), configs, rotation=25, ha="right", fontsize=7)
+        ax.set_ylabel(label)
+        ax.set_title(f"{label} per configuration", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        ax.set_ylim(0, ax.get_ylim()[1] * 1.15)
+        ax.legend(fontsize=7, ncol=3, loc="upper center")
+    axes[0].set_ylim(0, 1.15)
+    _save(fig, path)
+
+
+def plot_tracking_speed(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot ms per frame untracked vs tracked per segmenter (log scale), speed-up on top."""
+    speed = [r for r in rows if _is_tracking_speed(r)]
+    fig, (ax,) = _figure(1)
+    fig.set_size_inches(7, 4)
+    width = 0.38
+    names = [str(r.get("path") or "?") for r in speed]
+    for offset, key, label in ((-0.5, "untracked_ms", "untracked (segment every frame)"),
+                               (0.5, "tracked_ms", "tracked")):
+        values = [float(r[key]) for r in speed]
+        bars = ax.bar([i + offset * width for i in range(len(speed))], values, width,
+                      label=label)
+        ax.bar_label(bars, [f"{v:,.0f}" if v >= 1000 else f"{v:.4g}" for v in values],
+                     fontsize=7, padding=1)
+    for index, row in enumerate(speed):
+        ratio = _speedup(row)
+        if ratio is not None:
+            ax.annotate(f"{ratio:.2f}\u00d7 faster (keyframe every "
+                        f"{row.get('keyframe_interval', '?')})", (index, 1.0),
+                        xycoords=("data", "axes fraction"), xytext=(0, -12),
+                        textcoords="offset points", ha="center", fontsize=8)
+    ax.set_yscale("log")
+    ax.set_ylim(top=ax.get_ylim()[1] * 20)
+    ax.set_xticks(range(len(speed)), names, fontsize=8)
+    ax.set_ylabel("ms per frame (CPU)")
+    ax.set_title(f"tracking speed-up (target: SAM2 \u2265 {SPEEDUP_TARGET:g}\u00d7 at "
+                 f"keyframe interval {SPEEDUP_KEYFRAME_INTERVAL})", fontsize=10)
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=7, loc="center right")
+    _save(fig, path)
+
+
+def _number(value: Any, spec: str = ".3f") -> str:
+    return "" if value is None else (format(value, spec) if isinstance(value, float) else
+                                     str(value))
+
+
+def tracking_section(rows: Sequence[dict[str, Any]], out: Path) -> list[str]:
+    """Draw the tracking plots into ``out`` and return the page's tracking HTML.
+
+    Returns an empty list (and leaves no tracking plot in ``out``) when ``rows`` hold neither
+    a tracking report nor tracking speed rows.
+    """
+    runs = tracking_runs(rows)
+    speed = [r for r in rows if _is_tracking_speed(r)]
+    for name, present in zip(TRACKING_PLOTS, (runs, speed)):
+        if not present and (out / name).exists():
+            (out / name).unlink()
+    if not runs and not speed:
+        return []
+    parts = ["<h2>Tracking</h2>"]
+    notes = [str(r["note"]) for r in rows if _is_tracking_eval(r) and r.get("note")]
+    if runs:
+        plot_tracking(rows, out / TRACKING_PLOTS[0])
+        parts.append(f"<p>Targets: IDF1 &ge; {IDF1_TARGET:.2f} and at most {FLIPS_TARGET:g} "
+                     "label flip per 100 track-frames on the validation sequences."
+                     + "".join(f" {html.escape(n)}." for n in notes) + "</p>")
+        parts.append(f"<img src='{TRACKING_PLOTS[0]}' alt='IDF1 and label flips per "
+                     "configuration'>")
+        body = []
+        for split, config, run in sorted(runs, key=lambda r: (r[0] != "validation", r[1])):
+            overall = run["overall"]
+            met = (overall.get("idf1") is not None and overall["idf1"] >= IDF1_TARGET
+                   and (overall.get("label_flips_per_100_frames") or 0.0) <= FLIPS_TARGET)
+            body.append([split, config] + [_number(overall.get(k)) for k in (
+                "idf1", "idp", "idr", "num_switches", "mota", "label_flips_per_100_frames",
+                "label_accuracy")] + [_number(run.get("keyframe_interval")),
+                                      _number(run.get("keyframe_share"), ".2f"),
+                                      _number(run.get("ms_per_frame"), ".1f"),
+                                      "yes" if met else "no"])
+        parts.append(_html_table(("split", "configuration", "IDF1", "IDP", "IDR", "id switches",
+                                  "MOTA", "label flips /100", "label accuracy",
+                                  "keyframe interval", "keyframe share", "ms/frame",
+                                  "targets met"), body))
+    if speed:
+        plot_tracking_speed(rows, out / TRACKING_PLOTS[1])
+        parts.append(f"<img src='{TRACKING_PLOTS[1]}' alt='ms per frame tracked vs untracked'>")
+        body = []
+        for row in speed:
+            ratio = _speedup(row)
+            name = str(row.get("path") or "?")
+            target = ("" if "sam2" not in name.lower()
+                      or row.get("keyframe_interval") != SPEEDUP_KEYFRAME_INTERVAL
+                      else f"\u2265 {SPEEDUP_TARGET:g}\u00d7: "
+                      + ("met" if ratio is not None and ratio >= SPEEDUP_TARGET else "missed"))
+            body.append([name, _number(float(row["untracked_ms"]), ".1f"),
+                         _number(float(row["tracked_ms"]), ".1f"),
+                         "" if ratio is None else f"{ratio:.2f}\u00d7",
+                         _number(row.get("keyframe_interval")),
+                         _number(row.get("keyframe_share"), ".2f"), target,
+                         str(row.get("date") or "")])
+        parts.append(_html_table(("segmenter", "untracked ms/frame", "tracked ms/frame",
+                                  "speed-up", "keyframe interval", "keyframe share", "target",
+                                  "date"), body))
+    if not any("gpu" in str(r.get("path")).lower() or "cuda" in str(r.get("path")).lower()
+               for r in speed):
+        parts.append(f"<p>{html.escape(GPU_GOAL)}</p>")
+    return parts
+
+
 def _html_table(header: Sequence[str], body: Sequence[Sequence[Any]]) -> str:
     head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     lines = ["<table>", f"<tr>{head}</tr>"]
@@ -425,6 +615,7 @@ def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
               "Reliability of confidence")
     for title, name in zip(titles, PLOTS):
         parts.append(f"<h2>{title}</h2><img src='{name}' alt='{html.escape(title)}'>")
+    parts += tracking_section(rows, out)
     if latest:
         parts.append("<h2>Latest results</h2>")
         parts.append("<p>Accuracy is top-1 given a correct segment, mean &plusmn; 95 % CI "
@@ -432,9 +623,10 @@ def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
                      "nn = nearest-neighbour agreement, silh = cosine silhouette; latencies are "
                      "medians per image in ms.</p>")
         parts.append(_html_table(TABLE_COLUMNS, [table_cells(r) for r in latest]))
-    kinds = sorted({str(r.get("benchmark")) for r in rows} - {"eval"})
+    others = [r for r in rows if not _is_tracking_eval(r) and not _is_tracking_speed(r)]
+    kinds = sorted({str(r.get("benchmark")) for r in others} - {"eval"})
     for kind in sorted(kinds, key=lambda k: (k != "gpu", k)):
-        mine = [r for r in rows if str(r.get("benchmark")) == kind]
+        mine = [r for r in others if str(r.get("benchmark")) == kind]
         parts.append(f"<h2>{html.escape(kind)} benchmark rows (latest {min(len(mine), 50)})</h2>")
         parts.append(_generic_table(mine[-50:]))
     parts.append("</body></html>")

@@ -100,3 +100,70 @@ def test_open_set_plots_compare_datasets(tmp_path: Path) -> None:
     assert "ROC of unknown" in page.read_text()
     for name in ("unknown_roc.png", "open_set_by_dataset.png", "reliability.png"):
         assert (tmp_path / name).stat().st_size > 15000  # a real plot, not the empty notice
+
+
+def _tracking_files(folder: Path) -> None:
+    """Write a small tracking_eval.json and tracking_cpu.jsonl shaped like bench/results'."""
+    def run(idf1: float, flips: float, dataset: str) -> dict:
+        overall = {"idf1": idf1, "idp": 0.8, "idr": 0.7, "num_switches": 3, "mota": 0.5,
+                   "precision": 0.85, "recall": 0.7, "num_frames": 120, "num_unique_objects": 6,
+                   "label_flips_per_100_frames": flips, "label_accuracy": 1.0}
+        return {"overall": overall, "sequences": {"seq000": dict(overall, tracks=3)},
+                "iou_threshold": 0.5, "min_confidence": 0.3, "keyframe_interval": 5,
+                "keyframe_share": 0.5, "ms_per_frame": 150.0, "dataset": dataset, "seed": 1,
+                "commit": "b" * 40, "date": "2026-12-01T22:12:16+00:00"}
+
+    report = {"note": "validation = seed 1; tune = seed 0",
+              "runs": {"end_to_end_conf0.3_kf5": run(0.74, 0.0, "/tmp/val/sequences.json"),
+                       "truth_masks_conf0.3_kf5": run(0.92, 0.0, "/tmp/val/sequences.json"),
+                       "untracked_frame_index_ids": run(0.57, 8.98, "/tmp/val/sequences.json"),
+                       "tune_end_to_end_conf0.3_kf5": run(0.83, 0.0,
+                                                          "/tmp/tune/sequences.json")}}
+    (folder / "tracking_eval.json").write_text(json.dumps(report, indent=1))
+    speed = [{"path": "sam2 hiera-tiny (random) cpu", "untracked_ms": 140576.39,
+              "tracked_ms": 25879.21, "ratio": 5.432, "keyframe_share": 0.2,
+              "keyframe_interval": 5, "machine": "Linux", "date": "2026-12-01"},
+             {"path": "naive + efficientnet-lite0", "untracked_ms": 152.39, "tracked_ms": 68.38,
+              "ratio": 2.229, "keyframe_share": 0.525, "keyframe_interval": 5,
+              "machine": "Linux", "date": "2026-12-01"}]
+    (folder / "tracking_cpu.jsonl").write_text("".join(json.dumps(r) + "\n" for r in speed))
+
+
+def test_dashboard_tracking_panel(tmp_path: Path) -> None:
+    """Tracking results in the folder give the IDF1/flips plot, the speed-up and the GPU note."""
+    from sam_detect.evaluation.dashboard import TRACKING_PLOTS, tracking_runs
+    from sam_detect.evaluation.sweep import read_rows
+
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "bench.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _rows()))
+    _tracking_files(results)
+    rows = read_rows([results])
+    assert sorted((s, c) for s, c, _ in tracking_runs(rows))[-1] == (
+        "validation", "untracked_frame_index_ids")
+    assert ("tune", "end_to_end_conf0.3_kf5") in {(s, c) for s, c, _ in tracking_runs(rows)}
+    assert dashboard_main([str(results), "--out", str(tmp_path / "site")]) == 0
+    text = (tmp_path / "site" / "index.html").read_text()
+    for name in TRACKING_PLOTS:
+        assert (tmp_path / "site" / name).stat().st_size > 15000  # a real plot
+        assert f"src='{name}'" in text
+    assert "<h2>Tracking</h2>" in text and "IDF1 &ge; 0.90" in text
+    assert "truth_masks_conf0.3_kf5" in text and "0.920" in text and "8.980" in text
+    assert "5.43\u00d7" in text and "\u2265 3\u00d7: met" in text and "2.23\u00d7" in text
+    assert "60 FPS GPU goal" in text and "no GPU was lent" in text
+    assert "None benchmark rows" not in text  # tracking rows are not dumped as a generic table
+    assert all((tmp_path / "site" / name).exists() for name in PLOTS)
+
+
+def test_dashboard_without_tracking_results(tmp_path: Path) -> None:
+    """Without tracking files the page builds and has no tracking panel."""
+    from sam_detect.evaluation.dashboard import TRACKING_PLOTS
+
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "bench.jsonl").write_text("".join(json.dumps(r) + "\n" for r in _rows()))
+    assert dashboard_main([str(results), "--out", str(tmp_path / "site")]) == 0
+    text = (tmp_path / "site" / "index.html").read_text()
+    assert "Tracking" not in text and "60 FPS" not in text
+    assert not any((tmp_path / "site" / name).exists() for name in TRACKING_PLOTS)
+    assert "accuracy@5" in text

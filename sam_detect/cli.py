@@ -277,7 +277,9 @@ def forget_main(argv: Sequence[str]) -> int:
     parser = _store_parser("sam-detect forget", "Remove every example of a label.")
     parser.add_argument("label")
     args = parser.parse_args(argv)
-    label = validate_label(args.label)
+    from sam_detect.classifier.background import refuse_reserved
+
+    label = refuse_reserved(validate_label(args.label))
     store = _open_existing_store(args)
     try:
         removed = store.remove(label=label)

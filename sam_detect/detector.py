@@ -30,7 +30,8 @@ import numpy as np
 
 from sam_detect.classifier import (
     BACKGROUND_LABEL, KNNClassifier, Prediction, parameters_for, visible_labels)
-from sam_detect.classifier.background import background_masks
+from sam_detect.classifier.background import (
+    background_boxes, background_masks, refuse_reserved)
 from sam_detect.embedding.cache import EmbeddingCache
 from sam_detect.errors import InvalidMaskError, OptionError, SamDetectError
 from sam_detect.fading import FADES, create_fade, describe_fade, make_faded_crop
@@ -223,7 +224,8 @@ class SAMDetect:
                 "top_k": self.default_top_k, "unknown_threshold": self.unknown_threshold,
                 "max_instances": getattr(self.segmenter, "max_instances", None),
                 "embedding_cache_size": self.embedding_cache.capacity,
-                "qdrant_batch_size": self.qdrant_batch_size}
+                "qdrant_batch_size": self.qdrant_batch_size,
+                "keyframe_interval": self.keyframe_interval}
 
     def _apply(self, values: dict[str, Any]) -> None:
         """Apply checked runtime values other than the fade's to the stages."""
@@ -505,10 +507,7 @@ class SAMDetect:
             The ids of the new (non-background) examples.
         """
         embeddings = np.atleast_2d(np.asarray(embeddings, np.float32))
-        labels = [validate_label(label) for label in labels]
-        if BACKGROUND_LABEL in labels:
-            raise SamDetectError(f"'{BACKGROUND_LABEL}' is reserved for known background; "
-                                 "choose another label")
+        labels = [refuse_reserved(validate_label(label)) for label in labels]
         if len(labels) != len(embeddings):
             raise SamDetectError(f"{len(embeddings)} embeddings but {len(labels)} labels")
         if embeddings.shape[1] != self.embedder.dim:
@@ -580,8 +579,11 @@ class SAMDetect:
         if instance.embedding is None:
             raise SamDetectError("this instance carries no embedding; detect it again")
         others = [o for o in background if o is not instance and o.embedding is not None]
-        if instance.mask is not None and others:
+        if others and instance.mask is not None and all(o.mask is not None for o in others):
             keep = background_masks(instance.mask, [o.mask for o in others])
+            others = [others[i] for i in keep]
+        elif others:  # masks not kept (a node's frame history): the boxes decide
+            keep = background_boxes(tuple(instance.bbox), [tuple(o.bbox) for o in others])
             others = [others[i] for i in keep]
         vectors = (np.stack([o.embedding for o in others]) if others
                    else np.zeros((0, len(instance.embedding)), np.float32))
@@ -662,9 +664,21 @@ class SAMDetect:
 
     def remove_label(self, label: str) -> int:
         """Forget every example of ``label``; returns how many were removed."""
-        removed = self.vector_store.remove(label=validate_label(label))
+        removed = self.vector_store.remove(label=refuse_reserved(validate_label(label)))
         self._forget_votes()
         return removed
+
+    def remove_examples(self, ids: Sequence[int | str]) -> int:
+        """Forget stored examples by id (an undo, a gallery delete); returns how many."""
+        removed = self.vector_store.remove(ids=list(ids))
+        self._forget_votes()
+        return removed
+
+    def relabel_examples(self, ids: Sequence[int | str], label: str) -> int:
+        """Move stored examples to ``label``; returns how many changed."""
+        changed = self.vector_store.relabel(list(ids), refuse_reserved(validate_label(label)))
+        self._forget_votes()
+        return changed
 
     # -- crops and pictures ------------------------------------------------------------------
 

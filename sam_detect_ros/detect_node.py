@@ -53,6 +53,8 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from sam_detect.classifier import visible_labels
+from sam_detect.classifier.background import refuse_reserved
 from sam_detect.errors import InvalidLabelError, SamDetectError
 from sam_detect.image_io import validate_label, validate_mask
 from sam_detect.results import Detections
@@ -288,7 +290,7 @@ class DetectNode(LifecycleNode):
         self._gate.open = True
         self.last_error = ""
         self.get_logger().info(f"configured: store {values['store']}, "
-                               f"{sum(store.labels().values())} examples")
+                               f"{sum(visible_labels(store.labels()).values())} examples")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
@@ -308,10 +310,16 @@ class DetectNode(LifecycleNode):
             try:
                 from sam_detect_ros.web import LiveWeb
 
+                web = None
                 web = LiveWeb(detector, self._values["web_port"], self._values["web_host"],
                               model_lock=self._compute_lock)
                 self.get_logger().info(f"annotation UI at {web.start()}")
             except Exception as error:
+                if web is not None:
+                    web.stop()  # its prefetch thread holds the detector
+                if detector is not self._injected:
+                    del detector
+                    free_accelerator_memory()
                 return self._fail("activate", error)
             self._web = web
         with self._compute_lock:
@@ -437,8 +445,13 @@ class DetectNode(LifecycleNode):
             try:
                 images = [image for _, image in decoded]
                 if self._values["tracking"]:  # each camera is its own video
-                    results = [detector.track(image, stream=frame.camera)
-                               for (frame, _), image in zip(decoded, images)]
+                    results = []
+                    for frame, image in decoded:
+                        try:
+                            results.append(detector.track(image, stream=frame.camera))
+                        except SamDetectError as error:  # one camera's error is its own
+                            self._skip(frame.camera, error)
+                            results.append(None)
                 else:
                     results = ([detector.detect(images[0])] if len(images) == 1
                                else detector.detect_batch(images))
@@ -449,7 +462,7 @@ class DetectNode(LifecycleNode):
         cameras = {camera.name: camera for camera in self._cameras}
         for (frame, image), detections in zip(decoded, results):
             camera = cameras.get(frame.camera)
-            if camera is not None:
+            if camera is not None and detections is not None:
                 if self._web is not None:  # before publishing: whoever saw it can Freeze it
                     self._web.observe(image, detections)
                 self.publish(camera, frame.message.header, image, detections, detector, started)
@@ -562,8 +575,10 @@ class DetectNode(LifecycleNode):
                 detector = self._active_detector()
                 if mask is None:
                     (mask,) = detector.masks_for_teaching(image, "largest")
+                # The frame's other objects are known background: what the label is not.
                 ids = detector.add_example(image, label, mask=mask,
-                                           payload={"source": "ros:add_example"})
+                                           payload={"source": "ros:add_example"},
+                                           background=True)
             response.examples_added = len(ids)
             response.total_examples = sum(detector.labels().values())
             return f"stored {how} as '{label}'"
@@ -609,7 +624,9 @@ class DetectNode(LifecycleNode):
             with self._gate as store_open:  # cleanup waits for the write to finish
                 if not store_open:
                     raise SamDetectError(self._no_store())
-                detector.teach(instance, label, payload=payload)
+                # The frame's other objects (by box: the history keeps no masks) are known
+                # background, so the label does not spread to them.
+                detector.teach(instance, label, payload=payload, background=frame.instances)
             answer = f"stored instance {instance.id} of {frame.describe()} as '{label}'"
             if instance.track_id:  # the object keeps the label from its next frame on
                 detector.relabel_track(instance.track_id, label, frame.camera)
@@ -629,11 +646,14 @@ class DetectNode(LifecycleNode):
     def _on_remove_label(self, request: RemoveLabel.Request,
                          response: RemoveLabel.Response) -> RemoveLabel.Response:
         def run() -> str:
-            label = validate_label(request.label)
+            label = refuse_reserved(validate_label(request.label))
             with self._gate as store_open:
                 if not store_open:
                     raise SamDetectError(self._no_store())
-                removed = self._store.remove(label=label)
+                detector = self.detector
+                # Through the detector when active, so the tracks' label votes are forgotten.
+                removed = (detector.remove_label(label) if detector is not None
+                           else self._store.remove(label=label))
             response.removed = int(removed)
             if removed == 0:
                 raise InvalidLabelError(f"no examples labelled '{label}'")
@@ -649,7 +669,7 @@ class DetectNode(LifecycleNode):
                     self.get_logger().warning(f"list_labels: {self._no_store()}",
                                               throttle_duration_sec=WARN_PERIOD_S)
                     return response
-                counts = sorted(self._store.labels().items())
+                counts = sorted(visible_labels(self._store.labels()).items())
         except Exception as error:  # a service must answer
             self.get_logger().error(f"list_labels failed: {error!r}")
             return response
@@ -748,7 +768,7 @@ class DetectNode(LifecycleNode):
         with self._gate as store_open:
             if store_open:
                 try:
-                    examples = sum(self._store.labels().values())
+                    examples = sum(visible_labels(self._store.labels()).values())
                 except Exception:  # diagnostics must not take the node down
                     examples = -1
         healthy = examples >= 0 or state == "unconfigured"

@@ -30,6 +30,7 @@ from typing import Any, Callable, Sequence
 import cv2
 import numpy as np
 
+from sam_detect.classifier import is_background
 from sam_detect.errors import InvalidImageError, SamDetectError
 from sam_detect.image_io import IMAGE_SUFFIXES, load_image, validate_label
 from sam_detect.results import Instance, Neighbour, encode_rle, mask_to_bbox
@@ -259,6 +260,9 @@ def vote_shares(neighbours: Sequence[Neighbour], sharpness: float) -> list[dict[
         best[n.label] = max(best.get(n.label, -1.0), float(n.score))
     total = sum(votes.values()) or 1.0
     order = sorted(votes, key=lambda label: (-votes[label], -best[label], label))
+    # Known background takes its part of the vote (it lowers the others' shares) but is never
+    # suggested: it is the store's evidence of what nothing taught is.
+    order = [label for label in order if not is_background(label)]
     return [{"label": label, "share": round(votes[label] / total, 3),
              "similarity": round(best[label], 3)} for label in order[:MAX_SUGGESTIONS]]
 
@@ -547,7 +551,8 @@ class AnnotationSession:
         encoded, mask, embedding, detected = self._target(index, instance, prompt, candidate)
         payload = self._payload(index, encoded, mask)
         if detected is not None:
-            ids = self.detector.teach(detected, label, payload)
+            # As the node's label_instance: the picture's other objects are known background.
+            ids = self.detector.teach(detected, label, payload, background=encoded.instances)
         else:
             ids = self.detector.add_embeddings(embedding[None, :], [label], [payload])
         record = {"ids": list(ids), "label": label, "bbox": payload["bbox"],
@@ -572,7 +577,7 @@ class AnnotationSession:
                 if record in saved:
                     saved.remove(record)
         ids = [i for record in entry["records"] for i in record["ids"]]
-        removed = self.detector.vector_store.remove(ids=ids)
+        removed = self.detector.remove_examples(ids)
         return {"removed": removed, "index": entry["index"], "labels": self.labels()}
 
     def label_similar(self, index: int, label: str, instance: int | None = None,
@@ -648,18 +653,19 @@ class AnnotationSession:
                  limit: int = 200) -> list[dict[str, Any]]:
         """List what the store holds for the gallery, thumbnails included."""
         found = self.detector.vector_store.list_examples(label=label, ids=ids, limit=limit)
-        return [self._example(e.id, e.label, e.payload) for e in found]
+        return [self._example(e.id, e.label, e.payload) for e in found
+                if not is_background(e.label)]  # the store's own evidence, not a user's
 
     def delete_example(self, point_id: Any) -> dict[str, Any]:
         """Delete one stored example."""
-        removed = self.detector.vector_store.remove(ids=[point_id])
+        removed = self.detector.remove_examples([point_id])
         if not removed:
             raise NotFoundError(f"no stored example {point_id}")
         return {"removed": removed, "labels": self.labels()}
 
     def relabel_example(self, point_id: Any, label: str) -> dict[str, Any]:
         """Move one stored example to another label."""
-        changed = self.detector.vector_store.relabel([point_id], validate_label(label))
+        changed = self.detector.relabel_examples([point_id], label)
         if not changed:
             raise NotFoundError(f"no stored example {point_id}")
         return {"changed": changed, "labels": self.labels()}

@@ -39,6 +39,48 @@ def visible_labels(counts: Mapping[str, int]) -> dict[str, int]:
     return {label: count for label, count in counts.items() if not is_background(label)}
 
 
+def refuse_reserved(label: str) -> str:
+    """Return ``label``, or raise when it is the reserved background label.
+
+    Known background is the store's own evidence: a user can neither teach, forget nor
+    relabel it by name.
+
+    Raises:
+        InvalidLabelError: for :data:`BACKGROUND_LABEL`.
+    """
+    if is_background(label):
+        from sam_detect.errors import InvalidLabelError
+
+        raise InvalidLabelError(f"'{BACKGROUND_LABEL}' is reserved for known background; "
+                                "choose another label")
+    return label
+
+
+def background_boxes(taught: tuple[int, int, int, int],
+                     others: list[tuple[int, int, int, int]],
+                     max_overlap: float = 0.2) -> list[int]:
+    """Return the indices of ``others`` that may serve as background, judged by boxes alone.
+
+    For instances whose masks were not kept (a node's frame history): a box that overlaps the
+    taught box by more than ``max_overlap`` of the smaller box is taken for the same object.
+
+    Example:
+        >>> background_boxes((0, 0, 4, 4), [(1, 1, 3, 3), (6, 0, 9, 4)])
+        [1]
+    """
+    def area(box: tuple[int, int, int, int]) -> int:
+        return max(0, box[2] - box[0]) * max(0, box[3] - box[1])
+
+    keep = []
+    for index, box in enumerate(others):
+        width = min(taught[2], box[2]) - max(taught[0], box[0])
+        height = min(taught[3], box[3]) - max(taught[1], box[1])
+        shared = max(0, width) * max(0, height)
+        if area(box) and shared <= max_overlap * max(1, min(area(taught), area(box))):
+            keep.append(index)
+    return keep
+
+
 def background_masks(taught: np.ndarray, others: list[np.ndarray],
                      max_overlap: float = 0.2) -> list[int]:
     """Return the indices of ``others`` that may serve as background for the ``taught`` mask.

@@ -83,6 +83,7 @@ class VideoTracker:
     _segmenter: Any = field(default=None, init=False, repr=False)
     _coasted: set = field(default_factory=set, init=False, repr=False)
     _pinned: bool = field(default=False, init=False, repr=False)
+    _reuse_fade: Any = field(default=None, init=False, repr=False)
     _frame_shape: tuple | None = field(default=None, init=False, repr=False)
     _stale_votes: bool = field(default=False, init=False, repr=False)
     _relabels: dict = field(default_factory=dict, init=False, repr=False)
@@ -372,6 +373,10 @@ class VideoTracker:
         fresh, crops = [], []
         start = time.perf_counter()
         fade = detector.fade_strategy
+        if fade is not self._reuse_fade:  # embeddings of another fade are not comparable
+            self._reuse_fade = fade
+            for track in self.tracker.tracks():
+                track.reuse_embedding = None
         for index, (segment, hint) in enumerate(zip(segments, hints)):
             reused = self._reused(hint, segment)
             if reused is not None:
@@ -380,8 +385,8 @@ class VideoTracker:
             fresh.append(index)
             crops.append(make_faded_crop(image, segment.mask, fade, segment.bbox)[0])
         fade_ms = (time.perf_counter() - start) * 1e3
-        if crops:
-            embeddings[fresh] = detector.embedder.embed(crops)
+        if crops:  # through the detector: its embedding cache, its batching
+            embeddings[fresh] = detector._embed(crops)
         return embeddings, fade_ms
 
     @staticmethod

@@ -516,6 +516,7 @@ class EdgeVectorStore(StoreBase):
             present = [e.id for e in self.list_examples(ids=ids)]
             if not present:
                 return 0
+            require_free(self.path, 0, self.path)  # a payload write through memory maps too
             with self._edge_errors("update"):
                 self._shard.update(self._qe.UpdateOperation.set_payload(present, {"label": label}))
                 self._shard.flush()

@@ -90,7 +90,8 @@ def test_taught_object_is_recognised_in_later_frames(harness: Any) -> None:
     detections = send(harness, 5)
     box = instance_at(detections, object_centre(BOX, 5))
     assert box.label == "blue box" and box.confidence > 0
-    assert list(box.neighbour_labels) == ["blue box"]
+    # The frame's other objects were stored as known background when the box was taught.
+    assert [n for n in box.neighbour_labels if n != "__background__"] == ["blue box"]
     assert instance_at(detections, object_centre(BALL, 5)).label == ""
 
 
@@ -491,9 +492,12 @@ def test_teaching_during_inference_on_an_edge_store(harness_factory: Any, wait_u
 
     expected = {"box": 4, "ball": 6, "wedge": 2}
     store = detector.vector_store
-    assert store.labels() == expected and store.count() == 12
+    # Teaching also stored the frames' other objects as known background (never a label).
+    background = store.labels().pop("__background__", 0)
+    assert detector.labels() == expected and store.count() == 12 + background
     # Every stored example, once: a search for all of them finds each id once.
     (hits,) = store.search(np.ones((1, detector.embedder.dim), np.float32), k=100)
+    hits = [hit for hit in hits if hit.label != "__background__"]
     assert len(hits) == 12 and len({hit.id for hit in hits}) == 12
     assert Counter((hit.label, hit.payload["source"]) for hit in hits) == {
         ("box", "ros:add_example"): 4, ("wedge", "ros:add_example"): 2,

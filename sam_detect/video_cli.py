@@ -52,7 +52,8 @@ def open_writer(path: str, fps: float, size: tuple[int, int]) -> Any:
     suffix = Path(path).suffix.lower()
     if suffix not in FOURCC:
         raise SamDetectError(f"--output {path}: write a video file ({', '.join(FOURCC)})")
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
+    if not Path(path).parent.is_dir():  # a typo must not create folders anywhere
+        raise SamDetectError(f"--output {path}: the folder {Path(path).parent} does not exist")
     writer = cv2.VideoWriter(path, cv2.VideoWriter_fourcc(*FOURCC[suffix]), fps, size)
     if not writer.isOpened():
         raise SamDetectError(f"cannot write the video {path}")

@@ -122,7 +122,8 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--store", choices=("memory", "edge"), default="memory",
                         help="scratch store for the taught examples (emptied after)")
     parser.add_argument("--json", metavar="OUT",
-                        help="write the full report as JSON ('-': stdout)")
+                        help="write the full report as JSON ('-': stdout); for a --hard folder "
+                             "one file per split: OUT_tune.json and OUT_validation.json")
     parser.add_argument("--min-confidence", type=float, default=0.0,
                         help="tracking sequences: count only labelled instances with at least "
                              "this confidence")
@@ -426,6 +427,10 @@ def dashboard_main(argv: Sequence[str]) -> int:
     from sam_detect.evaluation.sweep import read_rows
 
     args = dashboard_parser().parse_args(list(argv))
-    page = write_dashboard(read_rows(args.results), args.out, threshold=args.threshold)
+    rows = read_rows(args.results)
+    if not rows:
+        raise SamDetectError(f"no results in {', '.join(map(str, args.results))}: give the "
+                             "files that sam-detect evaluate --json or sam-detect bench wrote")
+    page = write_dashboard(rows, args.out, threshold=args.threshold)
     print(f"dashboard written to {page}")
     return 0

@@ -275,7 +275,11 @@ def read_rows(paths: Iterable[str | os.PathLike]) -> list[dict[str, Any]]:
     for path in expanded:
         if not path.is_file():
             raise SamDetectError(f"results file {path} not found")
-        text = path.read_text(encoding="utf-8")
+        try:
+            text = path.read_text(encoding="utf-8")
+        except UnicodeDecodeError:
+            raise SamDetectError(f"results file {path} is not JSON text (an image? give the "
+                                 "files sam-detect evaluate --json / bench wrote)") from None
         try:
             if text.lstrip().startswith("{") and "\n{" not in text.strip():
                 rows.append(_as_row(json.loads(text)))

@@ -174,6 +174,7 @@ class VideoTracker:
                 track.coasting, track.velocity = 0, (0.0, 0.0)
         # Coasted masks keep their tracks alive but are guesses: they are not reported.
         tracked = [inst for inst in tracked if inst.track_id not in self._coasted]
+        tracked = self._one_track_per_object(tracked)
         for index, inst in enumerate(tracked):
             inst.id = index
         done = time.perf_counter()
@@ -185,6 +186,24 @@ class VideoTracker:
                    "embed": embedded - segmented - fade_ms / 1e3, "search": searched - embedded,
                    "track": done - searched, "total": done - start}
         return Detections(tracked, image.shape[:2], {k: v * 1e3 for k, v in timings.items()})
+
+    def _one_track_per_object(self, tracked: list[Instance]) -> list[Instance]:
+        """Report one track per object: of two that cover the same pixels, the older one.
+
+        On a cluttered background a key frame can propose a region that a propagated track
+        already covers; the younger track is taken as lost (kept for re-identification, not
+        followed or reported), so the same pixels never carry two ids.
+        """
+        kept: list[Instance] = []
+        order = {id(inst): index for index, inst in enumerate(tracked)}
+        for inst in sorted(tracked, key=lambda i: (i.track_id or 1 << 62)):
+            if any(_overlap_of_smaller(inst, other) > DUPLICATE_OVERLAP for other in kept):
+                track = self.tracker.get(inst.track_id) if inst.track_id else None
+                if track is not None:
+                    track.misses = max(track.misses, 1)
+                continue
+            kept.append(inst)
+        return sorted(kept, key=lambda i: order[id(i)])
 
     # -- key frames ----------------------------------------------------------------------------
 
@@ -403,6 +422,20 @@ class VideoTracker:
     def _frames_ahead(self, track: Track) -> int:
         return max(1, getattr(self.tracker, "frame_index", track.last_frame) + 1
                    - track.last_frame)
+
+
+# Two reported tracks whose masks share more than this part of the smaller one are one object.
+DUPLICATE_OVERLAP = 0.6
+
+
+def _overlap_of_smaller(a: Instance, b: Instance) -> float:
+    """Return the shared pixels of two instances' masks over the smaller mask's area."""
+    x0, y0 = max(a.bbox[0], b.bbox[0]), max(a.bbox[1], b.bbox[1])
+    x1, y1 = min(a.bbox[2], b.bbox[2]), min(a.bbox[3], b.bbox[3])
+    if x1 <= x0 or y1 <= y0:
+        return 0.0
+    shared = np.count_nonzero(a.mask[y0:y1, x0:x1] & b.mask[y0:y1, x0:x1])
+    return shared / max(1, min(int(a.area), int(b.area)))
 
 
 def check_keyframe_interval(value: Any) -> int:

@@ -71,6 +71,7 @@ def test_without_json_it_prints_a_summary_of_the_tracks(video: Path, capsys: Any
     (["missing.avi"], "no video file missing.avi"),
     (["a.avi", "b.avi"], "one video file or camera index"),
     (["{video}", "--output", "{tmp}/out.png"], "write a video file"),
+    (["{video}", "--output", "{tmp}/typo/out.mp4"], "typo does not exist"),
     (["{tmp}/not_a_video.avi"], "cannot open video"),
 ])
 def test_bad_video_input_is_a_one_line_error(video: Path, tmp_path: Path, args: list,

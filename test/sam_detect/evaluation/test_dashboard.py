@@ -167,3 +167,16 @@ def test_dashboard_without_tracking_results(tmp_path: Path) -> None:
     assert "Tracking" not in text and "60 FPS" not in text
     assert not any((tmp_path / "site" / name).exists() for name in TRACKING_PLOTS)
     assert "accuracy@5" in text
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda tmp: tmp.mkdir(exist_ok=True) or tmp, "no results in"),
+    (lambda tmp: (tmp / "picture.png").write_bytes(b"\x89PNG\r\n\x1a\n\x00\xff") and
+     tmp / "picture.png", "is not JSON text"),
+])
+def test_the_dashboard_refuses_what_is_not_a_result(tmp_path: Path, make, message) -> None:
+    from sam_detect.errors import SamDetectError
+
+    source = make(tmp_path)
+    with pytest.raises(SamDetectError, match=message):
+        dashboard_main([str(source), "--out", str(tmp_path / "site")])

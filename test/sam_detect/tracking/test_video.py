@@ -332,3 +332,20 @@ def test_a_new_frame_size_starts_a_new_video() -> None:
     detections = detector.track(small)
     assert detections.image_size == small.shape[:2]
     assert all(t.track_id <= len(detections) for t in detector.tracks())  # ids start again
+
+
+def test_two_tracks_never_report_the_same_pixels() -> None:
+    """A key-frame region over a propagated track's pixels does not become a second id."""
+    from sam_detect.results import Instance
+    from sam_detect.tracking import MaskTracker, VideoTracker
+
+    video = VideoTracker(MaskTracker(), keyframe_interval=5)
+    mask = np.zeros((60, 80), bool)
+    mask[10:40, 10:40] = True
+    inner = np.zeros((60, 80), bool)
+    inner[12:38, 12:38] = True
+    old = Instance(mask, (10, 10, 40, 40), track_id=1)
+    young = Instance(inner, (12, 12, 38, 38), track_id=7)
+    apart = Instance(np.roll(mask, 40, axis=1), (50, 10, 80, 40), track_id=9)
+    kept = video._one_track_per_object([young, apart, old])
+    assert [i.track_id for i in kept] == [9, 1]  # the older of the two, the frame's order kept

@@ -25,7 +25,7 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, NoReturn, Sequence
 
 from sam_detect.errors import OptionError, SamDetectError
 from sam_detect.options import BY_NAME, DetectorOptions, Option, options_for, STORE
@@ -40,6 +40,17 @@ SUBCOMMANDS = {
     "bench": "sam_detect.evaluation.cli:bench_main",
     "dashboard": "sam_detect.evaluation.cli:dashboard_main",
 }
+
+
+class CommandParser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (``PROG: error: ...``) and exit status 2.
+
+    argparse prints its whole usage block before an error; ``--help`` still shows it.
+    """
+
+    def error(self, message: str) -> NoReturn:
+        """Print ``message`` as one line and exit with status 2."""
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
 
 
 def cli_help(option: Option) -> str:
@@ -101,7 +112,7 @@ def build_detector(args: argparse.Namespace, store: Any = None) -> Any:
 
 def detect_parser() -> argparse.ArgumentParser:
     """Return the parser of ``sam-detect IMAGE...``."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="sam-detect",
         description="Detect and label objects in images, or teach them with --label. "
                     "Other commands: " + ", ".join(SUBCOMMANDS) + " (sam-detect COMMAND --help).")
@@ -227,7 +238,7 @@ def format_detections(detections: Any) -> str:
 
 
 def _store_parser(prog: str, description: str) -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog=prog, description=description)
+    parser = CommandParser(prog=prog, description=description)
     add_store_arguments(parser)
     parser.add_argument("--json", action="store_true", help="print JSON")
     return parser
@@ -301,7 +312,7 @@ def mute_opencv_warnings() -> None:
 
 def optimize_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect optimize``: build the edge store's HNSW index (large stores)."""
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="sam-detect optimize",
         description="Build the HNSW index of an edge store, for fast search past ~10k examples "
                     "(exact search is used until then). Takes seconds to minutes; stop the "
@@ -324,7 +335,7 @@ def annotate_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect annotate IMAGE_DIR``: teach in the browser (see docs/annotate.md)."""
     from sam_detect.annotate.app import AnnotationUI
 
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="sam-detect annotate",
         description="Open a folder of pictures in the browser: click objects, name them, and "
                     "the store learns; labels are suggested from what it already knows.")

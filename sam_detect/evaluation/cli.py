@@ -95,9 +95,9 @@ def format_report(report: Any) -> str:
 
 def evaluate_parser() -> argparse.ArgumentParser:
     """Return the parser of ``sam-detect evaluate``."""
-    from sam_detect.cli import add_detector_arguments
+    from sam_detect.cli import add_detector_arguments, CommandParser
 
-    parser = argparse.ArgumentParser(
+    parser = CommandParser(
         prog="sam-detect evaluate",
         description="Few-shot evaluation on a COCO dataset: segmentation recall, accuracy "
                     "given a correct segment, end-to-end accuracy, unknown rejection and false "
@@ -236,7 +236,9 @@ def benchmark_splits(path: str) -> list[tuple[str | None, str]]:
 
 def make_benchmark_parser() -> argparse.ArgumentParser:
     """Return the parser of ``sam-detect make-benchmark``."""
-    parser = argparse.ArgumentParser(
+    from sam_detect.cli import CommandParser
+
+    parser = CommandParser(
         prog="sam-detect make-benchmark",
         description="Build a COCO few-shot benchmark: photographic tuxpaint stamps (their alpha "
                     "is the mask) pasted on real textures. Needs the Debian package "
@@ -326,7 +328,9 @@ def default_benchmark(images: int, seed: int = 0) -> Path:
 
 def bench_parser() -> argparse.ArgumentParser:
     """Return the parser of ``sam-detect bench``."""
-    parser = argparse.ArgumentParser(
+    from sam_detect.cli import CommandParser
+
+    parser = CommandParser(
         prog="sam-detect bench",
         description="Sweep fade strategies x embedders (memory store) and stores (default fade), "
                     "append one JSON line per combination, print a table and compare with the "
@@ -409,7 +413,9 @@ def bench_main(argv: Sequence[str]) -> int:
 
 def dashboard_parser() -> argparse.ArgumentParser:
     """Return the parser of ``sam-detect dashboard``."""
-    parser = argparse.ArgumentParser(
+    from sam_detect.cli import CommandParser
+
+    parser = CommandParser(
         prog="sam-detect dashboard",
         description="Write a static HTML dashboard (index.html + PNG plots, works offline) from "
                     "bench results (sam-detect bench, bench/bench_stores.py --json, "

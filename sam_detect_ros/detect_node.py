@@ -307,10 +307,10 @@ class DetectNode(LifecycleNode):
         except Exception as error:
             return self._fail("activate", error)
         if self._values["web_port"]:
+            web = None
             try:
                 from sam_detect_ros.web import LiveWeb
 
-                web = None
                 web = LiveWeb(detector, self._values["web_port"], self._values["web_host"],
                               model_lock=self._compute_lock)
                 self.get_logger().info(f"annotation UI at {web.start()}")

@@ -824,6 +824,14 @@ def main(args: list[str] | None = None) -> int:
         executor.spin()
     except (SamDetectError, ParameterException) as error:
         print(f"sam_detect: {render_error(error)}", file=sys.stderr)
+        if node is None:
+            # A node that failed to start holds no store (a failed start closes it) and nothing
+            # to flush. Tearing its DDS participant down while discovery traffic arrives can
+            # deadlock in Fast DDS 2.14 (rmw destroy_participant spinning in set_listener, seen
+            # once in CI with other nodes in the domain), so the process leaves without it.
+            sys.stdout.flush()
+            sys.stderr.flush()
+            os._exit(2)
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass

@@ -290,6 +290,16 @@ def _paste(canvas: np.ndarray, stamp: np.ndarray, x: int, y: int) -> np.ndarray:
     return mask
 
 
+def instances_per_category(annotations: list[dict[str, Any]],
+                           category_ids: dict[str, int]) -> dict[str, int]:
+    """Count COCO annotations per category name, sorted by name (categories with none left out)."""
+    id_to_name = {v: k for k, v in category_ids.items()}
+    counts: dict[str, int] = defaultdict(int)
+    for ann in annotations:
+        counts[id_to_name[ann["category_id"]]] += 1
+    return dict(sorted(counts.items()))
+
+
 def make_benchmark(
     out: str | os.PathLike,
     images: int = 120,
@@ -403,16 +413,13 @@ def make_benchmark(
     cats = [{"id": category_ids[c], "name": c, "supercategory": supercategories[c]}
             for c in categories]
     path = write_coco(out, image_entries, cats, annotations, info)
-    per_category: dict[str, int] = defaultdict(int)
-    id_to_name = {v: k for k, v in category_ids.items()}
-    for ann in annotations:
-        per_category[id_to_name[ann["category_id"]]] += 1
+    per_category = instances_per_category(annotations, category_ids)
     return {
         "path": str(path),
         "images": images,
         "instances": len(annotations),
         "categories": categories,
-        "per_category": dict(sorted(per_category.items())),
+        "per_category": per_category,
         "stamps": len(stamps),
     }
 

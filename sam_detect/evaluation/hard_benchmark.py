@@ -36,6 +36,7 @@ from sam_detect.errors import SamDetectError, require_extra
 from sam_detect.evaluation.benchmark import (
     Stamp,
     _group_categories,
+    instances_per_category,
     _scaled_stamp,
     load_texture,
     read_rgba,
@@ -219,10 +220,9 @@ def _write_split(out: Path, settings: SceneSettings, images: int, seed: int,
              "distractor": c in distractor_names}
             for c in names]
     path = write_coco(out, image_entries, cats, annotations, info)
-    per_category: dict[str, int] = defaultdict(int)
-    id_to_name = {v: k for k, v in category_ids.items()}
-    for ann in annotations:
-        per_category[id_to_name[ann["category_id"]]] += 1
+    # Every distractor category is listed, with 0 when no scene drew it.
+    per_category = dict(sorted({**dict.fromkeys(distractor_names, 0),
+                                **instances_per_category(annotations, category_ids)}.items()))
     return {
         "path": str(path),
         "images": images,
@@ -230,7 +230,7 @@ def _write_split(out: Path, settings: SceneSettings, images: int, seed: int,
         "distractor_instances": sum(per_category[c] for c in distractor_names),
         "categories": categories,
         "distractor_categories": distractor_names,
-        "per_category": dict(sorted(per_category.items())),
+        "per_category": per_category,
         "backgrounds": dict(sorted(backgrounds.items())),
         "stamps": len(main) + len(distractors),
     }

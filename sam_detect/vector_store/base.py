@@ -120,6 +120,42 @@ def check_limit(limit: Any) -> int | None:
     return int(limit)
 
 
+def scroll_records(scroll: Callable[[Any, int], tuple[list[Any], Any]],
+                   limit: int | None, page_size: int = 1024) -> list[Any]:
+    """Page through a Qdrant scroll (Qdrant Edge's or qdrant-client's) up to ``limit`` records.
+
+    Args:
+        scroll: ``scroll(offset, page)`` returns one page of records and the next offset
+            (None at the end).
+        limit: Most records to return; None for all.
+        page_size: Records asked for per call.
+    """
+    records: list[Any] = []
+    offset = None
+    while limit is None or len(records) < limit:
+        page = page_size if limit is None else min(page_size, limit - len(records))
+        batch, offset = scroll(offset, page)
+        records.extend(batch)
+        if offset is None or not batch:
+            break
+    return records
+
+
+def records_to_examples(records: Iterable[Any], id_type: Callable[[Any], PointId],
+                        label: str | None = None,
+                        limit: int | None = None) -> list[StoredExample]:
+    """Turn Qdrant records into :class:`StoredExample` rows: ``label``'s only, ``limit`` at most.
+
+    ``label`` and ``limit`` are for records fetched by id; a scroll filters and pages itself.
+    """
+    if label is not None:
+        records = [r for r in records if (r.payload or {}).get("label") == label]
+    examples = [StoredExample(id_type(r.id), str((r.payload or {}).get("label")),
+                              dict(r.payload or {}))
+                for r in records]
+    return examples[:limit] if limit is not None else examples
+
+
 def check_compatible(store: VectorStore, metadata: dict[str, Any]) -> list[str]:
     """Make sure ``store`` was filled by the embedder described in ``metadata``; record it if new.
 

@@ -56,6 +56,8 @@ from sam_detect.vector_store.base import (
     StoredExample,
     check_k,
     check_limit,
+    records_to_examples,
+    scroll_records,
     check_remove_args,
     json_copy,
     neighbours_from_hits,
@@ -487,24 +489,13 @@ class EdgeVectorStore(StoreBase):
                     valid = sorted({int(i) for i in ids
                                     if isinstance(i, (int, np.integer)) and 0 <= int(i) <= MAX_ID})
                     records = self._shard.retrieve(valid, with_payload=True, with_vector=False)
-                    records = sorted(records, key=lambda r: int(r.id))
-                    if label is not None:
-                        records = [r for r in records if (r.payload or {}).get("label") == label]
-                    records = records[:limit] if limit is not None else records
-                else:
-                    flt = None if label is None else self._filter([label])
-                    records, offset = [], None
-                    while limit is None or len(records) < limit:
-                        page = 1024 if limit is None else min(1024, limit - len(records))
-                        batch, offset = self._shard.scroll(qe.ScrollRequest(
-                            offset=offset, limit=page, filter=flt, with_payload=True,
-                            with_vector=False))
-                        records.extend(batch)
-                        if offset is None or not batch:
-                            break
-        return [StoredExample(int(r.id), str((r.payload or {}).get("label")),
-                              dict(r.payload or {}))
-                for r in records]
+                    return records_to_examples(sorted(records, key=lambda r: int(r.id)), int,
+                                               label, limit)
+                flt = None if label is None else self._filter([label])
+                records = scroll_records(lambda offset, page: self._shard.scroll(
+                    qe.ScrollRequest(offset=offset, limit=page, filter=flt, with_payload=True,
+                                     with_vector=False)), limit)
+        return records_to_examples(records, int)
 
     def relabel(self, ids: list[PointId], label: str) -> int:
         """Give the examples ``ids`` the label ``label``; return how many were changed."""

@@ -36,6 +36,8 @@ from sam_detect.vector_store.base import (
     StoredExample,
     check_k,
     check_limit,
+    records_to_examples,
+    scroll_records,
     check_remove_args,
     json_copy,
     neighbours_from_hits,
@@ -408,23 +410,12 @@ class QdrantVectorStore(StoreBase):
                     valid = list(dict.fromkeys(str(i) for i in ids if _is_uuid(i)))
                     records = self._client.retrieve(self.collection_name, valid,
                                                     with_payload=True, with_vectors=False)
-                    if label is not None:
-                        records = [r for r in records if (r.payload or {}).get("label") == label]
-                    records = records[:limit] if limit is not None else records
-                else:
-                    flt = None if label is None else self._label_filter([label])
-                    records, offset = [], None
-                    while limit is None or len(records) < limit:
-                        page = 1024 if limit is None else min(1024, limit - len(records))
-                        batch, offset = self._client.scroll(
-                            self.collection_name, scroll_filter=flt, limit=page, offset=offset,
-                            with_payload=True, with_vectors=False)
-                        records.extend(batch)
-                        if offset is None or not batch:
-                            break
-        return [StoredExample(str(r.id), str((r.payload or {}).get("label")),
-                              dict(r.payload or {}))
-                for r in records]
+                    return records_to_examples(records, str, label, limit)
+                flt = None if label is None else self._label_filter([label])
+                records = scroll_records(lambda offset, page: self._client.scroll(
+                    self.collection_name, scroll_filter=flt, limit=page, offset=offset,
+                    with_payload=True, with_vectors=False), limit)
+        return records_to_examples(records, str)
 
     def relabel(self, ids: list[PointId], label: str) -> int:
         """Give the examples ``ids`` the label ``label``; return how many were changed."""

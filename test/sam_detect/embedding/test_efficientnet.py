@@ -138,3 +138,21 @@ def test_fast_path_equals_the_unfused_network(embedder, crops, input_size):
 def test_input_size_must_be_sane(input_size):
     with pytest.raises(ValueError, match="input_size"):
         EfficientNetEmbedder(input_size=input_size)
+
+
+def test_the_cpu_default_runs_through_onnxruntime(embedder):
+    assert embedder.runtime == "onnxruntime" and "onnxruntime" in repr(embedder)
+
+
+@pytest.mark.parametrize("input_size", [224, 160])
+def test_onnxruntime_gives_the_torch_vectors(crops, input_size):
+    """Vectors stored by either runtime mix in one store: they agree to float rounding."""
+    through_onnx = EfficientNetEmbedder(input_size=input_size, runtime="onnxruntime")
+    through_torch = EfficientNetEmbedder(input_size=input_size, runtime="torch")
+    assert through_torch._network is None
+    np.testing.assert_allclose(through_onnx.embed(crops), through_torch.embed(crops), atol=1e-5)
+
+
+def test_an_unknown_runtime_is_a_clear_error():
+    with pytest.raises(SamDetectError, match="runtime must be one of"):
+        EfficientNetEmbedder(runtime="tflite")

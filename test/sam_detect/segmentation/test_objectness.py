@@ -149,3 +149,13 @@ def test_auto_is_objectness_when_installed(monkeypatch, installed, expected):
     assert resolve_segmenter("auto") == expected
     assert create_segmenter("auto").name == expected
     assert resolve_segmenter("sam2") == "sam2"
+
+
+def test_onnxruntime_and_torch_find_the_same_segments(segmenter):
+    assert segmenter.runtime == "onnxruntime"
+    through_torch = ObjectnessSegmenter(runtime="torch")
+    image, _ = busy_scene("patchwork", seed=5)
+    np.testing.assert_allclose(segmenter.uniqueness(image), through_torch.uniqueness(image),
+                               atol=1e-4)
+    found, expected = segmenter.segment(image), through_torch.segment(image)
+    assert [s.bbox for s in found] == [s.bbox for s in expected]

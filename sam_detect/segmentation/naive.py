@@ -128,11 +128,18 @@ class NaiveSegmenter:
         # sensor noise and JPEG ringing (units: Lab and texture, 0..100 scale).
         spreads = np.stack([samples[assignment == m].std(axis=0) for m in kept]).astype(np.float32)
         spreads = np.maximum(spreads, np.float32(1.5))
-        best = np.full(len(features), np.inf, np.float32)
-        for centre, spread in zip(centres[kept], spreads):
-            normalised = (features - centre) / spread
-            np.minimum(best, np.sqrt(np.einsum("ij,ij->i", normalised, normalised)), out=best)
-        return best.reshape(height, width)
+        # Squared normalised distance to every mode in one matrix product, expanded as
+        # sum(w f^2) - 2 sum(w c f) + sum(w c^2) with w = 1 / spread^2 (float64: no cancellation).
+        weights = 1.0 / spreads.astype(np.float64) ** 2
+        centres = centres[kept].astype(np.float64)
+        # Pixels as columns: the product is (modes, pixels) and the nearest mode a min over rows,
+        # which numpy does far faster than a min along a short last axis.
+        pixels = features.T.astype(np.float64)
+        squared = (np.hstack([weights, -2 * weights * centres])
+                   @ np.vstack([pixels * pixels, pixels]))
+        squared += (weights * centres * centres).sum(axis=1)[:, None]
+        nearest = np.maximum(squared.min(axis=0), 0.0)
+        return np.sqrt(nearest).astype(np.float32).reshape(height, width)
 
     def _clean(self, foreground: np.ndarray) -> np.ndarray:
         kernel = cv2.getStructuringElement(cv2.MORPH_ELLIPSE, (5, 5))

@@ -101,3 +101,25 @@ def test_tiny_images_have_no_segments(shape):
     # A 1x1 frame used to raise IndexError; tiny images are valid input with nothing to find.
     image = np.random.default_rng(0).integers(0, 255, (*shape, 3), dtype=np.uint8)
     assert NaiveSegmenter().segment(image) == []
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_background_distance_is_the_normalised_distance_to_the_nearest_mode(seed, monkeypatch):
+    """The one-product form equals the definition: min over modes of |(f - c) / spread|."""
+    import cv2
+
+    rng = np.random.default_rng(seed)
+    shape = (60, 80)
+    features = rng.normal(50, 20, (shape[0] * shape[1], 4)).astype(np.float32)
+    segmenter = NaiveSegmenter(background_modes=3, min_mode_support=0.0)
+    centres = rng.normal(50, 20, (3, 4)).astype(np.float32)
+    border = features[segmenter._border_samples(shape)]
+    assignment = rng.integers(0, 3, (len(border), 1)).astype(np.int32)
+    assignment[:3, 0] = [0, 1, 2]
+    monkeypatch.setattr(cv2, "kmeans", lambda *args: (0.0, assignment, centres))
+    spreads = np.maximum(np.stack([border[assignment[:, 0] == m].std(axis=0)
+                                   for m in range(3)]), 1.5)
+    expected = np.min([np.linalg.norm((features - c) / s, axis=1)
+                       for c, s in zip(centres, spreads)], axis=0).reshape(shape)
+    found = segmenter._background_distance(features, shape)
+    np.testing.assert_allclose(found, expected, rtol=1e-5, atol=1e-4)

@@ -826,21 +826,25 @@ class _StopSignals:
     the handler only asks the loop to stop.
     """
 
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
     def __init__(self) -> None:
         self.spinning = False
         self.requested = False
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            signal.signal(signum, self)
+        self._previous = {signum: signal.signal(signum, self) for signum in self.SIGNALS}
 
     def __call__(self, signum: int, _frame: Any) -> None:
         self.requested = True
         if not self.spinning:
             raise KeyboardInterrupt(signal.Signals(signum).name)
 
-    @staticmethod
-    def ignore() -> None:
-        for signum in (signal.SIGINT, signal.SIGTERM):
+    def ignore(self) -> None:
+        for signum in self.SIGNALS:
             signal.signal(signum, signal.SIG_IGN)
+
+    def restore(self) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)
 
 
 def main(args: list[str] | None = None) -> int:
@@ -882,6 +886,7 @@ def main(args: list[str] | None = None) -> int:
         if node is not None:
             node.destroy_node()
         rclpy.try_shutdown()
+        signals.restore()
     return 0
 
 

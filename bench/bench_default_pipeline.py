@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import platform
 import statistics
 import sys
@@ -49,6 +48,7 @@ from sam_detect.embedding.efficientnet import (  # noqa: E402
     EfficientNetEmbedder,
     letterbox,
 )
+from sam_detect.evaluation.sweep import append_rows  # noqa: E402
 from sam_detect.segmentation import NaiveSegmenter  # noqa: E402
 from sam_detect.segmentation.objectness import ObjectnessSegmenter  # noqa: E402
 from sam_detect.vector_store import MemoryVectorStore  # noqa: E402
@@ -200,9 +200,7 @@ def main() -> int:
                      "speedup_wall": base / wall, "speedup_cpu": base_cpu / cpu,
                      "frames": len(frames), "source": source})
     if args.json:
-        with open(args.json, "a", encoding="utf-8") as out:
-            for row in rows:
-                out.write(json.dumps(row) + "\n")
+        append_rows(args.json, rows)
     return 0
 
 

@@ -36,7 +36,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import json
 import platform
 import statistics
 import sys
@@ -54,6 +53,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sam_detect import SAMDetect  # noqa: E402
 from sam_detect.embedding.clip import CLIPEmbedder  # noqa: E402
+from sam_detect.evaluation.sweep import append_rows  # noqa: E402
 from sam_detect.fading import GaussianFade, make_faded_crop  # noqa: E402
 from sam_detect.models.mask_nms import mask_nms  # noqa: E402
 from sam_detect.models.synthetic import random_sam2  # noqa: E402
@@ -369,9 +369,7 @@ def main() -> int:  # noqa: C901 - a linear script of benchmark sections
                            "gpu": bench.gpu})
     print(f"done in {bench.elapsed():.0f} s", flush=True)
     if args.json:
-        with open(args.json, "a", encoding="utf-8") as out:
-            for row in bench.rows:
-                out.write(json.dumps(row) + "\n")
+        append_rows(args.json, bench.rows)
     return 0
 
 

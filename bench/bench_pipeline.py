@@ -17,7 +17,6 @@ Figures depend on the machine: compare ratios, or runs on the same machine.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import statistics
 import sys
@@ -31,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sam_detect import SAMDetect  # noqa: E402
 from sam_detect.embedding import create_embedder  # noqa: E402
+from sam_detect.evaluation.sweep import append_rows  # noqa: E402
 from sam_detect.fading import GaussianFade, make_faded_crop  # noqa: E402
 from sam_detect.fading.base import distance_outside  # noqa: E402
 from sam_detect.results import mask_to_bbox  # noqa: E402
@@ -126,9 +126,7 @@ def main() -> int:
     if stages:
         print(f"  -> {1000.0 / statistics.median(stages['total']):.1f} frames per second")
     if args.json:
-        with open(args.json, "a", encoding="utf-8") as out:
-            for row in rows:
-                out.write(json.dumps(row) + "\n")
+        append_rows(args.json, rows)
     return 0
 
 

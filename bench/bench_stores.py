@@ -23,7 +23,6 @@ Example:
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import platform
 import sys
@@ -36,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
+from sam_detect.evaluation.sweep import append_rows  # noqa: E402
 from sam_detect.vector_store import MemoryVectorStore  # noqa: E402
 from sam_detect.vector_store.edge import EdgeVectorStore  # noqa: E402
 
@@ -191,9 +191,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\ntarget edge p50 <= 1 ms at 100k with recall >= 0.99: "
               f"{'met' if ok else 'NOT met'} ({row['p50_ms']:.3f} ms, recall {row['recall']:.3f})")
     if args.json:
-        with open(args.json, "a", encoding="utf-8") as out:
-            for row in rows:
-                out.write(json.dumps(row) + "\n")
+        append_rows(args.json, rows)
     return 0
 
 

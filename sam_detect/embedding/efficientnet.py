@@ -215,7 +215,9 @@ class EfficientNetEmbedder:
 
         self.runtime = resolve_runtime(runtime, self.device)
         self._model = load_model(self.device)
-        self._network = onnx_network("embedding") if self.runtime == "onnxruntime" else None
+        # The same module either way: ONNX Runtime runs its export, PyTorch runs it directly.
+        self._network = (onnx_network("embedding") if self.runtime == "onnxruntime"
+                         else network_module(self._model, "embedding"))
 
     def __repr__(self) -> str:
         """Return the embedder's device, batch size and runtime."""
@@ -237,13 +239,12 @@ class EfficientNetEmbedder:
         return l2_normalise(out)
 
     def _pooled_features(self, chunk: np.ndarray) -> np.ndarray:
-        if self._network is not None:
+        if self.runtime == "onnxruntime":
             batch = (chunk.transpose(0, 3, 1, 2).astype(np.float32) - MEAN) / STD
             return self._network(batch)[0]
         import torch
 
-        with torch.inference_mode():
+        with torch.inference_mode():  # pixels go to the device as bytes, normalised there
             batch = torch.from_numpy(chunk).to(self.device).permute(0, 3, 1, 2).float()
             batch = ((batch - MEAN) / STD).contiguous(memory_format=torch.channels_last)
-            features = self._model.extract_features(batch).mean(dim=(2, 3))
-            return features.float().cpu().numpy()
+            return self._network(batch).float().cpu().numpy()

@@ -181,8 +181,9 @@ class ObjectnessSegmenter:
         return score
 
     def _features(self, small: np.ndarray) -> list[np.ndarray]:
-        batch = (np.ascontiguousarray(small.transpose(2, 0, 1))[None].astype(np.float32)
-                 - 127.0) / 128.0
+        from sam_detect.embedding.efficientnet import MEAN, STD
+
+        batch = (small.transpose(2, 0, 1)[None].astype(np.float32) - MEAN) / STD
         if self._network is not None:
             return [found[0] for found in self._network(batch)]
         import torch

@@ -149,7 +149,10 @@ def test_onnxruntime_gives_the_torch_vectors(crops, input_size):
     """Vectors stored by either runtime mix in one store: they agree to float rounding."""
     through_onnx = EfficientNetEmbedder(input_size=input_size, runtime="onnxruntime")
     through_torch = EfficientNetEmbedder(input_size=input_size, runtime="torch")
-    assert through_torch._network is None
+    from sam_detect.models.onnx_cpu import OnnxCpuNetwork
+
+    assert isinstance(through_onnx._network, OnnxCpuNetwork)
+    assert isinstance(through_torch._network, torch.nn.Module)
     np.testing.assert_allclose(through_onnx.embed(crops), through_torch.embed(crops), atol=1e-5)
 
 

@@ -1,6 +1,6 @@
 # Copyright 2026 The sam_detect_ros Authors
 # SPDX-License-Identifier: MIT
-"""Fixtures shared by the linter tests, and a real small tmpfs for the disk-full tests."""
+"""Fixtures shared by the linter tests, a real small tmpfs for the disk-full tests, a picture."""
 
 from __future__ import annotations
 
@@ -69,3 +69,16 @@ def fill_disk() -> Any:
     Delete the returned file to free the space again.
     """
     return _fill_disk
+
+
+@pytest.fixture
+def object_png(tmp_path: Path) -> Path:
+    """Return a PNG of one red box on a dark floor, for command-line runs."""
+    import cv2
+    import numpy as np
+
+    image = np.full((120, 160, 3), 40, np.uint8)
+    image[30:80, 50:110] = (220, 30, 30)
+    path = tmp_path / "object.png"
+    cv2.imwrite(str(path), image)
+    return path

@@ -32,15 +32,6 @@ def one_error_line(result: subprocess.CompletedProcess) -> str:
 
 
 @pytest.fixture
-def picture(tmp_path: Path) -> Path:
-    image = np.full((120, 160, 3), 40, np.uint8)
-    image[30:80, 50:110] = (30, 30, 220)
-    path = tmp_path / "object.png"
-    cv2.imwrite(str(path), image)
-    return path
-
-
-@pytest.fixture
 def store(tmp_path: Path) -> list[object]:
     return ["--store-path", tmp_path / "store", "-q"]
 
@@ -49,8 +40,8 @@ def store(tmp_path: Path) -> list[object]:
     ("mug\n[INFO] [0.0] [sam_detect]: forged line", "line break"),
     ("mug\tpen", "a tab"), ("mug\x1b[2J", "an escape character"), ("x" * 300, "the limit"),
 ])
-def test_hostile_labels_are_refused(picture, store, label, problem) -> None:
-    line = one_error_line(cli(picture, "--label", label, "--embedder", "average", *store))
+def test_hostile_labels_are_refused(object_png, store, label, problem) -> None:
+    line = one_error_line(cli(object_png, "--label", label, "--embedder", "average", *store))
     assert problem in line
     assert one_error_line(cli("forget", label, *store[:2]))
 
@@ -97,36 +88,36 @@ def test_a_png_declaring_40000x40000_is_one_line(tmp_path, store) -> None:
         assert "declares 40000x40000 pixels" in line
 
 
-def test_a_store_file_with_a_bad_next_id_is_one_line(tmp_path, picture, store) -> None:
-    cli(picture, "--label", "box", "--embedder", "average", *store)
+def test_a_store_file_with_a_bad_next_id_is_one_line(tmp_path, object_png, store) -> None:
+    cli(object_png, "--label", "box", "--embedder", "average", *store)
     meta = tmp_path / "store" / "sam_detect_store.json"
     meta.write_text(json.dumps({**json.loads(meta.read_text()), "next_id": "abc"}))
-    for args in (["labels", *store[:2]], [picture, "--embedder", "average", *store]):
+    for args in (["labels", *store[:2]], [object_png, "--embedder", "average", *store]):
         assert "next_id must be a whole number" in one_error_line(cli(*args))
 
 
-def test_the_embedder_hint_names_a_value_the_flag_accepts(picture, store) -> None:
-    cli(picture, "--label", "box", "--embedder", "average", *store)
-    line = one_error_line(cli(picture, "--embedder", "efficientnet", *store))
+def test_the_embedder_hint_names_a_value_the_flag_accepts(object_png, store) -> None:
+    cli(object_png, "--label", "box", "--embedder", "average", *store)
+    line = one_error_line(cli(object_png, "--embedder", "efficientnet", *store))
     assert "--embedder must be 'average' for this store" in line
-    assert cli(picture, "--embedder", "average", *store).returncode == 0
+    assert cli(object_png, "--embedder", "average", *store).returncode == 0
 
 
-def test_store_kinds_cannot_share_a_folder(tmp_path, picture, store) -> None:
-    cli(picture, "--label", "box", "--embedder", "average", *store)
+def test_store_kinds_cannot_share_a_folder(tmp_path, object_png, store) -> None:
+    cli(object_png, "--label", "box", "--embedder", "average", *store)
     line = one_error_line(cli("labels", "--store", "qdrant", *store[:2]))
     assert "holds an edge store" in line and "--store edge" in line
     local = ["--store", "qdrant", "--store-path", tmp_path / "local", "-q"]
-    cli(picture, "--label", "box", "--embedder", "average", *local)
+    cli(object_png, "--label", "box", "--embedder", "average", *local)
     for args in (["labels", "--store-path", tmp_path / "local"],
-                 [picture, "--embedder", "average", "--store-path", tmp_path / "local"]):
+                 [object_png, "--embedder", "average", "--store-path", tmp_path / "local"]):
         assert "--store qdrant" in one_error_line(cli(*args))
 
 
-def test_a_shard_without_its_store_file_is_never_silent(tmp_path, picture, store) -> None:
-    cli(picture, "--label", "box", "--embedder", "average", *store)
+def test_a_shard_without_its_store_file_is_never_silent(tmp_path, object_png, store) -> None:
+    cli(object_png, "--label", "box", "--embedder", "average", *store)
     (tmp_path / "store" / "sam_detect_store.json").unlink()
-    for args in (["labels", *store[:2]], [picture, "--embedder", "average", *store]):
+    for args in (["labels", *store[:2]], [object_png, "--embedder", "average", *store]):
         assert "lost sam_detect_store.json" in one_error_line(cli(*args))
 
 
@@ -137,7 +128,7 @@ def test_credentials_in_the_qdrant_url_are_never_printed(url) -> None:
     assert "hunter2" not in line and "SECRETKEY" not in line and "admin:***@" in line
 
 
-def test_a_fade_value_the_default_fade_ignores_is_still_checked(picture) -> None:
-    line = one_error_line(cli(picture, "--sigma", "-5", "--store", "memory", "--embedder",
+def test_a_fade_value_the_default_fade_ignores_is_still_checked(object_png) -> None:
+    line = one_error_line(cli(object_png, "--sigma", "-5", "--store", "memory", "--embedder",
                               "average"))
     assert line == "sam-detect: error: --sigma must be a positive number, got -5.0"

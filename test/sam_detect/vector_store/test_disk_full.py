@@ -16,8 +16,6 @@ import subprocess
 import sys
 import textwrap
 
-import cv2
-import numpy as np
 import pytest
 
 from sam_detect.errors import DiskFullError
@@ -49,15 +47,6 @@ def assert_one_disk_full_line(result: subprocess.CompletedProcess) -> None:
     assert result.returncode == 2, (result.returncode, result.stderr[-2000:])
     (line,) = result.stderr.strip().splitlines()
     assert DISK_FULL.search(line), line
-
-
-@pytest.fixture
-def object_png(tmp_path: Path) -> Path:
-    image = np.full((120, 160, 3), 40, np.uint8)
-    image[30:80, 50:110] = (220, 30, 30)
-    path = tmp_path / "object.png"
-    cv2.imwrite(str(path), image)
-    return path
 
 
 def test_the_tmpfs_is_recognised_as_one(small_tmpfs) -> None:

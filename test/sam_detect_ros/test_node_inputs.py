@@ -128,13 +128,19 @@ class BatchRecorder:
         return getattr(self._detector, name)
 
 
-def test_two_cameras_share_one_model_in_batches(harness_factory: Any, wait_until: Any) -> None:
+def two_cameras(harness_factory: Any, wait_until: Any,
+                **parameters: Any) -> tuple[Any, Any, dict[str, Any], dict[str, Any]]:
+    """Start a node on cameras front and wrist with a batch-recording detector.
+
+    Returns:
+        The detector, the harness, and per camera its detections topic and image publisher.
+    """
     from sam_detect import SAMDetect
     from sam_detect.embedding import AverageEmbedder
 
     detector = BatchRecorder(SAMDetect(embedder=AverageEmbedder()))
     # Tracking follows each camera on its own; batches are for detection from scratch.
-    harness = harness_factory({"cameras": ["front", "wrist"], "tracking": False},
+    harness = harness_factory({"cameras": ["front", "wrist"], "tracking": False, **parameters},
                               detector=detector, ready=False)
     out = {cam: Topic(harness.client_node, InstanceArray, f"{cam}/detections")
            for cam in ("front", "wrist")}
@@ -142,6 +148,11 @@ def test_two_cameras_share_one_model_in_batches(harness_factory: Any, wait_until
             for cam in ("front", "wrist")}
     wait_until(lambda: all(c.detections_pub.get_subscription_count() > 0
                            for c in harness.node.cameras), what="the detections subscriptions")
+    return detector, harness, out, pubs
+
+
+def test_two_cameras_share_one_model_in_batches(harness_factory: Any, wait_until: Any) -> None:
+    detector, harness, out, pubs = two_cameras(harness_factory, wait_until)
     assert [c.name for c in harness.node.cameras] == ["front", "wrist"]
     pubs["front"].publish(rgb_to_image_msg(synthetic_frame(0), header(1, "front")))
     assert detector.entered.wait(30)  # frame 1 of front is in inference
@@ -324,18 +335,7 @@ def test_diagnostics_report_each_camera_and_the_state(harness_factory: Any,
 
 
 def test_max_batch_one_serves_the_cameras_in_turn(harness_factory: Any, wait_until: Any) -> None:
-    from sam_detect import SAMDetect
-    from sam_detect.embedding import AverageEmbedder
-
-    detector = BatchRecorder(SAMDetect(embedder=AverageEmbedder()))
-    harness = harness_factory({"cameras": ["front", "wrist"], "max_batch": 1, "tracking": False},
-                              detector=detector, ready=False)
-    out = {cam: Topic(harness.client_node, InstanceArray, f"{cam}/detections")
-           for cam in ("front", "wrist")}
-    pubs = {cam: publisher(harness, Image, f"{cam}/image", wait_until)
-            for cam in ("front", "wrist")}
-    wait_until(lambda: all(c.detections_pub.get_subscription_count() > 0
-                           for c in harness.node.cameras), what="the detections subscriptions")
+    detector, harness, out, pubs = two_cameras(harness_factory, wait_until, max_batch=1)
     pubs["front"].publish(rgb_to_image_msg(synthetic_frame(0), header(1, "front")))
     assert detector.entered.wait(30)
     pubs["front"].publish(rgb_to_image_msg(synthetic_frame(1), header(2, "front")))

@@ -116,7 +116,7 @@ def photo_frames(count: int, objects: int = 5) -> list[np.ndarray]:
 
 def dataset_frames(path: str, count: int) -> list[np.ndarray]:
     """Return the first ``count`` images of a COCO dataset."""
-    from sam_detect.evaluation.coco import CocoDataset
+    from sam_detect.evaluation.core.coco import CocoDataset
 
     dataset = CocoDataset(path)
     return [dataset.load_image(i) for i in dataset.image_ids[:count]]

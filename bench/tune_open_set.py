@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     """Run the fit; see the module docstring."""
     from sam_detect import SAMDetect
     from sam_detect.classifier import Calibration
-    from sam_detect.evaluation.evaluator import EvaluationCache, open_set_scores
+    from sam_detect.evaluation.core.evaluator import EvaluationCache, open_set_scores
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dataset")

@@ -45,8 +45,8 @@ def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str,
     """
     from sam_detect import SAMDetect
     from sam_detect.evaluation.benchmark import find_photo_stamps, make_benchmark
-    from sam_detect.evaluation.coco import CocoDataset
-    from sam_detect.evaluation.metrics import greedy_match, iou_matrix
+    from sam_detect.evaluation.core.coco import CocoDataset
+    from sam_detect.evaluation.core.metrics import greedy_match, iou_matrix
     from sam_detect.vector_store import EdgeVectorStore
 
     from sam_detect.errors import SamDetectError

@@ -2,6 +2,10 @@
 # SPDX-License-Identifier: MIT
 """Evaluation: COCO datasets, the few-shot benchmark builder, metrics, sweeps and dashboards.
 
+The core that measures a detector (evaluator, metrics, report, coco) lives in
+:mod:`sam_detect.evaluation.core`; this folder adds its front ends (the commands, the sweep,
+the dashboard and the benchmark generators).
+
 Example:
     >>> from sam_detect import SAMDetect
     >>> from sam_detect.evaluation import evaluate, make_benchmark
@@ -14,8 +18,9 @@ Example:
 
 from __future__ import annotations
 
-from sam_detect.evaluation.coco import CocoDataset, GroundTruth, annotation_from_mask, write_coco
-from sam_detect.evaluation.evaluator import (
+from sam_detect.evaluation.core.coco import (
+    CocoDataset, GroundTruth, annotation_from_mask, write_coco)
+from sam_detect.evaluation.core.evaluator import (
     METRICS,
     EvaluationCache,
     Split,
@@ -24,7 +29,7 @@ from sam_detect.evaluation.evaluator import (
     split_instances,
 )
 from sam_detect.evaluation.benchmark import find_photo_stamps, make_benchmark
-from sam_detect.evaluation.report import EvaluationReport, FewShotRow, Interval
+from sam_detect.evaluation.core.report import EvaluationReport, FewShotRow, Interval
 
 __all__ = [
     "METRICS",

@@ -29,7 +29,7 @@ import cv2
 import numpy as np
 
 from sam_detect.errors import SamDetectError, require_extra
-from sam_detect.evaluation.coco import IMAGES_DIR, annotation_from_mask, write_coco
+from sam_detect.evaluation.core.coco import IMAGES_DIR, annotation_from_mask, write_coco
 
 STAMPS_ENV = "SAM_DETECT_STAMPS_DIR"
 DEFAULT_STAMPS_DIR = Path("/usr/share/tuxpaint/stamps")

@@ -43,7 +43,7 @@ def format_report(report: Any) -> str:
 
     A report read back from JSON (a dict) is accepted too.
     """
-    from sam_detect.evaluation.report import EvaluationReport
+    from sam_detect.evaluation.core.report import EvaluationReport
 
     if isinstance(report, dict):
         report = EvaluationReport.from_dict(report)
@@ -138,7 +138,7 @@ def evaluate_parser() -> argparse.ArgumentParser:
 def evaluate_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect evaluate``; return the exit status."""
     from sam_detect.cli import build_detector
-    from sam_detect.evaluation.evaluator import evaluate
+    from sam_detect.evaluation.core.evaluator import evaluate
     from sam_detect.evaluation.sweep import git_commit, machine_info
     from sam_detect.vector_store import open_store
 

@@ -43,7 +43,7 @@ from sam_detect.evaluation.benchmark import (
     scan_photo_stamps,
     stamps_dir,
 )
-from sam_detect.evaluation.coco import IMAGES_DIR, annotation_from_mask, write_coco
+from sam_detect.evaluation.core.coco import IMAGES_DIR, annotation_from_mask, write_coco
 from sam_detect.evaluation.hard_scenes import (
     SPLITS,
     SceneSettings,

@@ -5,7 +5,7 @@
 :func:`run_sweep` evaluates every fade strategy (identity, hard crop, Gaussian at sigma
 10/20/30/50, linear, exponential) with every installed embedder on an in-memory store, and the
 default fade on each other store (the store changes search latency, not accuracy: both are
-exact). All runs share one :class:`~sam_detect.evaluation.evaluator.EvaluationCache`, so
+exact). All runs share one :class:`~sam_detect.evaluation.core.evaluator.EvaluationCache`, so
 segments are computed once and each crop is embedded once per fade.
 
 Each combination becomes one JSON line (``"benchmark": "eval"``) tagged with the commit, date and
@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterable, Sequence
 
 from sam_detect.errors import SamDetectError
-from sam_detect.evaluation.evaluator import STAGES, EvaluationCache, evaluate
+from sam_detect.evaluation.core.evaluator import STAGES, EvaluationCache, evaluate
 
 DEFAULT_FADE = "hard_crop"  # the detector's default fade
 LATENCY_FLOOR_MS = 1.0  # latency changes smaller than this are timer noise, never regressions
@@ -198,7 +198,7 @@ def result_row(
     stamp: dict[str, Any],
 ) -> dict[str, Any]:
     """Condense an :class:`~sam_detect.evaluation.EvaluationReport` (or its dict) into a row."""
-    from sam_detect.evaluation.report import EvaluationReport
+    from sam_detect.evaluation.core.report import EvaluationReport
 
     if isinstance(report, dict):
         report = EvaluationReport.from_dict(report)
@@ -379,9 +379,10 @@ def fade_margins(
 
     Returns:
         ``{"embedder", "store", "fade", "against", "metric", "shots", "margin"}`` dicts, where
-        ``margin`` is :func:`~sam_detect.evaluation.metrics.paired_difference` of the two fades.
+        ``margin`` is :func:`~sam_detect.evaluation.core.metrics.paired_difference` of the two
+        fades.
     """
-    from sam_detect.evaluation.metrics import paired_difference
+    from sam_detect.evaluation.core.metrics import paired_difference
 
     def per_seed(row: dict[str, Any], metric: str) -> dict[int, float]:
         return {r["seed"]: r[metric] for r in row.get("runs") or []

@@ -39,8 +39,8 @@ from typing import Any, Sequence
 import numpy as np
 
 from sam_detect.errors import SamDetectError, require_extra
-from sam_detect.evaluation.coco import CocoDataset, GroundTruth
-from sam_detect.evaluation.metrics import (
+from sam_detect.evaluation.core.coco import CocoDataset, GroundTruth
+from sam_detect.evaluation.core.metrics import (
     encode_masks,
     greedy_match,
     iou_matrix,
@@ -51,7 +51,7 @@ from sam_detect.evaluation.metrics import (
     silhouette_cosine,
     unknown_roc,
 )
-from sam_detect.evaluation.report import EvaluationReport, FewShotRow, Interval, PROPORTIONS
+from sam_detect.evaluation.core.report import EvaluationReport, FewShotRow, Interval, PROPORTIONS
 
 METRICS = ("segmentation", "classification", "unknown", "end_to_end", "embedding_quality",
            "latency")

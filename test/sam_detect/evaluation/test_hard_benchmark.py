@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from sam_detect.errors import SamDetectError
-from sam_detect.evaluation.coco import CocoDataset
+from sam_detect.evaluation.core.coco import CocoDataset
 import sam_detect.evaluation.hard_benchmark as hb
 import sam_detect.evaluation.hard_scenes as hs
 

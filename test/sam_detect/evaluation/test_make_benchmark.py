@@ -12,7 +12,7 @@ import pytest
 
 from sam_detect.errors import SamDetectError
 import sam_detect.evaluation.benchmark as mb
-from sam_detect.evaluation.coco import CocoDataset
+from sam_detect.evaluation.core.coco import CocoDataset
 
 from .conftest import EXPECTED_CATEGORIES, MIN_PER_CLASS, drawn_stamp, photo_stamp
 

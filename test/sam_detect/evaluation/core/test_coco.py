@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from sam_detect.errors import SamDetectError
-from sam_detect.evaluation.coco import CocoDataset, annotation_from_mask, write_coco
+from sam_detect.evaluation.core.coco import CocoDataset, annotation_from_mask, write_coco
 
 
 def _dataset(root: Path, images_dir: bool = True) -> tuple[np.ndarray, np.ndarray]:

@@ -14,7 +14,7 @@ from sam_detect import SAMDetect
 from sam_detect.embedding import AverageEmbedder
 from sam_detect.errors import SamDetectError
 from sam_detect.evaluation import EvaluationCache, GroundTruth, evaluate, split_instances
-from sam_detect.evaluation.coco import CocoDataset
+from sam_detect.evaluation.core.coco import CocoDataset
 from sam_detect.fading import GaussianFade, IdentityFade
 
 
@@ -171,7 +171,7 @@ def test_facade_evaluate(tiny_benchmark: Path, detector: SAMDetect) -> None:
 
 def test_report_types_and_open_set_metrics(tiny_benchmark: Path, detector: SAMDetect) -> None:
     """Rows are typed; rejection, one-taught, ECE, reliability and the ROC of unknown are in."""
-    from sam_detect.evaluation.report import EvaluationReport, Interval
+    from sam_detect.evaluation.core.report import EvaluationReport, Interval
 
     report = evaluate(detector, tiny_benchmark, metrics=["accuracy"], shots=(1, 2), seeds=3,
                       held_out=1)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from sam_detect.evaluation.metrics import (
+from sam_detect.evaluation.core.metrics import (
     greedy_match,
     iou_matrix,
     latency_summary,

@@ -137,7 +137,8 @@ def detect_parser() -> argparse.ArgumentParser:
 
 def detect_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect IMAGE...``: detect, or teach with ``--label``."""
-    from sam_detect.image_io import expand_image_paths, validate_label
+    from sam_detect.image_io import expand_image_paths
+    from sam_detect.labels import validate_label
 
     args = detect_parser().parse_args(argv)
     if args.track:
@@ -172,22 +173,9 @@ def _progress(paths: list[Path], quiet: bool) -> Any:
 
 
 def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespace) -> int:
-    from sam_detect.image_io import load_image
-
-    # Embed everything first: a bad image aborts before anything is written to the store.
-    embeddings, payloads, background = [], [], []
-    for path in _progress(paths, args.quiet):
-        image = load_image(path)
-        # The picture's other objects are known background (evidence of what the label is not).
-        masks, others = detector.teaching_masks(image, args.masks, str(path))
-        vectors = detector.embed_masks(image, masks + others)
-        embeddings.append(vectors[:len(masks)])
-        background.append(vectors[len(masks):])
-        payloads += [{"source": str(path)}] * len(masks)
-    import numpy as np
-
-    ids = detector.add_embeddings(np.concatenate(embeddings), [label] * len(payloads), payloads,
-                                  background=np.concatenate(background))
+    # One call for every picture: all are embedded before anything is stored, so a bad image
+    # aborts with nothing written; each picture's other objects are known background.
+    ids = detector.add_examples(_progress(paths, args.quiet), label, masks=args.masks)
     total = detector.labels().get(label, 0)
     if args.json:
         print(json.dumps({"label": label, "added": len(ids), "total": total}))
@@ -283,7 +271,7 @@ def labels_main(argv: Sequence[str]) -> int:
 
 def forget_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect forget LABEL``: remove every example of a label."""
-    from sam_detect.image_io import validate_label
+    from sam_detect.labels import validate_label
 
     parser = _store_parser("sam-detect forget", "Remove every example of a label.")
     parser.add_argument("label")

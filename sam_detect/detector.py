@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-import time
+import os
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
@@ -36,10 +36,12 @@ from sam_detect.embedding.cache import EmbeddingCache
 from sam_detect.errors import InvalidMaskError, OptionError, SamDetectError
 from sam_detect.fading import FADES, create_fade, describe_fade, make_faded_crop
 from sam_detect.image_io import (
-    ImageLike, load_alpha_mask, load_image, validate_label, validate_mask)
+    ImageLike, load_alpha_mask, load_image, validate_mask)
+from sam_detect.labels import validate_label
 from sam_detect.options import (
     BY_NAME, FADE_OPTIONS, LIBRARY, options_for, resolve_keywords, STORE_OPTIONS)
-from sam_detect.results import Detections, Instance, Neighbour, Segment
+from sam_detect.pipeline import run_frames as run_pipeline
+from sam_detect.results import Detections, Instance, mask_to_bbox, Neighbour, Segment
 from sam_detect.visualize import draw_instances
 
 logger = logging.getLogger("sam_detect")
@@ -265,9 +267,13 @@ class SAMDetect:
 
     def embed_masks(self, image: ImageLike, masks: Sequence[np.ndarray]) -> np.ndarray:
         """Fade each mask's context and embed the crops; returns ``(n, dim)`` unit rows."""
-        image = self._load(image)
-        crops = [self._crop(image, validate_mask(mask, image.shape)) for mask in masks]
-        return self._embed(crops)
+        return self._embed_masks(self._load(image), masks)
+
+    def embed_crops(self, crops: Sequence[np.ndarray]) -> np.ndarray:
+        """Embed faded crops (through the embedding cache); returns ``(n, dim)`` unit rows."""
+        if not len(crops):
+            return np.zeros((0, self.embedder.dim), np.float32)
+        return self.embedding_cache.embed(list(crops), self.embedder)
 
     def classify(self, embeddings: np.ndarray, top_k: int | None = None) -> list[Prediction]:
         """Return a k-NN :class:`~sam_detect.classifier.Prediction` for each embedding row."""
@@ -309,27 +315,9 @@ class SAMDetect:
             ``timings_ms`` for ``segment``, ``fade``, ``embed``, ``search`` and ``total``.
         """
         source = str(image) if isinstance(image, (str,)) or hasattr(image, "__fspath__") else None
-        image = self._load(image)
-        start = time.perf_counter()
-        segments = self.segmenter.segment(image)
-        segmented = time.perf_counter()
-        fade = self.fade_strategy  # one fade for the whole frame, even if it is changed meanwhile
-        crops = [make_faded_crop(image, s.mask, fade, s.bbox)[0] for s in segments]
-        faded = time.perf_counter()
-        embeddings = self._embed(crops)
-        embedded = time.perf_counter()
-        predictions = self.classify(embeddings, top_k)
-        searched = time.perf_counter()
-        instances = [
-            Instance.from_segment(segment, label=p.label, confidence=p.confidence,
-                                  neighbours=p.neighbours, embedding=embedding, id=index)
-            for index, (segment, p, embedding) in enumerate(zip(segments, predictions, embeddings))
-        ]
-        timings = {"segment": segmented - start, "fade": faded - segmented,
-                   "embed": embedded - faded, "search": searched - embedded,
-                   "total": searched - start}
-        return Detections(instances, image.shape[:2], {k: v * 1e3 for k, v in timings.items()},
-                          source)
+        (detections,) = self.run_frames([self._load(image)], top_k)
+        detections.source = source
+        return detections
 
     def __call__(self, image: ImageLike) -> Detections:
         """Shorthand for :meth:`detect`."""
@@ -344,33 +332,31 @@ class SAMDetect:
         :meth:`detect` returns for it; its ``timings_ms`` are the batch's (``batch`` says how
         many images shared them).
         """
-        loaded = [self._load(image) for image in images]
-        start = time.perf_counter()
-        segments = [self.segmenter.segment(image) for image in loaded]
-        segmented = time.perf_counter()
-        fade = self.fade_strategy
-        crops = [make_faded_crop(image, s.mask, fade, s.bbox)[0]
-                 for image, frame in zip(loaded, segments) for s in frame]
-        faded = time.perf_counter()
-        embeddings = self._embed(crops)
-        embedded = time.perf_counter()
-        predictions = self.classify(embeddings, top_k)
-        searched = time.perf_counter()
-        timings = {"segment": segmented - start, "fade": faded - segmented,
-                   "embed": embedded - faded, "search": searched - embedded,
-                   "total": searched - start}
-        timings_ms = {**{k: v * 1e3 for k, v in timings.items()}, "batch": float(len(images))}
-        results, offset = [], 0
-        for image, frame in zip(loaded, segments):
-            instances = [
-                Instance.from_segment(segment, label=p.label, confidence=p.confidence,
-                                      neighbours=p.neighbours, embedding=embedding, id=index)
-                for index, (segment, p, embedding) in enumerate(zip(
-                    frame, predictions[offset:offset + len(frame)],
-                    embeddings[offset:offset + len(frame)]))]
-            offset += len(frame)
-            results.append(Detections(instances, image.shape[:2], dict(timings_ms), None))
+        results = self.run_frames([self._load(image) for image in images], top_k)
+        for detections in results:
+            detections.timings_ms["batch"] = float(len(results))
         return results
+
+    def run_frames(self, images: Sequence[np.ndarray], top_k: int | None = None,
+                   segments: Sequence[Sequence[Segment]] | None = None,
+                   embeddings: Sequence[Sequence[np.ndarray | None]] | None = None
+                   ) -> list[Detections]:
+        """Run the per-frame pipeline (segment -> fade -> embed -> search -> decide) on frames.
+
+        What :meth:`detect`, :meth:`detect_batch` and tracking all run; see
+        :func:`sam_detect.pipeline.run_frames`. A tracker hands in the masks it propagated
+        (``segments``) and the embeddings it reuses (``embeddings``, None rows computed).
+
+        Args:
+            images: Loaded RGB ``uint8`` frames.
+            top_k: Neighbours per instance; ``default_top_k`` when None.
+            segments: Per image, masks to use instead of segmenting it.
+            embeddings: Per image and segment, a known embedding or None.
+
+        Returns:
+            One :class:`~sam_detect.results.Detections` per image.
+        """
+        return run_pipeline(self, images, top_k, segments, embeddings)
 
     # -- tracking ----------------------------------------------------------------------------
 
@@ -458,10 +444,126 @@ class SAMDetect:
 
     # -- teaching ----------------------------------------------------------------------------
 
+    def add_examples(self, image: Any, label: str, masks: Any = "auto",
+                     background: Any = True,
+                     payload: dict[str, Any] | None = None) -> list[int | str]:
+        """Store examples of ``label`` from a picture and masks: the one teaching call.
+
+        The CLI (``sam-detect IMAGE --label``), the node (``~/add_example``,
+        ``~/label_instance``) and the annotation UI all teach through it; every teaching call
+        ends in :meth:`add_embeddings`.
+
+        Example:
+            >>> import numpy as np
+            >>> from sam_detect.embedding import AverageEmbedder
+            >>> frame = np.full((120, 160, 3), 40, np.uint8)
+            >>> frame[30:70, 20:60] = (220, 30, 30); frame[40:80, 100:140] = (30, 30, 220)
+            >>> detector = SAMDetect(embedder=AverageEmbedder())
+            >>> len(detector.add_examples(frame, "red block", masks="largest"))
+            1
+            >>> found = detector.detect(frame)
+            >>> ids = detector.add_examples(frame, "blue block", masks=found[1], background=found)
+            >>> sorted(detector.labels().items())
+            [('blue block', 1), ('red block', 1)]
+
+        Args:
+            image: The picture: a path, an RGB array or a PIL image; an iterable of them teaches
+                from several pictures at once (all are embedded before anything is stored, so a
+                bad picture stores nothing); None when every mask is an
+                :class:`~sam_detect.results.Instance` that carries its embedding.
+            label: The object's name.
+            masks: What to store: ``"auto"`` (the alpha channel of a cut-out file, else the
+                largest segmented object), ``"largest"``, ``"all"`` (every segmented object),
+                a boolean mask or a list of them, an :class:`~sam_detect.results.Instance` of a
+                past :meth:`detect` or a list of them (their embeddings are stored as they are;
+                nothing is recomputed), or None: the picture is the object itself (a crop, e.g.
+                from :meth:`get_crop`).
+            background: The picture's other objects, stored as known background for ``label``
+                (evidence of what it is not; never listed or returned): True for the objects the
+                segmenter finds that do not overlap the taught ones (one segmentation serves
+                both when ``masks`` is ``"largest"``/``"auto"``; none for ``"all"``, a cut-out
+                or a crop), False for none, or the frame's instances (a :meth:`detect` result;
+                their embeddings, no model runs) or masks.
+            payload: Extra JSON-ready data stored with each example; a picture read from a file
+                also records its path as ``source``.
+
+        Returns:
+            The ids of the stored examples.
+
+        Raises:
+            InvalidLabelError, InvalidImageError, InvalidMaskError: for a bad label, picture or
+                mask, or no object found; nothing is stored then.
+        """
+        label = refuse_reserved(validate_label(label))
+        pictures = list(image) if _several_pictures(image) else [image]
+        examples, backgrounds, payloads = [], [], []
+        for picture in pictures:
+            chosen, others = self._teaching_embeddings(picture, masks, background)
+            source = _source(picture)
+            extra = {"source": source} if source is not None else {}
+            examples.append(chosen)
+            backgrounds.append(others)
+            payloads += [{**extra, **(payload or {})} for _ in range(len(chosen))]
+        empty = np.zeros((0, self.embedder.dim), np.float32)
+        return self.add_embeddings(np.concatenate(examples) if examples else empty,
+                                   [label] * len(payloads), payloads,
+                                   background=np.concatenate(backgrounds) if backgrounds
+                                   else empty)
+
+    def _teaching_embeddings(self, picture: Any, masks: Any,
+                             background: Any) -> tuple[np.ndarray, np.ndarray]:
+        """Return the embeddings to store from one picture, and those of its background."""
+        image = None if picture is None else self._load(picture)
+        if masks is None:  # the picture is the object (a crop): nothing around it
+            return self.embed_crops([_needs_picture(image)]), self.embed_crops([])
+        segments = None
+        if isinstance(masks, str):
+            if masks not in ("auto", "largest", "all"):
+                raise SamDetectError(f"masks must be 'auto', 'largest', 'all' or arrays, "
+                                     f"got '{masks}'")
+            source = _source(picture)
+            alpha = (load_alpha_mask(source) if masks == "auto" and source is not None
+                     else None)
+            if alpha is not None and alpha.any() and not alpha.all():
+                return self._embed_masks(image, [alpha]), self.embed_crops([])
+            segments = [s for s in self.segmenter.segment(_needs_picture(image))]
+            if not segments:
+                raise InvalidMaskError(f"no object found in {source or 'the image'}; "
+                                       "pass a mask")
+            if masks == "all":
+                return self._embed_masks(image, [s.mask for s in segments]), self.embed_crops([])
+            chosen: list[Any] = [max(segments, key=lambda s: s.area).mask]
+        elif isinstance(masks, Instance) or (isinstance(masks, np.ndarray) and masks.ndim == 2):
+            chosen = [masks]
+        else:
+            chosen = list(masks)
+        chosen = [c if isinstance(c, Instance) else validate_mask(c, _needs_picture(image).shape)
+                  for c in chosen]
+        if background is True:
+            if segments is None:
+                segments = self.segmenter.segment(_needs_picture(image))
+            others: list[Any] = [s.mask for s in segments]
+        else:  # the frame's instances (or masks), the taught ones among them left out
+            others = [o for o in (background or ()) if not any(o is c for c in chosen)
+                      and not (isinstance(o, Instance) and o.embedding is None
+                               and (image is None or o.mask is None))]
+        others = _background_of(chosen, others)
+        # One embedding call for the examples and their background (one batch, one cache pass).
+        to_embed = [m for m in (*chosen, *others) if _needs_embedding(m)]
+        if to_embed and image is None:
+            raise SamDetectError("this instance carries no embedding; detect it again")
+        vectors = iter(self._embed_masks(image, [_mask_of(m) for m in to_embed])
+                       if to_embed else ())
+        rows = [next(vectors) if _needs_embedding(m) else np.asarray(m.embedding, np.float32)
+                for m in (*chosen, *others)]
+        dim = self.embedder.dim
+        stacked = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+        return stacked[:len(chosen)], stacked[len(chosen):]
+
     def add_example(self, image: ImageLike, label: str, mask: Any = None,
                     payload: dict[str, Any] | None = None,
                     background: bool = False) -> list[int | str]:
-        """Store one example of ``label``.
+        """Store one example of ``label`` (the brief's call; see :meth:`add_examples`).
 
         Args:
             image: The object's image: a crop (e.g. from :meth:`get_crop`) when ``mask`` is None,
@@ -469,23 +571,13 @@ class SAMDetect:
             label: The object's name.
             mask: Boolean mask of the object in ``image``; its faded crop is stored.
             payload: Extra JSON-ready data stored with the example.
-            background: With a ``mask``: segment the frame and store its other objects as known
-                background for ``label`` (evidence of what it is not; never listed or returned).
+            background: With a ``mask``: store the frame's other objects as known background.
 
         Returns:
             The new example's id, in a list.
         """
-        label = validate_label(label)
-        image = self._load(image)
-        if mask is None:
-            return self.add_embeddings(self._embed([image]), [label], [payload or {}])
-        mask = validate_mask(mask, image.shape)
-        others: list[np.ndarray] = []
-        if background:
-            segments = [s.mask for s in self.segmenter.segment(image)]
-            others = [segments[i] for i in background_masks(mask, segments)]
-        vectors = self._embed([self._crop(image, m) for m in [mask, *others]])
-        return self.add_embeddings(vectors[:1], [label], [payload or {}], background=vectors[1:])
+        return self.add_examples(image, label, masks=mask, payload=payload,
+                                 background=background and mask is not None)
 
     def add_embeddings(self, embeddings: np.ndarray, labels: Sequence[str],
                        payloads: Sequence[dict[str, Any]] | None = None,
@@ -567,96 +659,25 @@ class SAMDetect:
     def teach(self, instance: Instance, label: str,
               payload: dict[str, Any] | None = None,
               background: Sequence[Instance] = ()) -> list[int | str]:
-        """Store a detected instance under ``label`` from its embedding; nothing is recomputed.
+        """Store a detected instance under ``label`` from its embedding (see :meth:`add_examples`).
 
         Args:
             instance: An instance of a past :meth:`detect` result.
             label: Its name.
             payload: Extra JSON-ready data stored with the example.
             background: The frame's other instances: those that do not overlap ``instance`` are
-                stored as known background for ``label`` (see :meth:`add_embeddings`).
+                stored as known background for ``label``.
         """
-        if instance.embedding is None:
-            raise SamDetectError("this instance carries no embedding; detect it again")
-        others = [o for o in background if o is not instance and o.embedding is not None]
-        if others and instance.mask is not None and all(o.mask is not None for o in others):
-            keep = background_masks(instance.mask, [o.mask for o in others])
-            others = [others[i] for i in keep]
-        elif others:  # masks not kept (a node's frame history): the boxes decide
-            keep = background_boxes(tuple(instance.bbox), [tuple(o.bbox) for o in others])
-            others = [others[i] for i in keep]
-        vectors = (np.stack([o.embedding for o in others]) if others
-                   else np.zeros((0, len(instance.embedding)), np.float32))
-        return self.add_embeddings(instance.embedding[None, :], [label], [payload or {}],
-                                   background=vectors)
+        return self.add_examples(None, label, [instance], list(background), payload)
 
     def add_examples_from_file(self, image_path: str, label: str,
                                masks: Any = "auto") -> list[int | str]:
-        """Store examples of ``label`` from an image file.
+        """Store examples of ``label`` from an image file (the brief's; see :meth:`add_examples`).
 
-        Args:
-            image_path: The image.
-            label: The object's name.
-            masks: ``"auto"`` - the image's alpha channel when it has one (a cut-out), else the
-                largest segmented object; ``"largest"``; ``"all"`` - every segmented object;
-                or one boolean mask / a list of them. When one segmented object is chosen, the
-                picture's other objects are stored as known background for ``label``.
-
-        Returns:
-            The ids of the stored examples.
+        ``masks`` is ``"auto"``, ``"largest"``, ``"all"`` or masks; when one segmented object is
+        chosen, the picture's other objects are stored as known background.
         """
-        label = validate_label(label)
-        image = load_image(image_path)
-        chosen, background = self.teaching_masks(image, masks, image_path)
-        embeddings = self.embed_masks(image, chosen + background)
-        payload = {"source": str(image_path)}
-        return self.add_embeddings(embeddings[:len(chosen)], [label] * len(chosen),
-                                   [payload] * len(chosen), background=embeddings[len(chosen):])
-
-    def masks_for_teaching(self, image: np.ndarray, masks: Any = "largest",
-                           image_path: str | None = None) -> list[np.ndarray]:
-        """Return the masks to teach from ``image``.
-
-        Args:
-            image: The RGB image.
-            masks: ``"auto"`` (the file's alpha channel when it has one, else the largest
-                object), ``"largest"``, ``"all"``, one boolean mask, or a list of them.
-            image_path: The file ``image`` came from, for ``"auto"``'s alpha channel.
-
-        Raises:
-            InvalidMaskError: when no object is found.
-        """
-        return self.teaching_masks(image, masks, image_path)[0]
-
-    def teaching_masks(self, image: np.ndarray, masks: Any = "largest",
-                       image_path: str | None = None
-                       ) -> tuple[list[np.ndarray], list[np.ndarray]]:
-        """Return the masks to teach from ``image`` and the masks of its known background.
-
-        The background is the picture's other segmented objects when the largest one is taught
-        (``"largest"``, or ``"auto"`` without an alpha channel); otherwise there is none.
-        Arguments and errors are those of :meth:`masks_for_teaching`.
-        """
-        if isinstance(masks, str):
-            if masks == "auto" and image_path is not None:
-                alpha = load_alpha_mask(image_path)
-                if alpha is not None and alpha.any() and not alpha.all():
-                    return [alpha], []
-            if masks not in ("auto", "largest", "all"):
-                raise SamDetectError(f"masks must be 'auto', 'largest', 'all' or arrays, "
-                                     f"got '{masks}'")
-            segments = self.segmenter.segment(image)
-            if not segments:
-                raise InvalidMaskError(f"no object found in {image_path or 'the image'}; "
-                                       "pass a mask")
-            if masks == "all":
-                return [s.mask for s in segments], []
-            largest = max(segments, key=lambda s: s.area).mask
-            others = [s.mask for s in segments]
-            return [largest], [others[i] for i in background_masks(largest, others)]
-        if isinstance(masks, np.ndarray) and masks.ndim == 2:
-            return [masks], []
-        return list(masks), []
+        return self.add_examples(image_path, label, masks, background=isinstance(masks, str))
 
     def labels(self) -> dict[str, int]:
         """Return ``{label: number of stored examples}`` (known background is not a label)."""
@@ -699,12 +720,12 @@ class SAMDetect:
 
     def evaluate(self, dataset_path: str, metrics: Sequence[str] | None = None,
                  **options: Any) -> Any:
-        """Evaluate on a COCO dataset; see :func:`sam_detect.evaluation.evaluate`.
+        """Evaluate on a COCO dataset; see :func:`sam_detect.evaluation.core.evaluator.evaluate`.
 
         Returns:
             An :class:`~sam_detect.evaluation.EvaluationReport` (``.to_dict()`` for JSON).
         """
-        from sam_detect.evaluation import evaluate
+        from sam_detect.evaluation.core.evaluator import evaluate
 
         return evaluate(self, dataset_path, metrics=metrics, **options)
 
@@ -729,10 +750,10 @@ class SAMDetect:
     def _crop(self, image: np.ndarray, mask: np.ndarray) -> np.ndarray:
         return make_faded_crop(image, mask, self.fade_strategy)[0]
 
-    def _embed(self, crops: list[np.ndarray]) -> np.ndarray:
-        if not crops:
-            return np.zeros((0, self.embedder.dim), np.float32)
-        return self.embedding_cache.embed(crops, self.embedder)
+    def _embed_masks(self, image: np.ndarray, masks: Sequence[Any]) -> np.ndarray:
+        """Embed the faded crops of ``masks`` in an already loaded RGB ``image``."""
+        return self.embed_crops([self._crop(image, validate_mask(mask, image.shape))
+                                 for mask in masks])
 
 
 FACADE_OPTIONS = tuple(o.name for o in options_for(LIBRARY) if o.name not in STORE_OPTIONS)
@@ -796,6 +817,53 @@ def _build_embedder(options: dict[str, Any], preferred: str | None,
     return create_embedder(options["embedder"], device=options["device"],
                            model_name=options["clip_model"], preferred=preferred, log=log,
                            **acceleration)
+
+
+def _several_pictures(image: Any) -> bool:
+    """Return whether ``image`` is an iterable of pictures rather than one picture."""
+    if image is None or isinstance(image, (str, bytes, os.PathLike, np.ndarray)):
+        return False
+    return not hasattr(image, "getbands") and hasattr(image, "__iter__")  # PIL: one picture
+
+
+def _source(picture: Any) -> str | None:
+    """Return the path a picture was read from, or None."""
+    return str(picture) if isinstance(picture, (str, os.PathLike)) else None
+
+
+def _needs_picture(image: np.ndarray | None) -> np.ndarray:
+    if image is None:
+        raise SamDetectError("give the picture to teach from (image=...)")
+    return image
+
+
+def _needs_embedding(item: Any) -> bool:
+    return not isinstance(item, Instance) or item.embedding is None
+
+
+def _mask_of(item: Any) -> Any:
+    return item.mask if isinstance(item, Instance) else item
+
+
+def _box_of(item: Any) -> tuple[int, int, int, int]:
+    return tuple(item.bbox) if isinstance(item, Instance) else mask_to_bbox(item)
+
+
+def _background_of(chosen: list[Any], others: list[Any]) -> list[Any]:
+    """Return the ``others`` that overlap none of the ``chosen`` objects.
+
+    Judged by masks, or by boxes where masks were not kept (a node's frame history).
+    """
+    if not chosen:
+        return []
+    masks = [_mask_of(item) for item in (*chosen, *others)]
+    keep = set(range(len(others)))
+    for taught in chosen:
+        if all(mask is not None for mask in masks):
+            keep &= set(background_masks(_mask_of(taught), [_mask_of(o) for o in others]))
+        else:
+            keep &= set(background_boxes(_box_of(taught), [_box_of(o) for o in others]))
+    return [others[i] for i in sorted(keep)]
 
 
 def _explicit_fade_settings(strategy: Any) -> dict[str, Any]:

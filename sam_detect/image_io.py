@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 
 from sam_detect.errors import InvalidImageError, InvalidMaskError
-from sam_detect.labels import validate_label  # noqa: F401 - the one label rule, re-exported
 
 ImageLike = Any  # np.ndarray | PIL.Image.Image | str | os.PathLike
 

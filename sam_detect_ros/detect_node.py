@@ -58,7 +58,8 @@ from rclpy.signals import SignalHandlerOptions
 from sam_detect.classifier import visible_labels
 from sam_detect.classifier.background import refuse_reserved
 from sam_detect.errors import InvalidLabelError, SamDetectError
-from sam_detect.image_io import validate_label, validate_mask
+from sam_detect.image_io import validate_mask
+from sam_detect.labels import validate_label
 from sam_detect.results import Detections
 from sam_detect_ros.compute_lock import ComputeLock
 from sam_detect_ros.conversions import (
@@ -575,14 +576,13 @@ class DetectNode(LifecycleNode):
             if not is_empty_image(request.mask):
                 mask = validate_mask(mask_msg_to_bool(request.mask), image.shape)
             how = "the largest segmented object" if mask is None else "the masked object"
-            with self._compute_lock:  # one lock for both, so the segmenter and fade agree
+            with self._compute_lock:  # one segmentation picks the object and its background
                 detector = self._active_detector()
-                if mask is None:
-                    (mask,) = detector.masks_for_teaching(image, "largest")
                 # The frame's other objects are known background: what the label is not.
-                ids = detector.add_example(image, label, mask=mask,
-                                           payload={"source": "ros:add_example"},
-                                           background=True)
+                ids = detector.add_examples(image, label,
+                                            masks="largest" if mask is None else mask,
+                                            background=True,
+                                            payload={"source": "ros:add_example"})
             response.examples_added = len(ids)
             response.total_examples = sum(detector.labels().values())
             return f"stored {how} as '{label}'"
@@ -630,7 +630,8 @@ class DetectNode(LifecycleNode):
                     raise SamDetectError(self._no_store())
                 # The frame's other objects (by box: the history keeps no masks) are known
                 # background, so the label does not spread to them.
-                detector.teach(instance, label, payload=payload, background=frame.instances)
+                detector.add_examples(None, label, masks=[instance],
+                                      background=frame.instances, payload=payload)
             answer = f"stored instance {instance.id} of {frame.describe()} as '{label}'"
             if instance.track_id:  # the object keeps the label from its next frame on
                 detector.relabel_track(instance.track_id, label, frame.camera)

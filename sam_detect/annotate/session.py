@@ -4,8 +4,8 @@
 
 An :class:`AnnotationSession` works on a *source* of pictures - a folder (:class:`FolderSource`)
 or frames frozen from a live camera (:class:`LiveSource`) - and on a
-:class:`~sam_detect.SAMDetect` whose public teaching methods (``teach``, ``add_embeddings``) are
-the only way examples enter the store.
+:class:`~sam_detect.SAMDetect` whose public teaching calls (``add_examples``, and
+``add_embeddings`` for embeddings already computed) are the only way examples enter the store.
 
 Speed comes from never doing work twice: each picture is encoded (segmented and embedded) once
 and cached by the SHA-1 of its content, the next pictures are encoded by a background thread,
@@ -32,7 +32,8 @@ import numpy as np
 
 from sam_detect.classifier import is_background
 from sam_detect.errors import InvalidImageError, SamDetectError
-from sam_detect.image_io import IMAGE_SUFFIXES, load_image, validate_label
+from sam_detect.image_io import IMAGE_SUFFIXES, load_image
+from sam_detect.labels import validate_label
 from sam_detect.results import Instance, Neighbour, encode_rle, mask_to_bbox
 
 logger = logging.getLogger(__name__)
@@ -543,8 +544,9 @@ class AnnotationSession:
              prompt: str | None = None, candidate: int = 0) -> dict[str, Any]:
         """Store the selected mask under ``label``; return the refreshed picture.
 
-        A detected instance is taught from its embedding (``SAMDetect.teach``, as the node's
-        ``label_instance``); a prompted mask from the embedding computed for it.
+        Taught with :meth:`~sam_detect.SAMDetect.add_examples` from the embedding already
+        computed: a detected instance's (as the node's ``label_instance``, with the picture's
+        other objects as known background), or a prompted mask's.
         """
         start = time.perf_counter()
         label = validate_label(label)
@@ -552,9 +554,12 @@ class AnnotationSession:
         payload = self._payload(index, encoded, mask)
         if detected is not None:
             # As the node's label_instance: the picture's other objects are known background.
-            ids = self.detector.teach(detected, label, payload, background=encoded.instances)
+            ids = self.detector.add_examples(None, label, masks=[detected],
+                                             background=encoded.instances, payload=payload)
         else:
-            ids = self.detector.add_embeddings(embedding[None, :], [label], [payload])
+            prompted = Instance(mask, mask_to_bbox(mask), embedding=embedding)
+            ids = self.detector.add_examples(None, label, masks=[prompted], background=False,
+                                             payload=payload)
         record = {"ids": list(ids), "label": label, "bbox": payload["bbox"],
                   "instance": instance}
         with self._lock:

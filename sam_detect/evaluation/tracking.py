@@ -100,20 +100,22 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
     if detector.labels():
         raise SamDetectError("tracking evaluation teaches and then removes examples: give it a "
                              "detector with an empty store")
-    segmenter = detector.segmenter
+    # A stream of its own: the detector's stages stay as they are, and so do its other tracks.
+    stream = "evaluation:truth" if truth_masks else "evaluation"
+    video = detector.video_tracker(stream)
     oracle = TruthSegmenter() if truth_masks else None
     if oracle is not None:
         from sam_detect.tracking import TemplatePropagator
 
-        detector.segmenter = oracle
-        detector.video_tracker().set_propagator(TemplatePropagator())
+        video.segmenter = oracle  # key frames get the ground truth; the rest is the detector's
+        video.set_propagator(TemplatePropagator())
     accumulators, names, per_sequence = [], [], {}
     total_flips = total_track_frames = correct = matched = frames = keyframes = 0
     elapsed = 0.0
     bar = tqdm(total=sum(s["frames"] for s in sequences), disable=not progress, unit="frame")
     try:
         for sequence in sequences:
-            detector.reset_tracking()
+            video.reset()
             if teach:
                 for obj in sequence["objects"]:
                     detector.add_examples_from_file(str(root / obj["example"]), obj["category"])
@@ -125,7 +127,7 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
                 if oracle is not None:
                     oracle.masks = [decode_rle(a["rle"]) for a in frame_truth]
                 start = time.perf_counter()
-                detections = detector.track(image)
+                detections = detector.track(image, stream=stream)
                 elapsed += time.perf_counter() - start
                 frames += 1
                 truth = [a for a in frame_truth if not a["ignore"]]
@@ -152,7 +154,7 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
                 bar.update(1)
             for label in list(detector.labels()):
                 detector.remove_label(label)
-            keyframes += detector.video_tracker().keyframes
+            keyframes += video.keyframes
             flips, track_frames = label_flips(labels_by_track)
             total_flips += flips
             total_track_frames += track_frames
@@ -165,7 +167,6 @@ def evaluate_tracking(detector: Any, folder: str | Path, iou_threshold: float = 
                 "label_accuracy": seq_correct / max(seq_matched, 1),
                 "tracks": len(labels_by_track)}
     finally:
-        detector.segmenter = segmenter
         bar.close()
         for label in list(detector.labels()):
             detector.remove_label(label)

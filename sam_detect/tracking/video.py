@@ -27,8 +27,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from sam_detect.errors import SamDetectError
-from sam_detect.fading import make_faded_crop
+from sam_detect.options import BY_NAME
 from sam_detect.results import Detections, Instance, Segment, mask_to_bbox
 from sam_detect.tracking.base import Track, crop_to_bbox, shape_iou
 from sam_detect.tracking.mask_tracker import MaskTracker
@@ -58,6 +57,8 @@ class VideoTracker:
         max_coast: When a track's mask cannot be propagated, it moves on by its velocity alone
             for up to this many frames (a short occlusion), then is lost.
         propagator: The cheap step; chosen for the detector's segmenter when None.
+        segmenter: Segments key frames instead of the detector's segmenter (an evaluation's
+            ground-truth masks); None: the detector's.
 
     Attributes:
         frames: Frames tracked since the last reset.
@@ -74,6 +75,7 @@ class VideoTracker:
     area_change: float = 2.5
     max_coast: int = 8
     propagator: Propagator | None = None
+    segmenter: Any = None
     frames: int = field(default=0, init=False)
     keyframes: int = field(default=0, init=False)
     last_keyframe: bool = field(default=False, init=False)
@@ -130,36 +132,35 @@ class VideoTracker:
     # -- one frame -----------------------------------------------------------------------------
 
     def step(self, detector: Any, image: np.ndarray, top_k: int | None = None) -> Detections:
-        """Track one RGB frame with ``detector``'s stages; return instances with track ids."""
+        """Track one RGB frame; return instances with track ids.
+
+        ``detector`` runs the per-frame pipeline (:meth:`sam_detect.SAMDetect.run_frames`) on
+        the masks this tracker chose, and its ``segmenter`` and ``fade_strategy`` are read.
+        """
         start = time.perf_counter()
         if self._frame_shape is not None and self._frame_shape != image.shape[:2]:
             self.reset()  # a new resolution is a new video
         self._frame_shape = image.shape[:2]
         self._apply_pending()
-        if self.propagator is None or (not self._pinned
-                                       and self._segmenter is not detector.segmenter):
-            self.propagator = propagator_for(detector.segmenter)
-            self._segmenter = detector.segmenter
+        segmenter = self.segmenter if self.segmenter is not None else detector.segmenter
+        if self.propagator is None or (not self._pinned and self._segmenter is not segmenter):
+            self.propagator = propagator_for(segmenter)
+            self._segmenter = segmenter
         grey = _small_grey(image)
         self._coasted = set()
         live = [t for t in self.tracker.tracks() if t.live]
         keyframe = self._is_keyframe(grey, live, image.shape[:2])
         ahead = [self._frames_ahead(t) for t in live]
         if keyframe:
-            segments, hints = self._keyframe(detector, image, live, ahead)
+            segments, hints = self._keyframe(segmenter, image, live, ahead)
         else:
             segments, hints = self._propagate(image, live, ahead)
         segmented = time.perf_counter()
-        embeddings, fade_ms = self._embeddings(detector, image, segments, hints)
-        embedded = time.perf_counter()
-        predictions = detector.classify(embeddings, top_k)
+        reused = self._reusable(detector.fade_strategy, segments, hints)
+        (detected,) = detector.run_frames([image], top_k, segments=[segments],
+                                          embeddings=[reused])
         searched = time.perf_counter()
-        instances = [
-            Instance.from_segment(s, label=p.label, confidence=p.confidence,
-                                  neighbours=p.neighbours, embedding=e, id=index)
-            for index, (s, p, e) in enumerate(zip(segments, predictions, embeddings))]
-        reused = [self._reused(hint, segment) for hint, segment in zip(hints, segments)]
-        tracked = self.tracker.update(instances, hints)
+        tracked = self.tracker.update(list(detected), hints)
         for inst, reused_embedding in zip(tracked, reused):
             track = self.tracker.get(inst.track_id)
             self._remember_embedding(track, inst, reused_embedding is not None)
@@ -182,10 +183,10 @@ class VideoTracker:
         self.frames += 1
         self.keyframes += int(keyframe)
         self.last_keyframe = keyframe
-        timings = {"segment": segmented - start, "fade": fade_ms / 1e3,
-                   "embed": embedded - segmented - fade_ms / 1e3, "search": searched - embedded,
-                   "track": done - searched, "total": done - start}
-        return Detections(tracked, image.shape[:2], {k: v * 1e3 for k, v in timings.items()})
+        timings = {**{k: detected.timings_ms[k] for k in ("fade", "embed", "search")},
+                   "segment": (segmented - start) * 1e3 + detected.timings_ms["segment"],
+                   "track": (done - searched) * 1e3, "total": (done - start) * 1e3}
+        return Detections(tracked, image.shape[:2], timings)
 
     def _one_track_per_object(self, tracked: list[Instance]) -> list[Instance]:
         """Report one track per object: of two that cover the same pixels, the older one.
@@ -229,14 +230,14 @@ class VideoTracker:
                        max(0, int((x0 - pad_x) * scale_x)):int((x1 + pad_x) * scale_x) + 1] = False
         return float(np.count_nonzero(moving)) / moving.size > self.motion_fraction
 
-    def _keyframe(self, detector: Any, image: np.ndarray, live: list[Track],
+    def _keyframe(self, segmenter: Any, image: np.ndarray, live: list[Track],
                   ahead: list[int]) -> tuple[list[Segment], list[int | None]]:
         shape = image.shape[:2]
         predicted = {t.track_id: t.full_mask(shape, t.predicted_bbox(a))
                      for t, a in zip(live, ahead)}
         segments: list[Segment] = []
         hints: list[int | None] = []
-        for segment in detector.segmenter.segment(image):
+        for segment in segmenter.segment(image):
             # One mask over two or more tracks (touching or overlapping objects that the
             # segmenter merged): split it among them by their predicted masks.
             covering = [t for t in live if _covered(segment.mask, predicted[t.track_id])]
@@ -385,28 +386,14 @@ class VideoTracker:
             return None
         return track.reuse_embedding
 
-    def _embeddings(self, detector: Any, image: np.ndarray, segments: list[Segment],
-                    hints: list[int | None]) -> tuple[np.ndarray, float]:
-        dim = int(detector.embedder.dim)
-        embeddings = np.zeros((len(segments), dim), np.float32)
-        fresh, crops = [], []
-        start = time.perf_counter()
-        fade = detector.fade_strategy
+    def _reusable(self, fade: Any, segments: list[Segment],
+                  hints: list[int | None]) -> list[np.ndarray | None]:
+        """Return, per segment, its track's embedding when it can be reused, else None."""
         if fade is not self._reuse_fade:  # embeddings of another fade are not comparable
             self._reuse_fade = fade
             for track in self.tracker.tracks():
                 track.reuse_embedding = None
-        for index, (segment, hint) in enumerate(zip(segments, hints)):
-            reused = self._reused(hint, segment)
-            if reused is not None:
-                embeddings[index] = reused
-                continue
-            fresh.append(index)
-            crops.append(make_faded_crop(image, segment.mask, fade, segment.bbox)[0])
-        fade_ms = (time.perf_counter() - start) * 1e3
-        if crops:  # through the detector: its embedding cache, its batching
-            embeddings[fresh] = detector._embed(crops)
-        return embeddings, fade_ms
+        return [self._reused(hint, segment) for hint, segment in zip(hints, segments)]
 
     @staticmethod
     def _remember_embedding(track: Track | None, instance: Instance, reused: bool) -> None:
@@ -439,10 +426,11 @@ def _overlap_of_smaller(a: Instance, b: Instance) -> float:
 
 
 def check_keyframe_interval(value: Any) -> int:
-    """Return ``value`` as a key-frame interval, or raise naming ``keyframe_interval``."""
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise SamDetectError(f"keyframe_interval must be an integer >= 1, got {value!r}")
-    return int(value)
+    """Return ``value`` as a key-frame interval, or raise naming ``keyframe_interval``.
+
+    The option table's check (:data:`sam_detect.options.OPTIONS`), as every front end has it.
+    """
+    return BY_NAME["keyframe_interval"].check(value)
 
 
 def _small_shape(image: np.ndarray) -> tuple[int, int]:

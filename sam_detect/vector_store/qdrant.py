@@ -419,7 +419,7 @@ class QdrantVectorStore(StoreBase):
 
     def relabel(self, ids: list[PointId], label: str) -> int:
         """Give the examples ``ids`` the label ``label``; return how many were changed."""
-        from sam_detect.image_io import validate_label
+        from sam_detect.labels import validate_label
 
         label = validate_label(label)
         with self._lock:

@@ -9,7 +9,6 @@ import pytest
 
 from sam_detect import SAMDetect
 from sam_detect.errors import InvalidLabelError
-from sam_detect.image_io import validate_label as image_io_rule
 from sam_detect.labels import display_label, MAX_LABEL_LENGTH, validate_label
 from sam_detect.vector_store import MemoryVectorStore
 
@@ -53,7 +52,7 @@ def test_every_add_path_applies_the_rule() -> None:
     for add in (lambda: detector.add_example(image, hostile, mask=mask),
                 lambda: detector.add_embeddings(np.ones((1, detector.embedder.dim)), [hostile]),
                 lambda: MemoryVectorStore().add(np.ones((1, 4)), [hostile]),
-                lambda: image_io_rule(hostile)):
+                lambda: detector.add_examples(image, hostile, masks=mask)):
         with pytest.raises(InvalidLabelError, match="line break"):
             add()
     assert detector.labels() == {}

@@ -174,9 +174,12 @@ def test_add_example_from_a_frame_and_files_store_background(detector, scene, tm
     assert detector.vector_store.labels()[BG] >= 1
     path = tmp_path / "scene.png"
     cv2.imwrite(str(path), image[:, :, ::-1])
-    chosen, others = detector.teaching_masks(image, "largest")
-    assert len(chosen) == 1 and others and not any((m & chosen[0]).any() for m in others)
-    assert detector.teaching_masks(image, "all")[1] == []
+    for masks, stores_background in (("largest", True), ("all", False)):
+        fresh = SAMDetect(embedder=AverageEmbedder())
+        ids = fresh.add_examples(path, "thing", masks=masks)
+        assert len(ids) == (1 if masks == "largest" else len(fresh.segment(image)))
+        assert (BG in fresh.vector_store.labels()) == stores_background
+        assert fresh.vector_store.list_examples(ids=ids)[0].payload["source"] == str(path)
 
 
 def test_old_stores_without_background_still_open_and_work(tmp_path, scene):

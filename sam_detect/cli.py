@@ -25,10 +25,12 @@ import logging
 import os
 import sys
 from pathlib import Path
-from typing import Any, NoReturn, Sequence
+from typing import Any, Sequence
 
-from sam_detect.errors import OptionError, SamDetectError
-from sam_detect.options import BY_NAME, DetectorOptions, Option, options_for, STORE
+from sam_detect.arguments import (  # noqa: F401 - the shared flags, also importable from here
+    add_detector_arguments, add_store_arguments, build_detector, cli_help, CommandParser,
+    open_store_from_args, render_error)
+from sam_detect.errors import SamDetectError
 
 SUBCOMMANDS = {
     "labels": "sam_detect.cli:labels_main",
@@ -40,74 +42,6 @@ SUBCOMMANDS = {
     "bench": "sam_detect.evaluation.cli:bench_main",
     "dashboard": "sam_detect.evaluation.cli:dashboard_main",
 }
-
-
-class CommandParser(argparse.ArgumentParser):
-    """An argument parser whose errors are one line (``PROG: error: ...``) and exit status 2.
-
-    argparse prints its whole usage block before an error; ``--help`` still shows it.
-    """
-
-    def error(self, message: str) -> NoReturn:
-        """Print ``message`` as one line and exit with status 2."""
-        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
-
-
-def cli_help(option: Option) -> str:
-    """Return the ``--help`` text of an option: the table's help, and what None stands for."""
-    if option.default is None and option.none_means:
-        return f"{option.help} (default: {option.none_means})"
-    return option.help
-
-
-def add_option_arguments(parser: argparse.ArgumentParser, group: str) -> None:
-    """Add the flags of one group of the option table (:data:`sam_detect.options.OPTIONS`)."""
-    section = parser.add_argument_group(group)
-    for option in options_for("cli", group):
-        kwargs: dict[str, Any] = {"dest": option.name, "default": option.default,
-                                  "help": cli_help(option)}
-        if option.type is bool:
-            kwargs["action"] = "store_true"
-        else:
-            kwargs.update(type=option.type, choices=option.allowed())
-        section.add_argument(option.cli_flag, **kwargs)
-
-
-def add_store_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the vector store flags (``--store``, ``--store-path``, ``--qdrant-url``...)."""
-    add_option_arguments(parser, STORE)
-
-
-def add_detector_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add the model, fade and k-NN flags shared by detection, teaching and evaluation."""
-    # Every group of the table but the store's, in the table's order (a new group shows up too).
-    groups = dict.fromkeys(o.group for o in options_for("cli") if o.group != STORE)
-    for group in groups:
-        add_option_arguments(parser, group)
-
-
-def render_error(error: SamDetectError) -> str:
-    """Return an error's line with the option named as a flag (``--top-k must be...``)."""
-    if isinstance(error, OptionError) and error.option in BY_NAME:
-        return error.render(BY_NAME[error.option].cli_flag)
-    return str(error)
-
-
-def open_store_from_args(args: argparse.Namespace) -> Any:
-    """Open the vector store the flags describe."""
-    if args.store == "qdrant" and args.store_path is not None and args.qdrant_url is not None:
-        raise SamDetectError("--store qdrant takes --qdrant-url (a server) or --store-path "
-                             "(qdrant-client's local mode), not both")
-    return DetectorOptions.from_mapping(args).open_store()
-
-
-def build_detector(args: argparse.Namespace, store: Any = None) -> Any:
-    """Build a :class:`~sam_detect.SAMDetect` from parsed flags (store opened unless given)."""
-    options = DetectorOptions.from_mapping(args)  # checks every option before opening the store
-    quiet = getattr(args, "quiet", False)
-    return options.build(
-        store=store if store is not None else open_store_from_args(args),
-        log=None if quiet else lambda line: print(line, file=sys.stderr))
 
 
 def detect_parser() -> argparse.ArgumentParser:

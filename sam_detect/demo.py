@@ -43,7 +43,7 @@ def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str,
         SamDetectError: for bad arguments, missing photos, or an ``out`` folder that holds
             something other than an earlier demo run.
     """
-    from sam_detect import SAMDetect
+    from sam_detect.detector import SAMDetect
     from sam_detect.evaluation.benchmark import find_photo_stamps, make_benchmark
     from sam_detect.evaluation.core.coco import CocoDataset
     from sam_detect.evaluation.core.metrics import greedy_match, iou_matrix

@@ -157,6 +157,45 @@ class SAMDetect:
         for warning in self.warnings:
             logger.warning(warning)
 
+    @classmethod
+    def from_options(cls, options: Any, store: Any = None,
+                     log: Callable[[str], Any] | None = None) -> SAMDetect:
+        """Build the detector that :class:`~sam_detect.options.DetectorOptions` describe.
+
+        What the CLI and the ROS node build, from option names.
+
+        Example:
+            >>> from sam_detect.options import DetectorOptions
+            >>> options = DetectorOptions(embedder="average", store="memory", fade="gaussian",
+            ...                           sigma=15)
+            >>> detector = SAMDetect.from_options(options)
+            >>> detector.fade_strategy, detector.embedder.name
+            (GaussianFade(sigma=15.0, min_fade=0.05), 'average-v1')
+
+        Args:
+            options: A :class:`~sam_detect.options.DetectorOptions`.
+            store: An open vector store to use; it stays the caller's (never closed here, even
+                when building fails). None opens the store the options describe
+                (:func:`~sam_detect.vector_store.store_from_options`), which the detector then
+                owns and :meth:`close` closes; it is closed again when building fails, so a
+                failed start never leaves it locked.
+            log: Receives one-line notes, such as which embedder ``auto`` chose.
+
+        Raises:
+            SamDetectError: for an invalid option, a missing extra or a store that cannot be
+                opened or was filled by another embedder.
+        """
+        if store is not None:
+            return cls(vector_store=store, log=log, **options.detector_keywords())
+        from sam_detect.vector_store import store_from_options
+
+        opened = store_from_options(options)
+        try:
+            return cls(vector_store=opened, log=log, **options.detector_keywords())
+        except BaseException:
+            opened.close()
+            raise
+
     # -- configuration -----------------------------------------------------------------------
 
     @property

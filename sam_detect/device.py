@@ -9,11 +9,20 @@ imported only when a device has to be checked, so the weight-free path never loa
 
 from __future__ import annotations
 
+import gc
 import importlib.util
+import sys
 
 from sam_detect.errors import SamDetectError
+from sam_detect.options import DEVICES  # the option table's choices
 
-DEVICES = ("auto", "cpu", "cuda")
+
+def free_accelerator_memory() -> None:
+    """Return cached GPU memory to the driver (models just dropped); nothing without CUDA."""
+    gc.collect()
+    torch = sys.modules.get("torch")
+    if torch is not None and torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 def cuda_available() -> bool:

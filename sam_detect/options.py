@@ -2,6 +2,12 @@
 # SPDX-License-Identifier: MIT
 """THE option table: every option of sam_detect, described once for every front end.
 
+The table is data: it imports nothing above :mod:`sam_detect.errors` and builds nothing.
+Building a detector from options is :meth:`sam_detect.SAMDetect.from_options`; opening the
+store they describe is :func:`sam_detect.vector_store.store_from_options`. The stages' registries
+(``SEGMENTERS``, ``EMBEDDERS``, ``FADES``, ``STORE_KINDS``, ``DEVICES``) take their names from
+the choices here, so a new kind is added in one place (and a test checks the two agree).
+
 Each :class:`Option` says its name, type, default, choices, bounds, whether it changes while a
 detector runs (``runtime``), its help text, and which front ends have it (``library``: a field of
 :class:`DetectorOptions` and a keyword of :class:`~sam_detect.SAMDetect`; ``cli``: a
@@ -34,9 +40,8 @@ meaning "any negative").
 
 Example:
     >>> options = DetectorOptions(embedder="average", store="memory", fade="gaussian", sigma=15)
-    >>> detector = options.build()
-    >>> detector.fade_strategy, detector.embedder.name
-    (GaussianFade(sigma=15.0, min_fade=0.05), 'average-v1')
+    >>> options.fade, options.sigma, options.detector_keywords()["top_k"]
+    ('gaussian', 15.0, 5)
     >>> DetectorOptions(sigma=-5)
     Traceback (most recent call last):
     ...
@@ -69,34 +74,12 @@ TOPICS = "topics"
 WEB = "web UI"
 
 
-def _segmenters() -> Iterable[str]:
-    from sam_detect.segmentation import SEGMENTERS
-
-    return SEGMENTERS
-
-
-def _embedders() -> Iterable[str]:
-    from sam_detect.embedding import EMBEDDERS
-
-    return EMBEDDERS
-
-
-def _fades() -> Iterable[str]:
-    from sam_detect.fading import FADES
-
-    return FADES
-
-
-def _stores() -> Iterable[str]:
-    from sam_detect.vector_store import STORE_KINDS
-
-    return STORE_KINDS
-
-
-def _devices() -> Iterable[str]:
-    from sam_detect.device import DEVICES
-
-    return DEVICES
+# The kinds of each stage (the stages' registries read them from here).
+SEGMENTER_KINDS = ("auto", "naive", "objectness", "sam2")
+EMBEDDER_KINDS = ("auto", "average", "efficientnet", "clip")
+FADE_KINDS = ("identity", "hard_crop", "gaussian", "linear", "exponential")
+STORE_KINDS = ("memory", "edge", "qdrant")
+DEVICES = ("auto", "cpu", "cuda")
 
 
 class _NotSet:
@@ -121,8 +104,7 @@ class Option:
         help: One line saying what it does; the CLI's ``--help`` and the node's parameter
             description both start with it.
         group: The section it belongs to (:data:`MODELS`, :data:`STORE`, ...).
-        choices: The values it takes: a tuple, or a function returning them (read from a
-            registry such as :data:`sam_detect.fading.FADES` when it is asked).
+        choices: The values it takes: a tuple (or a function returning them).
         low: Smallest value (numbers), or None.
         high: Largest value (numbers), or None.
         low_exclusive: ``low`` itself is not allowed (``sigma > 0``).
@@ -274,7 +256,7 @@ OPTIONS: tuple[Option, ...] = (
                                      "installed, else naive; naive: classical colour/texture "
                                      "contrast with the frame border; objectness: unique regions "
                                      "in EfficientNet-Lite0 features, holds up on clutter (both "
-                                     "CPU, offline); sam2: SAM2", MODELS, choices=_segmenters),
+                                     "CPU, offline); sam2: SAM2", MODELS, choices=SEGMENTER_KINDS),
     Option("sam_model", str, None, "SAM2 size (tiny, small, base, large, or the SAM2 repo's "
                                    "names such as sam2_hiera_large), hub id or local folder",
            MODELS, none_means="base", node_default="base"),
@@ -288,7 +270,7 @@ OPTIONS: tuple[Option, ...] = (
                                       "full (after upsampling, as Meta's generator; slower)",
            MODELS, choices=("low_res", "full"), none_means="low_res", node_default="low_res"),
     Option("embedder", str, "auto", "auto: CLIP if cached, else EfficientNet-Lite0 if "
-                                    "installed, else average", MODELS, choices=_embedders,
+                                    "installed, else average", MODELS, choices=EMBEDDER_KINDS,
            aliases=("embedding_model",)),
     Option("clip_model", str, None, "CLIP hub id or local folder", MODELS,
            none_means="openai/clip-vit-base-patch32", node_unset=""),
@@ -297,7 +279,7 @@ OPTIONS: tuple[Option, ...] = (
                                      "exactly; CPU)", MODELS, choices=("torch", "pil"),
            none_means="torch", node_default="torch"),
     Option("device", str, "auto", "where the models run: auto (cuda when available), cpu or "
-                                  "cuda", MODELS, choices=_devices),
+                                  "cuda", MODELS, choices=DEVICES),
     Option("precision", str, None, "SAM2/CLIP arithmetic on CUDA (bf16: ~2x faster)", MODELS,
            choices=("fp32", "fp16", "bf16"), none_means="fp32", node_unset=""),
     Option("compile", bool, None, "torch.compile SAM2's image encoder and CLIP (slow first "
@@ -316,7 +298,7 @@ OPTIONS: tuple[Option, ...] = (
     # --- vector store (read when the detector is built; SAMDetect takes a built vector_store) ---
     Option("store", str, "edge", "edge: embedded Qdrant on disk (default, persists); memory: "
                                  "this run only; qdrant: a Qdrant server or cloud (qdrant_url)",
-           STORE, choices=_stores),
+           STORE, choices=STORE_KINDS),
     Option("store_path", str, None, "folder of the edge store (~ is expanded)", STORE,
            none_means="$SAM_DETECT_HOME or ~/.local/share/sam_detect/store",
            node_default="~/.local/share/sam_detect/ros_store"),
@@ -328,7 +310,7 @@ OPTIONS: tuple[Option, ...] = (
     Option("fade", str, "hard_crop", "hard_crop: black outside the mask (default, best on our "
                                      "benchmark); gaussian: keep context, fading with distance;"
                                      " linear, exponential; identity: the box as it is",
-           FADING, choices=_fades, runtime=True),
+           FADING, choices=FADE_KINDS, runtime=True),
     Option("sigma", float, None, "gaussian fade width in pixels", FADING, low=0.0,
            high=1000.0, low_exclusive=True, runtime=True, none_means="10", node_default=10.0),
     Option("min_fade", float, None, "floor of the fade, 0..1 (gaussian, linear, exponential, "
@@ -511,42 +493,6 @@ class _DetectorOptionsMethods:
         return {name: value for name, value in dataclasses.asdict(self).items()
                 if name not in STORE_OPTIONS}
 
-    def fade_strategy(self) -> Any:
-        """Return the fade strategy these options describe."""
-        from sam_detect.fading import create_fade
-
-        return create_fade(self.fade, **{name: getattr(self, name) for name in FADE_OPTIONS
-                                         if name != "fade"})
-
-    def open_store(self) -> Any:
-        """Open the vector store: the edge store defaults to :func:`default_store_path`."""
-        from sam_detect.vector_store import default_store_path, open_store
-
-        path = self.store_path
-        if self.store == "edge":
-            path = os.path.expanduser(path) if path else str(default_store_path())
-        return open_store(self.store, path=path, url=self.qdrant_url or None,
-                          collection=self.collection)
-
-    def build(self, store: Any = None, log: Callable[[str], Any] | None = None) -> Any:
-        """Build the :class:`~sam_detect.SAMDetect` (opening the store unless one is given).
-
-        The store is closed again when anything after opening it fails, so a failed start never
-        leaves it locked.
-
-        Raises:
-            SamDetectError: for an invalid option, a missing extra or a store that cannot be
-                opened or was filled by another embedder.
-        """
-        from sam_detect import SAMDetect
-
-        store = store if store is not None else self.open_store()
-        try:
-            return SAMDetect(vector_store=store, log=log, **self.detector_keywords())
-        except BaseException:
-            store.close()
-            raise
-
 
 DetectorOptions = dataclasses.make_dataclass(
     "DetectorOptions",
@@ -555,9 +501,12 @@ DetectorOptions = dataclasses.make_dataclass(
     namespace={"__module__": __name__, "__doc__": (
         "Everything that configures a detector, by name: one field per library option of "
         ":data:`OPTIONS`.\n\n    ``None`` means \"the stage's own default\". Values are checked "
-        "when the options are made\n    (:class:`~sam_detect.errors.OptionError`).\n    ")},
+        "when the options are made\n    (:class:`~sam_detect.errors.OptionError`); "
+        ":meth:`sam_detect.SAMDetect.from_options`\n    builds the detector they describe.\n"
+        "    ")},
 )
 
-__all__ = ["ALIASES", "BY_NAME", "DetectorOptions", "EMBEDDING_MODELS", "FADE_OPTIONS",
-           "OPTIONS", "Option", "OptionError", "STORE_OPTIONS", "SamDetectError",
-           "check_options", "option", "options_for", "resolve_keywords"]
+__all__ = ["ALIASES", "BY_NAME", "DEVICES", "DetectorOptions", "EMBEDDER_KINDS",
+           "EMBEDDING_MODELS", "FADE_KINDS", "FADE_OPTIONS", "OPTIONS", "Option", "OptionError",
+           "SEGMENTER_KINDS", "STORE_KINDS", "STORE_OPTIONS", "SamDetectError", "check_options",
+           "option", "options_for", "resolve_keywords"]

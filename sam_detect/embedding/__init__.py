@@ -27,9 +27,10 @@ from typing import Any, Callable
 
 from sam_detect.embedding.average import AverageEmbedder
 from sam_detect.embedding.base import Embedder, l2_normalise
-from sam_detect.errors import SamDetectError
+from sam_detect.errors import OptionError, SamDetectError
+from sam_detect.options import EMBEDDER_KINDS
 
-EMBEDDERS = ("auto", "average", "efficientnet", "clip")
+EMBEDDERS = EMBEDDER_KINDS  # the option table's choices
 EFFICIENTNET_HINT = "pip install 'sam_detect_ros[efficientnet]'"
 CLIP_HINT = "python -m sam_detect.download_models"
 
@@ -106,8 +107,8 @@ def _build(kind: str, device: str, model_name: str | None, options: dict[str, An
     try:
         from sam_detect.embedding.clip import DEFAULT_CLIP_MODEL, CLIPEmbedder
     except ImportError as error:
-        raise SamDetectError(
-            f"--embedder clip is unavailable ({error}); "
+        raise OptionError(
+            "embedder", f"clip is unavailable ({error}); "
             "pip install 'sam_detect_ros[models]' and run " + CLIP_HINT
         ) from None
     model = model_name or DEFAULT_CLIP_MODEL

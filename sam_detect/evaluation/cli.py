@@ -95,7 +95,8 @@ def format_report(report: Any) -> str:
 
 def evaluate_parser() -> argparse.ArgumentParser:
     """Return the parser of ``sam-detect evaluate``."""
-    from sam_detect.cli import add_detector_arguments, CommandParser
+    from sam_detect.arguments import add_detector_arguments, add_option_argument, CommandParser
+    from sam_detect.options import BY_NAME
 
     parser = CommandParser(
         prog="sam-detect evaluate",
@@ -119,8 +120,9 @@ def evaluate_parser() -> argparse.ArgumentParser:
     parser.add_argument("--latency-images", type=int, default=10,
                         help="images timed through detect()")
     parser.add_argument("--seed", type=int, default=0, help="base random seed")
-    parser.add_argument("--store", choices=("memory", "edge"), default="memory",
-                        help="scratch store for the taught examples (emptied after)")
+    add_option_argument(parser, BY_NAME["store"], default="memory",
+                        help="scratch store for the taught examples, in a temporary folder "
+                             "(default: memory)")
     parser.add_argument("--json", metavar="OUT",
                         help="write the full report as JSON ('-': stdout); for a --hard folder "
                              "one file per split: OUT_tune.json and OUT_validation.json")
@@ -137,10 +139,9 @@ def evaluate_parser() -> argparse.ArgumentParser:
 
 def evaluate_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect evaluate``; return the exit status."""
-    from sam_detect.cli import build_detector
+    from sam_detect.arguments import build_detector
     from sam_detect.evaluation.core.evaluator import evaluate
     from sam_detect.evaluation.sweep import git_commit, machine_info
-    from sam_detect.vector_store import open_store
 
     args = evaluate_parser().parse_args(list(argv))
     if (Path(args.dataset) / "sequences.json").is_file():
@@ -149,9 +150,7 @@ def evaluate_main(argv: Sequence[str]) -> int:
     reports = []
     for split, dataset in splits:
         with tempfile.TemporaryDirectory(prefix="sam-detect-eval-") as tmp:
-            store = open_store(args.store, path=str(Path(tmp) / "store")
-                               if args.store == "edge" else None)
-            detector = build_detector(args, store=store)
+            detector = build_detector(_scratch_store(args, tmp))
             try:
                 report = evaluate(
                     detector, dataset, metrics=_names(args.metrics),
@@ -184,15 +183,12 @@ def evaluate_main(argv: Sequence[str]) -> int:
 
 def _evaluate_tracking(args: argparse.Namespace) -> int:
     """Evaluate tracking on ``make-benchmark --sequences`` output: IDF1, id switches, flips."""
-    from sam_detect.cli import build_detector
+    from sam_detect.arguments import build_detector
     from sam_detect.evaluation.sweep import git_commit, machine_info
     from sam_detect.evaluation.tracking import evaluate_tracking, format_tracking_report
-    from sam_detect.vector_store import open_store
 
     with tempfile.TemporaryDirectory(prefix="sam-detect-eval-") as tmp:
-        store = open_store(args.store, path=str(Path(tmp) / "store")
-                           if args.store == "edge" else None)
-        detector = build_detector(args, store=store)
+        detector = build_detector(_scratch_store(args, tmp))
         try:
             report = evaluate_tracking(detector, Path(args.dataset) / "sequences.json",
                                        iou_threshold=args.iou,
@@ -212,6 +208,12 @@ def _evaluate_tracking(args: argparse.Namespace) -> int:
         Path(args.json).write_text(json.dumps(report, indent=2) + "\n", encoding="utf-8")
         print(f"report written to {args.json}")
     return 0
+
+
+def _scratch_store(args: argparse.Namespace, folder: str) -> argparse.Namespace:
+    """Return the flags with the store placed in ``folder`` (a temporary one)."""
+    return argparse.Namespace(**{**vars(args), "store_path": str(Path(folder) / "store"),
+                                 "qdrant_url": None})
 
 
 def benchmark_splits(path: str) -> list[tuple[str | None, str]]:
@@ -236,7 +238,7 @@ def benchmark_splits(path: str) -> list[tuple[str | None, str]]:
 
 def make_benchmark_parser() -> argparse.ArgumentParser:
     """Return the parser of ``sam-detect make-benchmark``."""
-    from sam_detect.cli import CommandParser
+    from sam_detect.arguments import CommandParser
 
     parser = CommandParser(
         prog="sam-detect make-benchmark",
@@ -328,7 +330,7 @@ def default_benchmark(images: int, seed: int = 0) -> Path:
 
 def bench_parser() -> argparse.ArgumentParser:
     """Return the parser of ``sam-detect bench``."""
-    from sam_detect.cli import CommandParser
+    from sam_detect.arguments import CommandParser
 
     parser = CommandParser(
         prog="sam-detect bench",
@@ -413,7 +415,7 @@ def bench_main(argv: Sequence[str]) -> int:
 
 def dashboard_parser() -> argparse.ArgumentParser:
     """Return the parser of ``sam-detect dashboard``."""
-    from sam_detect.cli import CommandParser
+    from sam_detect.arguments import CommandParser
 
     parser = CommandParser(
         prog="sam-detect dashboard",

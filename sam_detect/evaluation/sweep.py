@@ -160,7 +160,7 @@ def run_sweep(
         Rows with ``benchmark: "eval"``, ``commit``, ``date``, ``machine``, ``dataset``,
         ``segmenter``, ``embedder``, ``fade``, ``store`` and the evaluation's figures.
     """
-    from sam_detect import SAMDetect
+    from sam_detect.detector import SAMDetect
     from sam_detect.segmentation import NaiveSegmenter
 
     segmenter = segmenter or NaiveSegmenter()

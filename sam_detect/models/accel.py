@@ -143,7 +143,7 @@ def compile_tensorrt(
         MissingDependencyError: torch-tensorrt is not installed (``pip install '...[tensorrt]'``).
         SamDetectError: ``device`` is not CUDA.
     """
-    require_extra("torch_tensorrt", "tensorrt", "--tensorrt")
+    require_extra("torch_tensorrt", "tensorrt", "{tensorrt}", options=("tensorrt",))
     import torch
 
     if torch.device(device).type != "cuda":

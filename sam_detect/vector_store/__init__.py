@@ -24,9 +24,10 @@ from __future__ import annotations
 import importlib.util
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Any, TYPE_CHECKING
 
-from sam_detect.errors import MissingDependencyError, SamDetectError, require_extra
+from sam_detect.errors import MissingDependencyError, SamDetectError, StoreError, require_extra
+from sam_detect.options import STORE_KINDS  # the option table's choices
 from sam_detect.vector_store.base import StoredExample, VectorStore, check_compatible
 from sam_detect.vector_store.memory import MemoryVectorStore
 
@@ -34,7 +35,6 @@ if TYPE_CHECKING:
     from sam_detect.vector_store.edge import EdgeVectorStore
     from sam_detect.vector_store.qdrant import QdrantVectorStore
 
-STORE_KINDS = ("memory", "edge", "qdrant")
 
 __all__ = [
     "STORE_KINDS",
@@ -46,6 +46,7 @@ __all__ = [
     "check_compatible",
     "default_store_path",
     "open_store",
+    "store_from_options",
 ]
 
 
@@ -63,7 +64,7 @@ def __getattr__(name: str) -> object:
 
 
 def default_store_path() -> Path:
-    """Return where the persistent store lives when no ``--store-path`` is given.
+    """Return where the persistent store lives when no ``store_path`` is given.
 
     ``$SAM_DETECT_HOME/store`` if set, else ``$XDG_DATA_HOME/sam_detect/store``, else
     ``~/.local/share/sam_detect/store``.
@@ -113,16 +114,43 @@ def open_store(
     if kind == "edge":
         if importlib.util.find_spec("qdrant_edge") is None:  # a core dependency, not an extra
             raise MissingDependencyError(
-                "--store edge needs the 'qdrant_edge' package: pip install qdrant-edge-py"
+                "{store} edge needs the 'qdrant_edge' package: pip install qdrant-edge-py",
+                options=("store",)
             )
         from sam_detect.vector_store.edge import EdgeVectorStore
 
         return EdgeVectorStore(path if path is not None else default_store_path(), dim=dim)
     if kind == "qdrant":
-        require_extra("qdrant_client", "qdrant", "--store qdrant")
+        require_extra("qdrant_client", "qdrant", "{store} qdrant", options=("store",))
         from sam_detect.vector_store.qdrant import QdrantVectorStore
 
         return QdrantVectorStore(
             url=url, path=path, collection_name=collection, api_key=api_key, dim=dim
         )
     raise SamDetectError(f"unknown store '{kind}'; choose one of: {', '.join(STORE_KINDS)}")
+
+
+def store_from_options(options: Any) -> VectorStore:
+    """Open the store that :class:`~sam_detect.options.DetectorOptions` describe.
+
+    The edge store's folder is ``store_path`` with ``~`` expanded, else
+    :func:`default_store_path`; ``qdrant`` takes ``qdrant_url`` (a server) or ``store_path``
+    (qdrant-client's local mode), not both.
+
+    Example:
+        >>> from sam_detect.options import DetectorOptions
+        >>> store_from_options(DetectorOptions(store="memory")).count()
+        0
+
+    Raises:
+        StoreError: when the options contradict each other or the store cannot be opened.
+    """
+    path = options.store_path
+    if options.store == "edge":
+        path = os.path.expanduser(path) if path else str(default_store_path())
+    elif options.store == "qdrant" and path is not None and options.qdrant_url is not None:
+        raise StoreError("{store} qdrant takes {qdrant_url} (a server) or {store_path} "
+                         "(qdrant-client's local mode), not both",
+                         options=("store", "qdrant_url", "store_path"))
+    return open_store(options.store, path=path, url=options.qdrant_url or None,
+                      collection=options.collection)

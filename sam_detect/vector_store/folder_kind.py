@@ -49,5 +49,5 @@ def require_folder_kind(path: str | os.PathLike[str], kind: str) -> None:
     described = {"edge": "an edge store (sam_detect_store.json, shard/)",
                  "qdrant": "a qdrant-client local store (meta.json, collection/)"}
     raise StoreError(
-        f"{path} holds {described[found]}, not a {kind} store; open it with --store {found}, "
-        "or give another --store-path")
+        f"{path} holds {described[found]}, not a {kind} store; open it with {{store}} {found}, "
+        "or give another {store_path}", options=("store", "store_path"))

@@ -10,6 +10,7 @@ import pytest
 
 import sam_detect.embedding as embedding
 import sam_detect.segmentation as segmentation
+from sam_detect.detector import SAMDetect
 from sam_detect.errors import OptionError
 from sam_detect.options import DetectorOptions
 
@@ -38,7 +39,8 @@ def captured(monkeypatch) -> dict[str, Any]:
      {"masks_per_point": 3, "stability_at": "full"}, {"resize": "pil"}),
 ])
 def test_choices_reach_the_models(captured, options, segmenter, embedder) -> None:
-    DetectorOptions(segmenter="sam2", embedder="clip", store="memory", **options).build()
+    SAMDetect.from_options(DetectorOptions(segmenter="sam2", embedder="clip", store="memory",
+                                           **options))
     for name in ("masks_per_point", "stability_at"):
         assert captured["segmenter"].get(name) == segmenter.get(name)
     assert captured["embedder"].get("resize") == embedder.get("resize")
@@ -49,5 +51,6 @@ def test_choices_reach_the_models(captured, options, segmenter, embedder) -> Non
 ])
 def test_bad_choices_name_the_option(name, value) -> None:
     with pytest.raises(OptionError, match=f"^{name} must be one of") as raised:
-        DetectorOptions(store="memory", embedder="average", **{name: value}).build()
+        SAMDetect.from_options(DetectorOptions(store="memory", embedder="average",
+                                               **{name: value}))
     assert raised.value.option == name

@@ -38,7 +38,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from sam_detect.errors import SamDetectError, require_extra
+from sam_detect.errors import OptionError, SamDetectError, require_extra
 from sam_detect.evaluation.core.coco import CocoDataset, GroundTruth
 from sam_detect.evaluation.core.metrics import (
     encode_masks,
@@ -159,8 +159,8 @@ def split_instances(
     fixed = sorted({g.category for g in instances} & set(never_taught))
     categories = sorted({g.category for g in instances} - set(fixed))
     if held_out < 0 or held_out > len(categories) - 2:
-        raise SamDetectError(
-            f"--held-out {held_out} leaves fewer than 2 of the {len(categories)} categories "
+        raise OptionError(
+            "held_out", f"{held_out} leaves fewer than 2 of the {len(categories)} categories "
             "to teach; lower it"
         )
     drawn = rng.choice(categories, size=held_out, replace=False)
@@ -415,9 +415,9 @@ def evaluate(
     groups = resolve_metrics(metrics)
     shots = sorted({int(k) for k in shots})
     if not shots or shots[0] < 1:
-        raise SamDetectError(f"--shots must be positive integers, got {shots}")
+        raise OptionError("shots", f"must be positive integers, got {shots}")
     if seeds < 1:
-        raise SamDetectError(f"--seeds must be at least 1, got {seeds}")
+        raise OptionError("seeds", f"must be at least 1, got {seeds}")
     if not 0.0 < iou_threshold <= 1.0:
         raise SamDetectError(f"the IoU threshold must be in (0, 1], got {iou_threshold}")
     _check_detector(detector)

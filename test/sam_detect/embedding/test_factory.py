@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 import sam_detect.embedding as embedding
+from sam_detect.arguments import render_error
 from sam_detect.embedding import AverageEmbedder, create_embedder, kind_of
 from sam_detect.errors import SamDetectError
 
@@ -128,8 +129,9 @@ def test_options_reach_the_constructors_that_take_them(world):
 def test_explicit_clip_without_its_module_is_a_clear_error(world):
     world["clip_imports"] = False
     world["apply"]()
-    with pytest.raises(SamDetectError, match="--embedder clip is unavailable"):
+    with pytest.raises(SamDetectError, match="^embedder clip is unavailable") as excinfo:
         create_embedder("clip")
+    assert render_error(excinfo.value).startswith("--embedder clip is unavailable")
 
 
 @pytest.mark.parametrize("kind", ["sift", "", "openclip"])

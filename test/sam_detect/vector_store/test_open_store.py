@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from sam_detect.arguments import render_error
 from sam_detect.errors import MissingDependencyError, SamDetectError
 from sam_detect.vector_store import (
     EdgeVectorStore,
@@ -49,8 +50,8 @@ def test_unknown_kind_lists_the_choices():
 @pytest.mark.parametrize(
     "kind, module, match",
     [
-        ("qdrant", "qdrant_client", r"--store qdrant .*pip install 'sam_detect_ros\[qdrant\]'"),
-        ("edge", "qdrant_edge", r"--store edge .*pip install qdrant-edge-py"),
+        ("qdrant", "qdrant_client", r"^store qdrant .*pip install 'sam_detect_ros\[qdrant\]'"),
+        ("edge", "qdrant_edge", r"^store edge .*pip install qdrant-edge-py"),
     ],
 )
 def test_a_missing_client_names_what_to_install(monkeypatch, store_dir, kind, module, match):
@@ -60,8 +61,9 @@ def test_a_missing_client_names_what_to_install(monkeypatch, store_dir, kind, mo
         return None if name == module else real(name, *args)
 
     monkeypatch.setattr(importlib.util, "find_spec", find_spec)
-    with pytest.raises(MissingDependencyError, match=match):
+    with pytest.raises(MissingDependencyError, match=match) as excinfo:
         open_store(kind, path=store_dir, url="http://127.0.0.1:1")
+    assert render_error(excinfo.value).startswith(f"--store {kind} needs")
     assert list(store_dir.iterdir()) == []
 
 

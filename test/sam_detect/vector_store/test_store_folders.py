@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from sam_detect.arguments import render_error
 from sam_detect.errors import StoreError
 from sam_detect.vector_store.edge import EdgeVectorStore, META_FILE
 from sam_detect.vector_store.folder_kind import folder_kind
@@ -36,14 +37,15 @@ def test_each_folder_says_which_kind_it_holds(tmp_path) -> None:
 
 
 @pytest.mark.parametrize(("make", "open_as", "hint"), [
-    (edge_store, lambda p: QdrantVectorStore(path=p), "--store edge"),
-    (qdrant_local_store, EdgeVectorStore, "--store qdrant"),
+    (edge_store, lambda p: QdrantVectorStore(path=p), "store edge"),
+    (qdrant_local_store, EdgeVectorStore, "store qdrant"),
 ])
 def test_a_folder_of_the_other_kind_is_refused_and_left_alone(tmp_path, make, open_as, hint):
     folder = make(tmp_path / "store")
     before = sorted(p.relative_to(folder) for p in folder.rglob("*"))
-    with pytest.raises(StoreError, match=hint):
+    with pytest.raises(StoreError, match=f"open it with {hint},") as excinfo:
         open_as(folder)
+    assert f"open it with --{hint}, or give another --store-path" in render_error(excinfo.value)
     assert sorted(p.relative_to(folder) for p in folder.rglob("*")) == before
 
 

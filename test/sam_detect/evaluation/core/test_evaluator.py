@@ -77,7 +77,7 @@ def test_single_source_category_is_left_out() -> None:
 
 
 def test_split_rejects_too_many_held_out() -> None:
-    with pytest.raises(SamDetectError, match="held-out"):
+    with pytest.raises(SamDetectError, match="held_out"):
         split_instances(_instances(n_categories=3), 1, 0, held_out=2)
 
 

@@ -116,8 +116,8 @@ def overhead(node: DetectNode, objects: int, repeats: int) -> None:
     stages = {
         "message -> array (cv2)": lambda: image_msg_to_rgb(msg),
         "results -> InstanceArray": lambda: detections_to_msg(detections, header),
-        "history (no masks)": lambda: node._history.add(RecentFrame(
-            (1, 0), tuple(replace(i, mask=None, neighbours=[]) for i in detections))),
+        "history (no masks)": lambda: node.frames.history.add(RecentFrame(
+            10**9, tuple(replace(i, mask=None, neighbours=[]) for i in detections))),
         "overlay drawing": lambda: detector.visualize(image, detections),
         "overlay -> Image (cv2)": lambda: rgb_to_image_msg(overlay, header),
         "publish detections": lambda: camera.detections_pub.publish(instances_msg),
@@ -125,8 +125,8 @@ def overhead(node: DetectNode, objects: int, repeats: int) -> None:
     }
     times = {name: timed(function, repeats) for name, function in stages.items()}
     model = timed(lambda: detector.detect(image), max(3, repeats // 3))
-    decode_and_publish = timed(lambda: node.publish(camera, header, image_msg_to_rgb(msg),
-                                                    detections, detector), repeats)
+    decode_and_publish = timed(lambda: node.frames.publish(
+        camera, header, image_msg_to_rgb(msg), detections, detector), repeats)
     before = {"message -> array (numpy, before)": timed(
         lambda: old_image_msg_to_rgb(msg), repeats),
               "overlay -> Image (numpy, before)": timed(
@@ -156,9 +156,9 @@ def cameras_cost(context: Any, embedder: str, repeats: int) -> None:
 
         front, wrist = frame("front", 0), frame("wrist", 1)
         # One camera sees both frames in turn, so both runs process the same pictures.
-        alone = [timed(lambda: node._process_batch([each]), repeats) for each in (front, wrist)]
+        alone = [timed(lambda: node.frames.process([each]), repeats) for each in (front, wrist)]
         single = tuple((a + b) / 2 for a, b in zip(*alone))
-        batched = timed(lambda: node._process_batch([front, wrist]), repeats)
+        batched = timed(lambda: node.frames.process([front, wrist]), repeats)
         print(f"\ninstances per frame: "
               f"{[len(node.recent_frame(None, cam).instances) for cam in ('front', 'wrist')]}")
         print(f"640x480, 5 objects per frame, worker path (decode, models, publish), "

@@ -357,9 +357,15 @@ def instance_mask_from_msg(msg: InstanceMsg, image_shape: tuple[int, ...]) -> np
     return full
 
 
-def stamp_key(stamp: Any) -> tuple[int, int]:
-    """Return a ``builtin_interfaces/Time`` as a hashable ``(sec, nanosec)`` pair."""
-    return int(stamp.sec), int(stamp.nanosec)
+def stamp_ns(stamp: Any) -> int:
+    """Return a ``builtin_interfaces/Time`` as integer nanoseconds: the node's one stamp encoding.
+
+    Example:
+        >>> from builtin_interfaces.msg import Time
+        >>> stamp_ns(Time(sec=3, nanosec=5))
+        3000000005
+    """
+    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
 
 
 __all__ = [
@@ -378,5 +384,5 @@ __all__ = [
     "markers_msg",
     "rgb_to_compressed_msg",
     "rgb_to_image_msg",
-    "stamp_key",
+    "stamp_ns",
 ]

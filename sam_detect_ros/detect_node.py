@@ -2,188 +2,63 @@
 # SPDX-License-Identifier: MIT
 """The ``sam_detect`` lifecycle node: camera images in, labelled instances out, taught live.
 
-Topics (relative to the node's namespace; with ``cameras: [front, wrist]`` each camera's topics
-live under its name: ``front/image``, ``front/detections``...):
+The node is wiring only: it declares the parameters (:mod:`sam_detect_ros.parameters`), creates
+the topics of each camera (:mod:`sam_detect_ros.topics`), feeds their frames to the worker
+(:mod:`sam_detect_ros.frame_worker`, latest frame wins per camera) that runs them through the
+detector and publishes (:mod:`sam_detect_ros.frames`), registers the services
+(:mod:`sam_detect_ros.services`) and publishes ``/diagnostics``
+(:mod:`sam_detect_ros.diagnostics`). docs/ros.md lists the topics, services and parameters.
 
-* ``image`` (sensor_msgs/Image) or, with ``image_transport: compressed``, ``image/compressed``
-  (sensor_msgs/CompressedImage, JPEG or PNG); sensor-data QoS unless ``image_qos: reliable``.
-* ``depth`` (sensor_msgs/Image 16UC1 mm or 32FC1 m, aligned to the colour image) and
-  ``camera_info`` (sensor_msgs/CameraInfo), subscribed with ``use_depth``.
-* ``detections`` (sam_detect_ros/InstanceArray, reliable; the source image's header).
-* ``overlay`` (sensor_msgs/Image bgr8, reliable; only while subscribed or ``publish_overlay``).
-* ``markers`` (visualization_msgs/MarkerArray; with ``use_depth``).
-* ``/diagnostics`` (diagnostic_msgs/DiagnosticArray; lifecycle state and frame counters, every
-  ``diagnostics_period`` seconds).
+Lifecycle: configure reads and checks the parameters and opens the store (the node owns it and
+passes it to the detector); activate loads the models and subscribes; deactivate unsubscribes
+and frees the models (and cached GPU memory); cleanup closes the store, releasing its lock.
+``autostart`` (default true) configures and activates at start. A failed transition returns
+FAILURE with the reason in the log; the process lives on. Services answer during inference;
+``~/add_example`` and parameter changes wait for the frame in progress, so no frame mixes old
+and new fade or k-NN values.
 
-Services (under the node's name): ``~/add_example``, ``~/label_instance`` (and
-``~/<camera>/label_instance`` per camera), ``~/remove_label``, ``~/list_labels``, and the
-standard lifecycle services ``~/change_state``, ``~/get_state``...
-
-Lifecycle: configure reads and checks the parameters and opens the store; activate loads the models
-and subscribes; deactivate unsubscribes and frees the models (and cached GPU memory); cleanup
-closes the store, releasing its lock. ``autostart`` (default true) configures and activates at
-start. A failed transition returns FAILURE with the reason in the log; the process lives on.
-
-Latest frame wins, per camera (:mod:`sam_detect_ros.frame_worker`): a worker thread runs
-inference; frames that arrive while it is busy wait in a one-frame slot per camera, and the
-frames of several cameras go through the models as one batch. Services run on other executor
-threads and answer during inference; ``~/add_example`` and parameter changes wait for the frame
-in progress, so no frame mixes old and new fade or k-NN values.
-
-The node is a thin adapter over :class:`sam_detect.SAMDetect`; every core option is a parameter
-(see ``config/detect.yaml``). Run it with ``ros2 run sam_detect_ros detect_node`` or
-``python -m sam_detect_ros.detect_node --ros-args -p embedder:=average``.
+Run it with ``ros2 run sam_detect_ros detect_node`` or ``python -m sam_detect_ros.detect_node
+--ros-args -p embedder:=average`` (:mod:`sam_detect_ros.process`: signals, exit status).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
-import gc
-import os
-import signal
 import sys
-import threading
-import time
-from typing import Any, Callable
+from typing import Any
 
-from diagnostic_msgs.msg import DiagnosticArray, DiagnosticStatus, KeyValue
+from diagnostic_msgs.msg import DiagnosticArray
 from rcl_interfaces.msg import SetParametersResult
-import rclpy
 from rclpy.callback_groups import ReentrantCallbackGroup
-from rclpy.exceptions import ParameterException
-from rclpy.executors import ExternalShutdownException, MultiThreadedExecutor
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
-from rclpy.qos import HistoryPolicy, qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
-from rclpy.signals import SignalHandlerOptions
+from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
 from sam_detect.classifier import visible_labels
-from sam_detect.classifier.background import refuse_reserved
-from sam_detect.errors import InvalidLabelError, SamDetectError
-from sam_detect.image_io import validate_mask
-from sam_detect.labels import validate_label
-from sam_detect.results import Detections
+from sam_detect.detector import SAMDetect
+from sam_detect.device import free_accelerator_memory
+from sam_detect.errors import SamDetectError
+from sam_detect.vector_store import store_from_options
 from sam_detect_ros.compute_lock import ComputeLock
-from sam_detect_ros.conversions import (
-    compressed_msg_to_rgb,
-    depth_msg_to_metres,
-    detections_to_msg,
-    image_msg_to_rgb,
-    is_empty_image,
-    markers_msg,
-    mask_msg_to_bool,
-    rgb_to_image_msg,
-    stamp_key,
-)
-from sam_detect_ros.depth import instance_positions, Intrinsics, StampPairer
+from sam_detect_ros.conversions import stamp_ns
+from sam_detect_ros.depth import StampPairer
+from sam_detect_ros.diagnostics import diagnostic_status, FrameCountLog
 from sam_detect_ros.frame_history import FrameHistory, RecentFrame
-from sam_detect_ros.frame_worker import Frame, FrameWorker
-from sam_detect_ros.msg import InstanceArray
+from sam_detect_ros.frame_worker import FrameWorker
+from sam_detect_ros.frames import Camera, CameraFrames
 from sam_detect_ros.parameters import (
-    build_detector,
     check_values,
-    descriptor,
+    declare_parameters,
     detector_options,
-    Param,
     PARAMETERS,
+    read_values,
     render_error,
     runtime_settings,
+    updated_values,
 )
-from sam_detect_ros.srv import AddExample, LabelInstance, ListLabels, RemoveLabel
-from sam_detect_ros.topics import camera_topics, CameraTopics, check_input_values
-from sensor_msgs.msg import CameraInfo, CompressedImage, Image
-from visualization_msgs.msg import MarkerArray
+from sam_detect_ros.process import run_node
+from sam_detect_ros.services import NodeServices, SERVICE_QOS, ServiceGate, WARN_PERIOD_S
+from sam_detect_ros.srv import LabelInstance
+from sam_detect_ros.topics import camera_topics, check_input_values
 
 NODE_NAME = "sam_detect"
-WARN_PERIOD_S = 5.0  # throttle for warnings about bad frames
-LOG_PERIOD_S = 60.0  # throttle for the frame counter line
-DEPTH_WAIT_S = 0.1  # how long a frame waits for its depth image, while depth keeps coming
-# Requests queued per service before DDS drops any: a burst of this many concurrent calls is
-# answered in full (the default depth, 10, silently dropped the rest of a burst of 30).
-SERVICE_QUEUE_DEPTH = 1000
-SERVICE_QOS = QoSProfile(depth=SERVICE_QUEUE_DEPTH, reliability=ReliabilityPolicy.RELIABLE,
-                         history=HistoryPolicy.KEEP_LAST)
-
-
-def free_accelerator_memory() -> None:
-    """Return cached GPU memory to the driver (models just dropped); nothing without CUDA."""
-    gc.collect()
-    torch = sys.modules.get("torch")
-    if torch is not None and torch.cuda.is_available():
-        torch.cuda.empty_cache()
-
-
-def _declare(node: Any, name: str, param: Param) -> None:
-    """Declare one parameter; a list parameter with an empty default is a typed, unset one."""
-    from rclpy.parameter import Parameter
-
-    default = param.default
-    if isinstance(default, list) and not default:
-        default = Parameter.Type.STRING_ARRAY
-    node.declare_parameter(name, default, descriptor(name))
-
-
-def _stamp_ns(stamp: Any) -> int:
-    return int(stamp.sec) * 1_000_000_000 + int(stamp.nanosec)
-
-
-@dataclass
-class Camera:
-    """One camera's topics, publishers, subscriptions and depth state (``name`` "" when single).
-
-    Attributes:
-        depth: Recent depth images, paired with colour frames by stamp.
-        intrinsics: From the latest ``camera_info``; None before the first or when K is unset.
-    """
-
-    topics: CameraTopics
-    detections_pub: Any = None
-    overlay_pub: Any = None
-    markers_pub: Any = None
-    subscriptions: list[Any] = field(default_factory=list)
-    depth: StampPairer = field(default_factory=StampPairer)
-    intrinsics: Intrinsics | None = None
-
-    @property
-    def name(self) -> str:
-        """Return the camera's namespace (``""`` for the single ``image`` input)."""
-        return self.topics.name
-
-
-class _Lent:
-    """A store lent out: everything but ``close`` reaches the store."""
-
-    def __init__(self, store: Any) -> None:
-        self._store = store
-
-    def close(self) -> None:
-        """Leave the store open: its owner closes it."""
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._store, name)
-
-
-class _ServiceGate:
-    """Lets services use the store while it is open, and cleanup wait for them to finish."""
-
-    def __init__(self) -> None:
-        self._condition = threading.Condition()
-        self._inside = 0
-        self.open = False
-
-    def __enter__(self) -> bool:
-        with self._condition:
-            self._inside += 1
-            return self.open
-
-    def __exit__(self, *exc: object) -> None:
-        with self._condition:
-            self._inside -= 1
-            self._condition.notify_all()
-
-    def close(self, timeout: float = 60.0) -> None:
-        """Refuse new service work and wait for the calls in progress."""
-        with self._condition:
-            self.open = False
-            self._condition.wait_for(lambda: self._inside == 0, timeout)
 
 
 class DetectNode(LifecycleNode):
@@ -208,33 +83,36 @@ class DetectNode(LifecycleNode):
     def __init__(self, node_name: str = NODE_NAME, *, detector: Any = None,
                  **kwargs: Any) -> None:
         super().__init__(node_name, **kwargs)
-        for name, param in PARAMETERS.items():
-            _declare(self, name, param)
-        self._values = self._read_values()
+        declare_parameters(self)
+        self._values = read_values(self)
         self._injected = detector
         self.detector: Any = None
         self.last_error = ""
         self._last_exception: BaseException | None = None
-        self.last_latency_ms = 0.0
         self._store: Any = None
         self._cameras: list[Camera] = []
         self._history = FrameHistory(self._values["history_size"])
-        self._worker = FrameWorker(self._process_batch, self._on_worker_error)
-        self._gate = _ServiceGate()
+        self._gate = ServiceGate()
         self._web: Any = None  # the annotation UI (sam_detect_ros/web.py) while active, web_port
-        self._last_counts: dict[str, int] = {}
-        self._warned: dict[str, float] = {}
+        self._frame_log = FrameCountLog(self.get_logger())
         # Inference, example embedding, runtime parameter changes and swapping the detector take
         # this lock: they share the models, and a frame or an example must see one set of options.
         # Taken in arrival order, so neither frames nor requests starve (compute_lock.py).
         self._compute_lock = ComputeLock()
+        self.frames = CameraFrames(
+            detector=lambda: self.detector, cameras=lambda: self._cameras,
+            settings=lambda: self._values, history=self._history,
+            count=lambda camera, what: self._worker.count(camera, what),
+            compute_lock=self._compute_lock, logger=self.get_logger())
+        self._worker = FrameWorker(self.frames.process, self._on_worker_error)
         self._group = ReentrantCallbackGroup()
         self._diagnostics_pub = self.create_publisher(DiagnosticArray, "/diagnostics", 10)
-        for srv_type, name, handler in (
-                (AddExample, "~/add_example", self._on_add_example),
-                (LabelInstance, "~/label_instance", self._on_label_instance),
-                (RemoveLabel, "~/remove_label", self._on_remove_label),
-                (ListLabels, "~/list_labels", self._on_list_labels)):
+        self.node_services = NodeServices(
+            detector=lambda: self.detector, store=lambda: self._store, state=self.state,
+            cameras=lambda: [camera.name for camera in self._cameras], history=self._history,
+            gate=self._gate, compute_lock=self._compute_lock, logger=self.get_logger(),
+            node_name=self.get_name())
+        for srv_type, name, handler in self.node_services.handlers():
             self.create_service(srv_type, name, handler, qos_profile=SERVICE_QOS,
                                 callback_group=self._group)
         self._camera_services: dict[str, Any] = {}
@@ -267,29 +145,22 @@ class DetectNode(LifecycleNode):
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Read and check the parameters, open the store, create the publishers."""
         try:
-            values = self._read_values()
+            values = read_values(self)
             check_values(values)
             check_input_values(values)
             store = (self._injected.vector_store if self._injected is not None
-                     else detector_options(values).open_store())
+                     else store_from_options(detector_options(values)))
         except Exception as error:
             return self._fail("configure", error)
         self._values, self._store = values, store
         self._history.size = values["history_size"]
-        reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         for topics in camera_topics(values["cameras"]):
             camera = Camera(topics, depth=StampPairer(values["depth_slop"]))
-            camera.detections_pub = self.create_lifecycle_publisher(
-                InstanceArray, topics.detections, reliable)
-            camera.overlay_pub = self.create_lifecycle_publisher(Image, topics.overlay, reliable)
-            if values["use_depth"]:
-                camera.markers_pub = self.create_lifecycle_publisher(
-                    MarkerArray, topics.markers, reliable)
+            camera.advertise(self, values["use_depth"])
             if topics.name:
                 self._camera_services[topics.name] = self.create_service(
                     LabelInstance, f"~/{topics.name.strip('/')}/label_instance",
-                    lambda request, response, name=topics.name: self._on_label_instance(
-                        request, response, name),
+                    self.node_services.camera_handler(topics.name),
                     qos_profile=SERVICE_QOS, callback_group=self._group)
             self._cameras.append(camera)
         self._gate.open = True
@@ -304,54 +175,33 @@ class DetectNode(LifecycleNode):
             if self._injected is not None:
                 detector = self._injected
             else:
-                # build closes the store it was given when a model fails to load; the node's
-                # store stays open until cleanup, so it only lends a handle build cannot close.
-                detector = detector_options(self._values).build(
-                    store=_Lent(self._store), log=self.get_logger().info)
-                detector.vector_store = self._store
+                # The node owns the store (open from configure to cleanup) and passes it in.
+                detector = SAMDetect.from_options(detector_options(self._values),
+                                                  store=self._store, log=self.get_logger().info)
         except Exception as error:
             return self._fail("activate", error)
         if self._values["web_port"]:
-            web = None
             try:
-                from sam_detect_ros.web import LiveWeb
+                from sam_detect_ros.web import start_live_web
 
-                web = LiveWeb(detector, self._values["web_port"], self._values["web_host"],
-                              model_lock=self._compute_lock)
-                self.get_logger().info(f"annotation UI at {web.start()}")
+                web = start_live_web(detector, self._values["web_port"], self._values["web_host"],
+                                     self._compute_lock, self.get_logger().info)
             except Exception as error:
-                if web is not None:
-                    web.stop()  # its prefetch thread holds the detector
                 if detector is not self._injected:
                     del detector
                     free_accelerator_memory()
                 return self._fail("activate", error)
-            self._web = web
+            self._web, self.frames.observe = web, web.observe
         with self._compute_lock:
             self.detector = detector
         self._apply_runtime_values(self._values, set(PARAMETERS))
         result = super().on_activate(state)  # the lifecycle publishers
         image_qos = (QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
                      if self._values["image_qos"] == "reliable" else qos_profile_sensor_data)
-        compressed = self._values["image_transport"] == "compressed"
         for camera in self._cameras:
-            topics = camera.topics
-            camera.subscriptions.append(self.create_subscription(
-                CompressedImage if compressed else Image,
-                topics.compressed if compressed else topics.image,
-                lambda msg, name=camera.name: self._worker.submit(
-                    name, msg, _stamp_ns(msg.header.stamp)),
-                image_qos, callback_group=self._group))
-            if self._values["use_depth"]:
-                camera.subscriptions.append(self.create_subscription(
-                    Image, topics.depth,
-                    lambda msg, c=camera: c.depth.add(_stamp_ns(msg.header.stamp), msg),
-                    image_qos, callback_group=self._group))
-                camera.subscriptions.append(self.create_subscription(
-                    CameraInfo, topics.camera_info,
-                    lambda msg, c=camera: setattr(c, "intrinsics",
-                                                  Intrinsics.from_camera_info(msg)),
-                    image_qos, callback_group=self._group))
+            camera.subscribe(self, self._worker.submit, image_qos,
+                             self._values["image_transport"] == "compressed",
+                             self._values["use_depth"], self._group)
         self._worker.start()
         inputs = ", ".join(sub.topic_name for c in self._cameras for sub in c.subscriptions)
         self.get_logger().info(
@@ -390,13 +240,11 @@ class DetectNode(LifecycleNode):
         return TransitionCallbackReturn.FAILURE
 
     def _stop_frames(self) -> None:
-        web, self._web = self._web, None
+        web, self._web, self.frames.observe = self._web, None, None
         if web is not None:
             web.stop()
         for camera in self._cameras:
-            for subscription in camera.subscriptions:
-                self.destroy_subscription(subscription)
-            camera.subscriptions.clear()
+            camera.unsubscribe(self)
         if not self._worker.stop(timeout=60.0):
             self.get_logger().warning(
                 "inference still running after 60 s; the models are freed once it ends")
@@ -409,9 +257,7 @@ class DetectNode(LifecycleNode):
     def _close_store(self) -> None:
         self._gate.close()
         for camera in self._cameras:
-            for publisher in (camera.detections_pub, camera.overlay_pub, camera.markers_pub):
-                if publisher is not None:
-                    self.destroy_lifecycle_publisher(publisher)
+            camera.unadvertise(self)
         for service in self._camera_services.values():
             self.destroy_service(service)
         self._camera_services.clear()
@@ -427,93 +273,10 @@ class DetectNode(LifecycleNode):
 
     # -- frames --------------------------------------------------------------------------------
 
-    def _decode(self, frame: Frame) -> Any:
-        if isinstance(frame.message, CompressedImage):
-            return compressed_msg_to_rgb(frame.message)
-        return image_msg_to_rgb(frame.message)
-
-    def _process_batch(self, frames: list[Frame]) -> None:
-        """Run the detector on the waiting frames of every camera at once and publish."""
-        started = time.perf_counter()
-        decoded = []
-        for frame in frames:
-            try:
-                decoded.append((frame, self._decode(frame)))
-            except SamDetectError as error:
-                self._skip(frame.camera, error)
-        if not decoded:
-            return
-        with self._compute_lock:
-            detector = self.detector
-            if detector is None:  # deactivated meanwhile
-                return
-            try:
-                images = [image for _, image in decoded]
-                if self._values["tracking"]:  # each camera is its own video
-                    results = []
-                    for frame, image in decoded:
-                        try:
-                            results.append(detector.track(image, stream=frame.camera))
-                        except SamDetectError as error:  # one camera's error is its own
-                            self._skip(frame.camera, error)
-                            results.append(None)
-                else:
-                    results = ([detector.detect(images[0])] if len(images) == 1
-                               else detector.detect_batch(images))
-            except SamDetectError as error:
-                for frame, _ in decoded:
-                    self._skip(frame.camera, error)
-                return
-        cameras = {camera.name: camera for camera in self._cameras}
-        for (frame, image), detections in zip(decoded, results):
-            camera = cameras.get(frame.camera)
-            if camera is not None and detections is not None:
-                if self._web is not None:  # before publishing: whoever saw it can Freeze it
-                    self._web.observe(image, detections)
-                self.publish(camera, frame.message.header, image, detections, detector, started)
-
-    def publish(self, camera: Camera, header: Any, image: Any, detections: Detections,
-                detector: Any, started: float | None = None) -> None:
-        """Remember a frame's results for ``~/label_instance`` and publish them."""
-        # Bookkeeping first, so whoever receives the detections can already label them.
-        self._history.add(RecentFrame(
-            stamp_key(header.stamp),
-            tuple(replace(inst, mask=None, neighbours=[]) for inst in detections), camera.name))
-        self._worker.count(camera.name, "processed")
-        if started is not None:
-            self.last_latency_ms = (time.perf_counter() - started) * 1e3
-        positions = None
-        if camera.markers_pub is not None:
-            positions = self.positions(camera, header, detections)
-        camera.detections_pub.publish(detections_to_msg(detections, header, positions))
-        if positions is not None:
-            camera.markers_pub.publish(markers_msg(detections, positions, header))
-        if self._values["publish_overlay"] or camera.overlay_pub.get_subscription_count() > 0:
-            overlay = detector.visualize(image, detections)
-            camera.overlay_pub.publish(rgb_to_image_msg(overlay, header))
-
-    def positions(self, camera: Camera, header: Any, detections: Detections) -> list[Any]:
-        """Return each instance's 3D position from the depth image paired by stamp (or None)."""
-        depth_msg = camera.depth.nearest(_stamp_ns(header.stamp), wait_s=DEPTH_WAIT_S)
-        depth = None
-        if depth_msg is not None:
-            try:
-                depth = depth_msg_to_metres(depth_msg)
-            except SamDetectError as error:
-                self._warn(f"{camera.name}/depth", f"ignoring depth image: {error}")
-        return instance_positions(detections, depth, camera.intrinsics)
-
-    def _skip(self, camera: str, error: BaseException) -> None:
-        self._worker.count(camera, "failed")
-        where = f" from camera {camera}" if camera else ""
-        self._warn(camera, f"skipping frame{where}: {error}")
-
-    def _warn(self, key: str, message: str) -> None:
-        # Throttled per camera: one broken camera must not silence the other's warnings.
-        now = time.monotonic()
-        if now - self._warned.get(key, -WARN_PERIOD_S) >= WARN_PERIOD_S:
-            self._warned[key] = now
-            self.get_logger().warning(message)
+    @property
+    def last_latency_ms(self) -> float:
+        """How long the last frame took, from its batch's start to publishing (ms)."""
+        return self.frames.last_latency_ms
 
     def _on_worker_error(self, error: BaseException) -> None:
         self.get_logger().error(f"frame failed: {error!r}", throttle_duration_sec=WARN_PERIOD_S)
@@ -527,25 +290,14 @@ class DetectNode(LifecycleNode):
         """
         return self._worker.counts(camera)
 
-    @property
-    def frames_received(self) -> int:
-        """Images received, all cameras."""
-        return self.frame_counts()["received"]
-
-    @property
-    def frames_processed(self) -> int:
-        """Images run through the detector and published."""
-        return self.frame_counts()["processed"]
-
-    @property
-    def frames_dropped(self) -> int:
-        """Images replaced by a newer one before the worker got to them."""
-        return self.frame_counts()["dropped"]
-
-    @property
-    def frames_failed(self) -> int:
-        """Images rejected (bad encoding or size) or whose inference failed."""
-        return self.frame_counts()["failed"]
+    frames_received = property(lambda self: self.frame_counts()["received"],
+                               doc="Images received, all cameras.")
+    frames_processed = property(lambda self: self.frame_counts()["processed"],
+                                doc="Images run through the detector and published.")
+    frames_dropped = property(lambda self: self.frame_counts()["dropped"],
+                              doc="Images replaced by a newer one before the worker got to them.")
+    frames_failed = property(lambda self: self.frame_counts()["failed"],
+                             doc="Images rejected (bad encoding or size) or failed in inference.")
 
     def recent_frame(self, stamp: Any = None, camera: str | None = None) -> RecentFrame | None:
         """Return a recently published frame (by header stamp; None: the latest published one).
@@ -556,187 +308,19 @@ class DetectNode(LifecycleNode):
         """
         if stamp is None:
             return self._history.latest(camera)
-        return self._history.get(stamp_key(stamp), camera)
-
-    # -- services ------------------------------------------------------------------------------
-
-    def _active_detector(self) -> Any:
-        detector = self.detector
-        if detector is None:
-            raise SamDetectError(f"the node is {self.state()}, not active: activate it "
-                                 "(ros2 lifecycle set /sam_detect activate)")
-        return detector
-
-    def _on_add_example(self, request: AddExample.Request,
-                        response: AddExample.Response) -> AddExample.Response:
-        def run() -> str:
-            label = validate_label(request.label)
-            image = image_msg_to_rgb(request.image)
-            mask = None
-            if not is_empty_image(request.mask):
-                mask = validate_mask(mask_msg_to_bool(request.mask), image.shape)
-            how = "the largest segmented object" if mask is None else "the masked object"
-            with self._compute_lock:  # one segmentation picks the object and its background
-                detector = self._active_detector()
-                # The frame's other objects are known background: what the label is not.
-                ids = detector.add_examples(image, label,
-                                            masks="largest" if mask is None else mask,
-                                            background=True,
-                                            payload={"source": "ros:add_example"})
-            response.examples_added = len(ids)
-            response.total_examples = sum(detector.labels().values())
-            return f"stored {how} as '{label}'"
-
-        return self._answer("add_example", run, response)
-
-    def _on_label_instance(self, request: LabelInstance.Request, response: LabelInstance.Response,
-                           camera: str | None = None) -> LabelInstance.Response:
-        def run() -> str:
-            label = validate_label(request.label)
-            detector = self._active_detector()
-            if request.track_id:  # a track names the object across frames: its whole history
-                stream = camera if camera is not None else self._default_stream()
-                payload = {"source": "ros:label_instance", "track_id": int(request.track_id)}
-                if stream:
-                    payload["camera"] = stream
-                with self._gate as store_open:
-                    if not store_open:
-                        raise SamDetectError(self._no_store())
-                    with self._compute_lock:  # the worker updates the tracks
-                        ids = detector.teach_track(request.track_id, label, payload, stream)
-                return (f"stored {len(ids)} view(s) of track {request.track_id} as '{label}'")
-            latest = request.stamp.sec == 0 and request.stamp.nanosec == 0
-            frame = self.recent_frame(None if latest else request.stamp, camera)
-            if frame is None:
-                when = "yet" if latest else (
-                    f"with stamp {request.stamp.sec}.{request.stamp.nanosec:09d}; only the last "
-                    f"{self._values['history_size']} frames are kept")
-                raise SamDetectError(f"no published frame {when}")
-            # Ids are only meaningful within one frame: name the frame in every answer, so a
-            # user who asked for "the latest" sees which one that was.
-            found = [inst for inst in frame.instances if inst.id == request.instance_id]
-            if not found:
-                raise SamDetectError(
-                    f"no instance {request.instance_id} in {frame.describe()}; it "
-                    f"has {len(frame.instances)} instance(s) with ids "
-                    f"{[i.id for i in frame.instances]}")
-            instance = found[0]
-            payload = {"source": "ros:label_instance", "instance_id": int(instance.id),
-                       "stamp": list(frame.stamp), "bbox": [int(v) for v in instance.bbox]}
-            if frame.camera:
-                payload["camera"] = frame.camera
-            with self._gate as store_open:  # cleanup waits for the write to finish
-                if not store_open:
-                    raise SamDetectError(self._no_store())
-                # The frame's other objects (by box: the history keeps no masks) are known
-                # background, so the label does not spread to them.
-                detector.add_examples(None, label, masks=[instance],
-                                      background=frame.instances, payload=payload)
-            answer = f"stored instance {instance.id} of {frame.describe()} as '{label}'"
-            if instance.track_id:  # the object keeps the label from its next frame on
-                detector.relabel_track(instance.track_id, label, frame.camera)
-                answer += f"; track {instance.track_id} carries it"
-            return answer
-
-        return self._answer("label_instance", run, response)
-
-    def _default_stream(self) -> str:
-        """Return the only camera's name ("" for the default topics); refuse a guess."""
-        names = [camera.name for camera in self._cameras]
-        if len(names) > 1:
-            raise SamDetectError("track ids belong to one camera: call "
-                                 f"~/<camera>/label_instance (cameras: {', '.join(names)})")
-        return names[0] if names else ""
-
-    def _on_remove_label(self, request: RemoveLabel.Request,
-                         response: RemoveLabel.Response) -> RemoveLabel.Response:
-        def run() -> str:
-            label = refuse_reserved(validate_label(request.label))
-            with self._gate as store_open:
-                if not store_open:
-                    raise SamDetectError(self._no_store())
-                detector = self.detector
-                # Through the detector when active, so the tracks' label votes are forgotten.
-                removed = (detector.remove_label(label) if detector is not None
-                           else self._store.remove(label=label))
-            response.removed = int(removed)
-            if removed == 0:
-                raise InvalidLabelError(f"no examples labelled '{label}'")
-            return f"removed {removed} example(s) of '{label}'"
-
-        return self._answer("remove_label", run, response)
-
-    def _on_list_labels(self, request: ListLabels.Request,
-                        response: ListLabels.Response) -> ListLabels.Response:
-        try:
-            with self._gate as store_open:
-                if not store_open:
-                    self.get_logger().warning(f"list_labels: {self._no_store()}",
-                                              throttle_duration_sec=WARN_PERIOD_S)
-                    return response
-                counts = sorted(visible_labels(self._store.labels()).items())
-        except Exception as error:  # a service must answer
-            self.get_logger().error(f"list_labels failed: {error!r}")
-            return response
-        response.labels = [label for label, _ in counts]
-        response.counts = [int(count) for _, count in counts]
-        return response
-
-    def _no_store(self) -> str:
-        return (f"the node is {self.state()}: no store is open (configure it: "
-                "ros2 lifecycle set /sam_detect configure)")
-
-    def _answer(self, service: str, run: Callable[[], str], response: Any) -> Any:
-        """Fill ``success``/``message`` from ``run``: user errors become ``success: false``."""
-        try:
-            response.message = run()
-            response.success = True
-            self.get_logger().info(f"{service}: {response.message}")
-        except SamDetectError as error:
-            response.success = False
-            response.message = str(error)
-            self.get_logger().warning(f"{service} refused: {error}")
-        except Exception as error:  # a service must answer, and the node live on
-            response.success = False
-            response.message = f"internal error: {error!r}"
-            self.get_logger().error(f"{service} failed: {error!r}")
-        return response
+        return self._history.get(stamp_ns(stamp), camera)
 
     # -- parameters ----------------------------------------------------------------------------
 
-    def _read_values(self) -> dict[str, Any]:
-        from rclpy.parameter import Parameter
-
-        values = {}
-        for name, param in PARAMETERS.items():
-            if isinstance(param.default, list):  # an unset list parameter is the empty list
-                values[name] = list(self.get_parameter_or(name, Parameter(name)).value or [])
-            else:
-                values[name] = self.get_parameter(name).value
-        return values
-
     def _on_set_parameters(self, parameters: list[Any]) -> SetParametersResult:
-        values = dict(self._values)
         # Unconfigured, every parameter may change: configure reads them all.
         configured = self.state() not in ("unconfigured", "finalized")
-        for parameter in parameters:
-            if parameter.name not in PARAMETERS:
-                continue
-            value = parameter.value
-            if isinstance(PARAMETERS[parameter.name].default, list):
-                value = list(value or [])
-            if configured and not PARAMETERS[parameter.name].runtime and (
-                    value != self._values[parameter.name]):
-                return SetParametersResult(
-                    successful=False, reason=f"restart the node to change {parameter.name} "
-                                             "(or cleanup and configure it again)")
-            values[parameter.name] = value
-        if not configured:
-            return SetParametersResult(successful=True)  # checked by configure
         try:
-            check_values(values)
+            values = updated_values(self._values, parameters, configured)
         except SamDetectError as error:
             return SetParametersResult(successful=False, reason=str(error))
+        if not configured:
+            return SetParametersResult(successful=True)  # checked by configure
         changed = self._apply_runtime_values(values)
         if changed:
             self.get_logger().info(
@@ -767,41 +351,16 @@ class DetectNode(LifecycleNode):
     # -- diagnostics and shutdown --------------------------------------------------------------
 
     def _publish_diagnostics(self) -> None:
+        examples = self.node_services.example_count()
         counts = self.frame_counts()
-        state = self.state()
-        examples = -1
-        with self._gate as store_open:
-            if store_open:
-                try:
-                    examples = sum(visible_labels(self._store.labels()).values())
-                except Exception:  # diagnostics must not take the node down
-                    examples = -1
-        healthy = examples >= 0 or state == "unconfigured"
-        values = [KeyValue(key="state", value=state)]
-        values += [KeyValue(key=f"frames_{k}", value=str(v)) for k, v in counts.items()]
-        if len(self._cameras) > 1:
-            for camera in self._cameras:
-                values += [KeyValue(key=f"{camera.name}/frames_{k}", value=str(v))
-                           for k, v in self.frame_counts(camera.name).items()]
-        values += [KeyValue(key="last_latency_ms", value=f"{self.last_latency_ms:.1f}"),
-                   KeyValue(key="examples", value=str(examples))]
-        status = DiagnosticStatus(
-            level=DiagnosticStatus.OK if healthy else DiagnosticStatus.ERROR,
-            name=f"{self.get_fully_qualified_name()}: detection",
-            message=(("running" if state == "active" else state) if healthy
-                     else "vector store unavailable"),
-            values=values)
-        array = DiagnosticArray(status=[status])
+        cameras = ({camera.name: self.frame_counts(camera.name) for camera in self._cameras}
+                   if len(self._cameras) > 1 else {})
+        array = DiagnosticArray(status=[diagnostic_status(
+            self.get_fully_qualified_name(), self.state(), counts, cameras,
+            self.last_latency_ms, examples)])
         array.header.stamp = self.get_clock().now().to_msg()
         self._diagnostics_pub.publish(array)
-        if counts != self._last_counts:
-            self._last_counts = counts
-            self.get_logger().info(
-                f"frames: {counts['received']} received, {counts['processed']} processed, "
-                f"{counts['dropped']} dropped (the camera outpaces inference), "
-                f"{counts['failed']} failed, {counts['lost']} lost before reaching the node "
-                f"(gaps in the stamps); last took {self.last_latency_ms:.0f} ms",
-                throttle_duration_sec=LOG_PERIOD_S)
+        self._frame_log.update(counts, self.last_latency_ms)
 
     def destroy_node(self) -> None:
         """Stop the worker, close the detector (flushing the store), and destroy the node."""
@@ -817,82 +376,12 @@ class DetectNode(LifecycleNode):
         super().destroy_node()
 
 
-SIGNAL_POLL_S = 0.2  # how soon the main thread sees Ctrl-C / SIGTERM while idle
-
-
-class _StopSignals:
-    """SIGINT / SIGTERM: interrupt a node still starting; stop a spinning one between rounds.
-
-    Raising inside the spin could leave the executor's own state half-changed, so once it spins
-    the handler only asks the loop to stop.
-    """
-
-    SIGNALS = (signal.SIGINT, signal.SIGTERM)
-
-    def __init__(self) -> None:
-        self.spinning = False
-        self.requested = False
-        self._previous = {signum: signal.signal(signum, self) for signum in self.SIGNALS}
-
-    def __call__(self, signum: int, _frame: Any) -> None:
-        self.requested = True
-        if not self.spinning:
-            raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    def ignore(self) -> None:
-        for signum in self.SIGNALS:
-            signal.signal(signum, signal.SIG_IGN)
-
-    def restore(self) -> None:
-        for signum, handler in self._previous.items():
-            signal.signal(signum, handler)
-
-
 def main(args: list[str] | None = None) -> int:
     """Run the node until Ctrl-C / SIGTERM; returns the process exit code."""
-    # rclpy's own handlers shut the ROS context down inside the signal handler, while the frame
-    # worker may be publishing on it: a rare segfault in librcl (seen in CI-like runs, 2 stops in
-    # 10 under load). Ours only stop the spin; the node then stops its worker and closes the
-    # store, and ROS shuts down last.
-    rclpy.init(args=args, signal_handler_options=SignalHandlerOptions.NO)
-    signals = _StopSignals()
-    node = executor = None
-    try:
-        node = DetectNode()
-        # Enough threads that services answer while others wait for a running inference.
-        executor = MultiThreadedExecutor(num_threads=max(8, os.cpu_count() or 1))
-        executor.add_node(node)
-        signals.spinning = True
-        while rclpy.ok() and not signals.requested:  # a timeout, so the handler gets to run
-            executor.spin_once(timeout_sec=SIGNAL_POLL_S)
-    except (SamDetectError, ParameterException) as error:
-        print(f"sam_detect: {render_error(error)}", file=sys.stderr)
-        if node is None:
-            # A node that failed to start holds no store (a failed start closes it) and nothing
-            # to flush. Tearing its DDS participant down while discovery traffic arrives can
-            # deadlock in Fast DDS 2.14 (rmw destroy_participant spinning in set_listener, seen
-            # once in CI with other nodes in the domain), so the process leaves without it.
-            sys.stdout.flush()
-            sys.stderr.flush()
-            os._exit(2)
-        return 2
-    except (KeyboardInterrupt, ExternalShutdownException):
-        pass
-    finally:
-        # A second Ctrl-C must not cut the store's close short; launch escalates to SIGKILL,
-        # which the store survives (acknowledged examples are in its write-ahead log).
-        signals.ignore()
-        if executor is not None:
-            executor.shutdown()
-        if node is not None:
-            node.destroy_node()
-        rclpy.try_shutdown()
-        signals.restore()
-    return 0
+    return run_node(DetectNode, render_error, args)
 
 
-__all__ = ["DetectNode", "PARAMETERS", "RecentFrame", "build_detector", "check_values",
-           "detector_options", "main"]
+__all__ = ["DetectNode", "PARAMETERS", "RecentFrame", "main"]
 
 
 if __name__ == "__main__":

@@ -2,14 +2,15 @@
 # SPDX-License-Identifier: MIT
 """Recently published frames, so ``~/label_instance`` can teach an instance by its id.
 
-No rclpy inside: stamps are ``(sec, nanosec)`` pairs.
+No rclpy inside: stamps are integer nanoseconds
+(:func:`sam_detect_ros.conversions.stamp_ns`, the node's one stamp encoding).
 
 Example:
     >>> history = FrameHistory(size=2)
     >>> for sec in (1, 2, 3):
-    ...     history.add(RecentFrame((sec, 0), ()))
-    >>> history.get((1, 0)) is None, history.get((3, 0)).describe_stamp(), history.latest().stamp
-    (True, '3.000000000', (3, 0))
+    ...     history.add(RecentFrame(sec * 10**9, ()))
+    >>> history.get(10**9) is None, history.get(3 * 10**9).describe_stamp(), history.latest().stamp
+    (True, '3.000000000', 3000000000)
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ import threading
 from sam_detect.errors import SamDetectError
 from sam_detect.results import Instance
 
-Stamp = tuple[int, int]
+Stamp = int  # nanoseconds
 
 
 @dataclass(frozen=True)
@@ -29,7 +30,7 @@ class RecentFrame:
     """What ``~/label_instance`` needs of a published frame.
 
     Attributes:
-        stamp: The frame's ``header.stamp`` as ``(sec, nanosec)``.
+        stamp: The frame's ``header.stamp`` in nanoseconds.
         instances: Its instances without their full-frame masks (``mask`` is None): a 1080p frame
             of 20 masks is ~40 MB, the embeddings a few kB.
         camera: The camera it came from (``""`` for the node's single ``image`` input).
@@ -39,9 +40,16 @@ class RecentFrame:
     instances: tuple[Instance, ...]
     camera: str = ""
 
+    @property
+    def sec_nanosec(self) -> tuple[int, int]:
+        """Return the stamp as ``(sec, nanosec)``, as ``builtin_interfaces/Time`` has it."""
+        sec, nanosec = divmod(int(self.stamp), 1_000_000_000)
+        return sec, nanosec
+
     def describe_stamp(self) -> str:
         """Return the stamp as ``sec.nanosec``, as ``ros2 topic echo`` shows it."""
-        return f"{self.stamp[0]}.{self.stamp[1]:09d}"
+        sec, nanosec = self.sec_nanosec
+        return f"{sec}.{nanosec:09d}"
 
     def describe(self) -> str:
         """Return ``frame <stamp>`` or, with several cameras, ``frame <stamp> of camera <c>``."""

@@ -32,7 +32,7 @@ from rcl_interfaces.msg import (
     ParameterDescriptor,
     ParameterType,
 )
-from sam_detect.errors import OptionError
+from sam_detect.errors import SamDetectError
 from sam_detect.options import DetectorOptions, NOT_SET, Option, options_for
 
 RESTART = "restart the node to change it"
@@ -152,6 +152,60 @@ def runtime_settings(values: dict[str, Any], names: Any = None) -> dict[str, Any
             and (names is None or name in names)}
 
 
+def declare_parameters(node: Any) -> None:
+    """Declare every parameter on ``node``; a list with an empty default is a typed, unset one."""
+    from rclpy.parameter import Parameter
+
+    for name, param in PARAMETERS.items():
+        default = param.default
+        if isinstance(default, list) and not default:
+            default = Parameter.Type.STRING_ARRAY
+        node.declare_parameter(name, default, descriptor(name))
+
+
+def read_values(node: Any) -> dict[str, Any]:
+    """Return ``{name: value}`` of every parameter as ``node`` has it now."""
+    from rclpy.parameter import Parameter
+
+    values = {}
+    for name, param in PARAMETERS.items():
+        if isinstance(param.default, list):  # an unset list parameter is the empty list
+            values[name] = list(node.get_parameter_or(name, Parameter(name)).value or [])
+        else:
+            values[name] = node.get_parameter(name).value
+    return values
+
+
+def updated_values(current: dict[str, Any], parameters: list[Any],
+                   configured: bool) -> dict[str, Any]:
+    """Return ``current`` with a ``ros2 param set``'s ``parameters`` applied, checked.
+
+    Args:
+        current: The node's values now.
+        parameters: The ``rclpy.Parameter`` objects being set (others than ours are ignored).
+        configured: Whether the node is configured: only runtime parameters may change then,
+            and the values are checked; unconfigured, configure reads and checks them all.
+
+    Raises:
+        SamDetectError: with the reason to refuse the change.
+    """
+    values = dict(current)
+    for parameter in parameters:
+        if parameter.name not in PARAMETERS:
+            continue
+        value = parameter.value
+        if isinstance(PARAMETERS[parameter.name].default, list):
+            value = list(value or [])
+        if configured and not PARAMETERS[parameter.name].runtime and (
+                value != current[parameter.name]):
+            raise SamDetectError(f"restart the node to change {parameter.name} "
+                                 "(or cleanup and configure it again)")
+        values[parameter.name] = value
+    if configured:
+        check_values(values)
+    return values
+
+
 def build_detector(values: dict[str, Any], log: Callable[[str], Any] | None = None) -> Any:
     """Build the :class:`sam_detect.SAMDetect` that the parameter values describe.
 
@@ -162,14 +216,16 @@ def build_detector(values: dict[str, Any], log: Callable[[str], Any] | None = No
     Raises:
         SamDetectError: for an invalid option, a missing extra or a store that cannot be opened.
     """
+    from sam_detect.detector import SAMDetect
+
     check_values(values)
-    return detector_options(values).build(log=log)
+    return SAMDetect.from_options(detector_options(values), log=log)
 
 
 def render_error(error: Exception) -> str:
-    """Return an error's one line, naming the parameter for an option error."""
-    if isinstance(error, OptionError) and error.option in PARAMETERS:
-        return error.render(error.option)
+    """Return an error's one line; an option it names is the parameter of the same name."""
+    if isinstance(error, SamDetectError):
+        return error.render(lambda option: option)
     return str(error)
 
 
@@ -192,9 +248,9 @@ def markdown_table() -> str:
     return "\n".join(rows)
 
 
-__all__ = ["PARAMETERS", "Param", "build_detector", "check_values", "declared_defaults",
-           "descriptor", "detector_options", "library_value", "markdown_table",
-           "render_error", "runtime_settings"]
+__all__ = ["PARAMETERS", "Param", "build_detector", "check_values", "declare_parameters",
+           "declared_defaults", "descriptor", "detector_options", "library_value",
+           "markdown_table", "read_values", "render_error", "runtime_settings", "updated_values"]
 
 
 if __name__ == "__main__":

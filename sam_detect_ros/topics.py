@@ -16,9 +16,14 @@ import re
 from typing import Any
 
 from sam_detect.errors import SamDetectError
+from sam_detect.options import option
 
-IMAGE_TRANSPORTS = ("raw", "compressed")
 _NAME = re.compile(r"/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*")
+
+
+def _topic(base: str, doc: str) -> property:
+    """Return a property naming the topic ``base`` in the camera's namespace."""
+    return property(lambda topics: topics.topic(base), doc=doc)
 
 
 @dataclass(frozen=True)
@@ -35,40 +40,15 @@ class CameraTopics:
         """Return ``base`` in the camera's namespace (``front/base``, or ``base``)."""
         return f"{self.name}/{base}" if self.name else base
 
-    @property
-    def image(self) -> str:
-        """``sensor_msgs/Image`` input (``image_transport: raw``)."""
-        return self.topic("image")
-
-    @property
-    def compressed(self) -> str:
-        """``sensor_msgs/CompressedImage`` input (``image_transport: compressed``)."""
-        return self.topic("image/compressed")
-
-    @property
-    def depth(self) -> str:
-        """Depth image aligned to the colour image (``use_depth``)."""
-        return self.topic("depth")
-
-    @property
-    def camera_info(self) -> str:
-        """``sensor_msgs/CameraInfo`` of the colour image (``use_depth``)."""
-        return self.topic("camera_info")
-
-    @property
-    def detections(self) -> str:
-        """``sam_detect_ros/InstanceArray`` output."""
-        return self.topic("detections")
-
-    @property
-    def overlay(self) -> str:
-        """``sensor_msgs/Image`` overlay output."""
-        return self.topic("overlay")
-
-    @property
-    def markers(self) -> str:
-        """``visualization_msgs/MarkerArray`` output (``use_depth``)."""
-        return self.topic("markers")
+    image = _topic("image", "``sensor_msgs/Image`` input (``image_transport: raw``).")
+    compressed = _topic("image/compressed", "``sensor_msgs/CompressedImage`` input "
+                        "(``image_transport: compressed``).")
+    depth = _topic("depth", "Depth image aligned to the colour image (``use_depth``).")
+    camera_info = _topic("camera_info",
+                         "``sensor_msgs/CameraInfo`` of the colour image (``use_depth``).")
+    detections = _topic("detections", "``sam_detect_ros/InstanceArray`` output.")
+    overlay = _topic("overlay", "``sensor_msgs/Image`` overlay output.")
+    markers = _topic("markers", "``visualization_msgs/MarkerArray`` output (``use_depth``).")
 
 
 def camera_topics(cameras: list[str]) -> list[CameraTopics]:
@@ -82,9 +62,7 @@ def check_input_values(values: dict[str, Any]) -> None:
     Raises:
         SamDetectError: naming the parameter and what is wrong with it.
     """
-    if values["image_transport"] not in IMAGE_TRANSPORTS:
-        raise SamDetectError(f"image_transport must be one of {', '.join(IMAGE_TRANSPORTS)}, "
-                             f"got '{values['image_transport']}'")
+    option("image_transport").check(values["image_transport"])  # the option table's choices
     cameras = list(values["cameras"])
     for name in cameras:
         if not _NAME.fullmatch(name):
@@ -95,4 +73,4 @@ def check_input_values(values: dict[str, Any]) -> None:
         raise SamDetectError(f"cameras: each camera once, got {cameras}")
 
 
-__all__ = ["CameraTopics", "IMAGE_TRANSPORTS", "camera_topics", "check_input_values"]
+__all__ = ["CameraTopics", "camera_topics", "check_input_values"]

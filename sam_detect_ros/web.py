@@ -87,4 +87,22 @@ class LiveWeb:
             self.session.close()
 
 
-__all__ = ["LiveWeb"]
+def start_live_web(detector: Any, port: int, host: str, model_lock: Any,
+                   log: Any = None) -> LiveWeb:
+    """Serve the annotation UI on ``detector``; return it running (stopped again on failure).
+
+    Raises:
+        SamDetectError: when the host needs a token, or the port cannot be bound.
+    """
+    web = LiveWeb(detector, port, host, model_lock=model_lock)
+    try:
+        url = web.start()
+    except BaseException:
+        web.stop()  # its prefetch thread holds the detector
+        raise
+    if log is not None:
+        log(f"annotation UI at {url}")
+    return web
+
+
+__all__ = ["LiveWeb", "start_live_web"]

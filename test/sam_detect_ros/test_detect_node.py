@@ -395,7 +395,7 @@ def test_latest_frame_wins_under_load(gated: tuple[Any, GatedDetector],
     assert harness.node.recent_frame(frame_msg(8).header.stamp) is not None
     assert harness.node.recent_frame(frame_msg(4).header.stamp) is None
     latest = harness.node.recent_frame()
-    assert latest.stamp == (1008, 5) and len(latest.instances) == 3
+    assert latest.sec_nanosec == (1008, 5) and len(latest.instances) == 3
     # The history keeps ids, boxes and embeddings, not the full-frame masks.
     assert all(i.mask is None and i.embedding is not None for i in latest.instances)
 

@@ -138,22 +138,22 @@ def test_a_failed_configure_returns_failure_and_the_node_lives_on(harness_factor
 
 def test_a_failed_activate_keeps_the_store_open(harness_factory: Any, tmp_path: Path,
                                                 monkeypatch: pytest.MonkeyPatch) -> None:
-    from sam_detect.options import DetectorOptions
+    from sam_detect.detector import SAMDetect
 
-    build = DetectorOptions.build
+    init = SAMDetect.__init__
 
-    def broken(self: Any, store: Any = None, log: Any = None) -> Any:
-        store.close()  # as build does when a model cannot be loaded
+    def broken(self: Any, *args: Any, **kwargs: Any) -> None:
         raise SamDetectError("embedder clip: no weights in the Hugging Face cache")
 
     harness = harness_factory({"autostart": False, "store": "edge",
                                "store_path": str(tmp_path / "store")}, ready=False)
     assert change(harness, "configure")
-    monkeypatch.setattr(DetectorOptions, "build", broken)
+    # SAMDetect.from_options never closes a store it is given: the node's stays open.
+    monkeypatch.setattr(SAMDetect, "__init__", broken)
     assert not change(harness, "activate") and state(harness) == "inactive"
     assert "activate failed: embedder clip: no weights" in harness.node.last_error
-    assert labels(harness) == []  # the store was opened again
-    monkeypatch.setattr(DetectorOptions, "build", build)
+    assert labels(harness) == []  # the store is still open
+    monkeypatch.setattr(SAMDetect, "__init__", init)
     assert change(harness, "activate") and teach_box(harness).success
     assert labels(harness) == ["box"]
 

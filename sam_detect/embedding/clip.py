@@ -273,21 +273,13 @@ class HFImageEmbedder:
 
     default_family = "auto"
 
-    def __init__(
-        self,
-        model_name: str | os.PathLike = DEFAULT_CLIP_MODEL,
-        device: str = "auto",
-        batch_size: int = 32,
-        precision: str = "fp32",
-        compile: bool = False,
-        tensorrt: bool = False,
-        family: str | None = None,
-        unknown_threshold: float | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        resize: str = "torch",
-    ) -> None:
+    def __init__(self, model_name: str | os.PathLike = DEFAULT_CLIP_MODEL, device: str = "auto",
+                 batch_size: int = 32, precision: str = "fp32", compile: bool = False,
+                 tensorrt: bool = False, family: str | None = None,
+                 unknown_threshold: float | None = None,
+                 cache_dir: str | os.PathLike | None = None, resize: str = "torch") -> None:
         """Load the model (see the class docstring for the arguments)."""
-        require_extra("transformers", "models", "--embedder clip")
+        require_extra("transformers", "models", "{embedder} clip", options=("embedder",))
         if resize not in RESIZE_BACKENDS:
             raise SamDetectError(f"resize must be one of {', '.join(RESIZE_BACKENDS)}, "
                                  f"got {resize!r}")
@@ -417,18 +409,10 @@ class CLIPEmbedder(HFImageEmbedder):
         ('clip:openai/clip-vit-base-patch32', 512)
     """
 
-    def __init__(
-        self,
-        model_name: str | os.PathLike = DEFAULT_CLIP_MODEL,
-        device: str = "auto",
-        batch_size: int = 32,
-        precision: str = "fp32",
-        compile: bool = False,
-        tensorrt: bool = False,
-        unknown_threshold: float | None = None,
-        cache_dir: str | os.PathLike | None = None,
-        resize: str = "torch",
-    ) -> None:
+    def __init__(self, model_name: str | os.PathLike = DEFAULT_CLIP_MODEL, device: str = "auto",
+                 batch_size: int = 32, precision: str = "fp32", compile: bool = False,
+                 tensorrt: bool = False, unknown_threshold: float | None = None,
+                 cache_dir: str | os.PathLike | None = None, resize: str = "torch") -> None:
         """Load a CLIP checkpoint (see the class docstring for the arguments)."""
         super().__init__(
             model_name, device=device, batch_size=batch_size, precision=precision,

@@ -112,6 +112,30 @@ def distance_outside(mask: np.ndarray, precise: bool = False, downscale: int = 1
 COARSE_DISTANCE_REACH = 32.0
 
 
+PIXELS = ("sigma", "max_distance")  # fade parameters measured in pixels
+
+
+def check_fade_parameters(**values: float) -> None:
+    """Raise ``ValueError`` for the first fade parameter outside its range.
+
+    ``min_fade`` is a weight in [0, 1]; ``sigma`` and ``max_distance`` a positive number of
+    pixels; any other (``decay``) a positive number.
+
+    Example:
+        >>> check_fade_parameters(sigma=10.0, min_fade=1.5)
+        Traceback (most recent call last):
+        ...
+        ValueError: min_fade must be in [0, 1], got 1.5
+    """
+    for name, value in values.items():
+        if name == "min_fade":
+            if not 0.0 <= value <= 1.0:
+                raise ValueError(f"min_fade must be in [0, 1], got {value}")
+        elif not (math.isfinite(value) and value > 0):
+            what = "a positive number of pixels" if name in PIXELS else "positive"
+            raise ValueError(f"{name} must be {what}, got {value}")
+
+
 def make_faded_crop(
     image: np.ndarray,
     mask: np.ndarray,

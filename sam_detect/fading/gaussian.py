@@ -9,7 +9,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sam_detect.fading.base import fade_by_distance
+from sam_detect.fading.base import check_fade_parameters, fade_by_distance
 
 
 @dataclass(frozen=True)
@@ -36,10 +36,7 @@ class GaussianFade:
     min_fade: float = 0.05
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.sigma) and self.sigma > 0):
-            raise ValueError(f"sigma must be a positive number of pixels, got {self.sigma}")
-        if not 0.0 <= self.min_fade <= 1.0:
-            raise ValueError(f"min_fade must be in [0, 1], got {self.min_fade}")
+        check_fade_parameters(sigma=self.sigma, min_fade=self.min_fade)
 
     @property
     def reach(self) -> float:

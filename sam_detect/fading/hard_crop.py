@@ -9,6 +9,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from sam_detect.fading.base import check_fade_parameters
+
 
 @dataclass(frozen=True)
 class HardCropFade:
@@ -30,8 +32,7 @@ class HardCropFade:
     min_fade: float = 0.0
 
     def __post_init__(self) -> None:
-        if not 0.0 <= self.min_fade <= 1.0:
-            raise ValueError(f"min_fade must be in [0, 1], got {self.min_fade}")
+        check_fade_parameters(min_fade=self.min_fade)
 
     # A thin margin, so the object's outline against black is always inside the crop, even for a
     # mask that fills its box (embedders compare outlines too).

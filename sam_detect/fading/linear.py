@@ -4,12 +4,11 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 import numpy as np
 
-from sam_detect.fading.base import fade_by_distance
+from sam_detect.fading.base import check_fade_parameters, fade_by_distance
 
 
 @dataclass(frozen=True)
@@ -31,11 +30,7 @@ class LinearFade:
     min_fade: float = 0.05
 
     def __post_init__(self) -> None:
-        if not (math.isfinite(self.max_distance) and self.max_distance > 0):
-            raise ValueError(f"max_distance must be a positive number of pixels, "
-                             f"got {self.max_distance}")
-        if not 0.0 <= self.min_fade <= 1.0:
-            raise ValueError(f"min_fade must be in [0, 1], got {self.min_fade}")
+        check_fade_parameters(max_distance=self.max_distance, min_fade=self.min_fade)
 
     @property
     def reach(self) -> float:

@@ -44,15 +44,9 @@ SEED_RADIUS = 3
 class PromptedMasker(Protocol):
     """Turns prompts on an image into candidate masks, best first."""
 
-    def candidates(
-        self,
-        image: np.ndarray,
-        points: Sequence[Sequence[float]] | None = None,
-        point_labels: Sequence[int] | None = None,
-        box: Sequence[float] | None = None,
-        first: int = 0,
-        limit: int | None = None,
-    ) -> list[Segment]:
+    def candidates(self, image: np.ndarray, points: Sequence[Sequence[float]] | None = None,
+                   point_labels: Sequence[int] | None = None, box: Sequence[float] | None = None,
+                   first: int = 0, limit: int | None = None) -> list[Segment]:
         """Return candidate masks for the prompts (xy pixels; labels 1 = object, 0 = not).
 
         ``first`` and ``limit`` select which candidates to compute (best first), so a caller can
@@ -137,15 +131,9 @@ class GrabCutMasker:
         self.iterations = iterations
         self.work_side = work_side
 
-    def candidates(
-        self,
-        image: np.ndarray,
-        points: Sequence[Sequence[float]] | None = None,
-        point_labels: Sequence[int] | None = None,
-        box: Sequence[float] | None = None,
-        first: int = 0,
-        limit: int | None = None,
-    ) -> list[Segment]:
+    def candidates(self, image: np.ndarray, points: Sequence[Sequence[float]] | None = None,
+                   point_labels: Sequence[int] | None = None, box: Sequence[float] | None = None,
+                   first: int = 0, limit: int | None = None) -> list[Segment]:
         """Return candidate masks for the prompts, best first (see the class docstring)."""
         pts, labels, box_array = check_prompts(image.shape, points, point_labels, box)
         if box_array is not None:
@@ -286,15 +274,9 @@ class SAM2Masker:
         while len(self._cache) > self.cache_size:
             self._cache.popitem(last=False)
 
-    def candidates(
-        self,
-        image: np.ndarray,
-        points: Sequence[Sequence[float]] | None = None,
-        point_labels: Sequence[int] | None = None,
-        box: Sequence[float] | None = None,
-        first: int = 0,
-        limit: int | None = None,
-    ) -> list[Segment]:
+    def candidates(self, image: np.ndarray, points: Sequence[Sequence[float]] | None = None,
+                   point_labels: Sequence[int] | None = None, box: Sequence[float] | None = None,
+                   first: int = 0, limit: int | None = None) -> list[Segment]:
         """Return SAM2's mask for all prompts together, then (for one point) its alternatives."""
         pts, labels, box_array = check_prompts(image.shape, points, point_labels, box)
         wanted = range(first, 2 if limit is None else first + limit)

@@ -173,28 +173,16 @@ class SAM2Segmenter:
 
     name = "sam2"
 
-    def __init__(
-        self,
-        model_size: str | os.PathLike = DEFAULT_SAM_MODEL,
-        device: str = "auto",
-        points_per_side: int = 16,
-        points_per_batch: int = 64,
-        pred_iou_thresh: float = 0.7,
-        stability_thresh: float = 0.85,
-        min_area: int = 100,
-        max_instances: int | None = 32,
-        nms_iou_thresh: float = 0.7,
-        precision: str = "fp32",
-        compile: bool = False,
-        tensorrt: bool = False,
-        mask_threshold: float = 0.0,
-        cache_dir: str | os.PathLike | None = None,
-        model: Any = None,
-        masks_per_point: int = 1,
-        stability_at: str = "low_res",
-    ) -> None:
+    def __init__(self, model_size: str | os.PathLike = DEFAULT_SAM_MODEL, device: str = "auto",
+                 points_per_side: int = 16, points_per_batch: int = 64,
+                 pred_iou_thresh: float = 0.7, stability_thresh: float = 0.85, min_area: int = 100,
+                 max_instances: int | None = 32, nms_iou_thresh: float = 0.7,
+                 precision: str = "fp32", compile: bool = False, tensorrt: bool = False,
+                 mask_threshold: float = 0.0, cache_dir: str | os.PathLike | None = None,
+                 model: Any = None, masks_per_point: int = 1,
+                 stability_at: str = "low_res") -> None:
         """Load the model (see the class docstring for the arguments)."""
-        require_extra("transformers", "models", "--segmenter sam2")
+        require_extra("transformers", "models", "{segmenter} sam2", options=("segmenter",))
         if int(points_per_side) < 1 or int(points_per_batch) < 1:
             raise SamDetectError("points_per_side and points_per_batch must be at least 1")
         if max_instances is not None and int(max_instances) < 1:
@@ -294,26 +282,17 @@ class SAM2Segmenter:
 
     # -- prompt decoding -------------------------------------------------------------------
 
-    def _decode(
-        self,
-        points: torch.Tensor | None,
-        labels: torch.Tensor | None,
-        boxes: torch.Tensor | None,
-        multimask: bool,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _decode(self, points: torch.Tensor | None, labels: torch.Tensor | None,
+                boxes: torch.Tensor | None, multimask: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Run one decoder batch; return the best mask's low-res logits (P, h, w) and IoU (P,)."""
         logits, iou = self._decode_all(points, labels, boxes, multimask)
         best = iou.argmax(dim=1)
         rows = torch.arange(logits.shape[0], device=logits.device)
         return logits[rows, best], iou[rows, best]
 
-    def _decode_all(
-        self,
-        points: torch.Tensor | None,
-        labels: torch.Tensor | None,
-        boxes: torch.Tensor | None,
-        multimask: bool,
-    ) -> tuple[torch.Tensor, torch.Tensor]:
+    def _decode_all(self, points: torch.Tensor | None, labels: torch.Tensor | None,
+                    boxes: torch.Tensor | None,
+                    multimask: bool) -> tuple[torch.Tensor, torch.Tensor]:
         """Run one decoder batch; return every mask's logits (P, M, h, w) and IoUs (P, M)."""
         assert self._features is not None
         sparse, dense = self.model.prompt_encoder(

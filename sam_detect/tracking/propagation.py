@@ -88,8 +88,20 @@ class PromptPropagator:
         return [segment if segment.area > 0 else None for segment in segments]
 
 
+class OneTrackAtATime:
+    """A propagator that finds each track on its own (``_one``), one after another."""
+
+    def propagate(self, image: np.ndarray, tracks: Sequence[Track],
+                  frames_ahead: Sequence[int]) -> list[Segment | None]:
+        """Return each track's mask in ``image``; see :class:`Propagator`."""
+        return [self._one(image, track, ahead) for track, ahead in zip(tracks, frames_ahead)]
+
+    def _one(self, image: np.ndarray, track: Track, ahead: int) -> Segment | None:
+        raise NotImplementedError
+
+
 @dataclass
-class CropPropagator:
+class CropPropagator(OneTrackAtATime):
     """Re-segment a padded crop around each track's predicted box (the classical segmenter).
 
     Args:
@@ -105,11 +117,6 @@ class CropPropagator:
     padding: float = 0.5
     min_padding: int = 12
     growth: float = 0.15
-
-    def propagate(self, image: np.ndarray, tracks: Sequence[Track],
-                  frames_ahead: Sequence[int]) -> list[Segment | None]:
-        """Return each track's mask in ``image``; see :class:`Propagator`."""
-        return [self._one(image, track, ahead) for track, ahead in zip(tracks, frames_ahead)]
 
     def _one(self, image: np.ndarray, track: Track, ahead: int) -> Segment | None:
         shape = image.shape[:2]
@@ -139,7 +146,7 @@ class CropPropagator:
 
 
 @dataclass
-class TemplatePropagator:
+class TemplatePropagator(OneTrackAtATime):
     """Find each track's last appearance again near its predicted box (the classical path).
 
     The pixels under the track's last mask are matched (``cv2.matchTemplate``, squared
@@ -157,11 +164,6 @@ class TemplatePropagator:
     search: float = 0.25
     min_search: int = 8
     max_rmse: float = 40.0
-
-    def propagate(self, image: np.ndarray, tracks: Sequence[Track],
-                  frames_ahead: Sequence[int]) -> list[Segment | None]:
-        """Return each track's mask in ``image``; see :class:`Propagator`."""
-        return [self._one(image, track, ahead) for track, ahead in zip(tracks, frames_ahead)]
 
     def _one(self, image: np.ndarray, track: Track, ahead: int) -> Segment | None:
         patch = track.patch

@@ -39,12 +39,8 @@ class VectorStore(Protocol):
     ``add`` that fails midway removes what it already wrote before raising.
     """
 
-    def add(
-        self,
-        vectors: np.ndarray,
-        labels: list[str],
-        payloads: list[dict[str, Any]] | None = None,
-    ) -> list[PointId]:
+    def add(self, vectors: np.ndarray, labels: list[str],
+            payloads: list[dict[str, Any]] | None = None) -> list[PointId]:
         """Store ``(n, d)`` unit vectors with their labels; return their new ids."""
         ...
 
@@ -62,12 +58,8 @@ class VectorStore(Protocol):
         """Return ``{label: number of examples}``."""
         ...
 
-    def list_examples(
-        self,
-        label: str | None = None,
-        ids: list[PointId] | None = None,
-        limit: int | None = None,
-    ) -> list[StoredExample]:
+    def list_examples(self, label: str | None = None, ids: list[PointId] | None = None,
+                      limit: int | None = None) -> list[StoredExample]:
         """Return stored examples (id, label, payload; no vectors), oldest first where ids grow.
 
         ``label`` and ``ids`` narrow the list (both: examples matching both); unknown ids are
@@ -238,7 +230,7 @@ def prepare_vectors(vectors: Any, dim: int | None, what: str = "vectors") -> np.
     if dim is not None and array.shape[0] and array.shape[1] != dim:
         raise IncompatibleStoreError(
             f"{what} have {array.shape[1]} dimensions but this store holds {dim}-d vectors; "
-            "use the embedder that filled it or another --store-path"
+            "use the embedder that filled it or another {store_path}", options=("store_path",)
         )
     if not np.isfinite(array).all():
         raise StoreError(f"{what} contain NaN or infinite values; check the embedder output")
@@ -305,10 +297,35 @@ def check_remove_args(label: str | None, ids: list[PointId] | None) -> None:
 
 
 class StoreBase:
-    """What every store shares: use as a context manager that closes the store on exit."""
+    """What every store shares: use as a context manager that closes the store on exit.
+
+    Stores share :meth:`list_examples` (each reads in ``_examples``) and, the Qdrant-backed
+    ones (edge, qdrant), :meth:`relabel` (each writes in ``_set_label``).
+    """
 
     def close(self) -> None:
         """Release the store; subclasses override this."""
+
+    def list_examples(self: Any, label: str | None = None, ids: list[PointId] | None = None,
+                      limit: int | None = None) -> list[StoredExample]:
+        """Return stored examples (see the protocol); each store reads them in ``_examples``."""
+        limit = check_limit(limit)
+        with self._lock:
+            self._check_open()
+            return [] if limit == 0 else self._examples(label, ids, limit)
+
+    def relabel(self: Any, ids: list[PointId], label: str) -> int:
+        """Give the examples ``ids`` the label ``label``; return how many were changed."""
+        from sam_detect.labels import validate_label
+
+        label = validate_label(label)
+        with self._lock:
+            self._check_open()
+            present = [e.id for e in self.list_examples(ids=ids)]
+            if not present:
+                return 0
+            self._set_label(present, label)
+            return len(present)
 
     def __enter__(self: _Store) -> _Store:
         return self

@@ -51,21 +51,9 @@ import numpy as np
 from sam_detect.errors import IncompatibleStoreError, StoreError
 from sam_detect.results import Neighbour
 from sam_detect.vector_store.base import (
-    PointId,
-    StoreBase,
-    StoredExample,
-    check_k,
-    check_limit,
-    records_to_examples,
-    scroll_records,
-    check_remove_args,
-    json_copy,
-    neighbours_from_hits,
-    one_line_error,
-    prepare_examples,
-    prepare_vectors,
-    upload_in_chunks,
-)
+    check_k, check_remove_args, json_copy, neighbours_from_hits, one_line_error,
+    PointId, prepare_examples, prepare_vectors, records_to_examples, scroll_records, StoreBase,
+    StoredExample, upload_in_chunks)
 from sam_detect.vector_store.disk_space import (
     allocated_bytes,
     allocates_on_read,
@@ -92,7 +80,7 @@ MAX_ID = 2**64 - 1
 def _in_use(path: Path) -> StoreError:
     return StoreError(
         f"store at {path} is in use by another process (a running node or CLI); "
-        "stop it or use another --store-path"
+        "stop it or use another {store_path}", options=("store_path",)
     )
 
 
@@ -172,7 +160,8 @@ class EdgeVectorStore(StoreBase):
         self._lock_fd: int | None = None
         self._closed = False
         if self.path.exists() and not self.path.is_dir():
-            raise StoreError(f"store path {self.path} is a file; give a directory --store-path")
+            raise StoreError(f"store path {self.path} is a file; give a directory as "
+                             "{store_path}", options=("store_path",))
         require_folder_kind(self.path, "edge")
         try:
             self.path.mkdir(parents=True, exist_ok=True)
@@ -213,14 +202,14 @@ class EdgeVectorStore(StoreBase):
         except (OSError, ValueError) as exc:
             raise StoreError(
                 f"cannot read {meta_path}: {one_line_error(exc)}; "
-                "restore it or use another --store-path"
+                "restore it or use another {store_path}", options=("store_path",)
             ) from None
         if not isinstance(state, dict) or state.get("format") != FORMAT:
             raise StoreError(f"{meta_path} is not a sam_detect store file (format {FORMAT})")
         problem = state_problem(state)
         if problem:
             raise StoreError(f"{meta_path} is damaged: {problem}; restore it or use another "
-                             "--store-path")
+                             "{store_path}", options=("store_path",))
         state.setdefault("kind", "edge")
         return state
 
@@ -289,7 +278,8 @@ class EdgeVectorStore(StoreBase):
             if self._count():
                 raise IncompatibleStoreError(
                     f"this store holds {self._state['dim']}-d vectors, not {dim}-d; "
-                    "use the embedder that filled it or another --store-path"
+                    "use the embedder that filled it or another {store_path}",
+                    options=("store_path",)
                 )
             with self._edge_errors("close"):
                 self._shard.close()
@@ -342,12 +332,8 @@ class EdgeVectorStore(StoreBase):
         with self._edge_errors("count"):
             return int(self._shard.count(self._qe.CountRequest(exact=True)))
 
-    def add(
-        self,
-        vectors: np.ndarray,
-        labels: list[str],
-        payloads: list[dict[str, Any]] | None = None,
-    ) -> list[PointId]:
+    def add(self, vectors: np.ndarray, labels: list[str],
+            payloads: list[dict[str, Any]] | None = None) -> list[PointId]:
         """Store ``(n, d)`` vectors with their labels; return their new ids.
 
         Nothing is written when any vector, label or payload is invalid.
@@ -471,47 +457,31 @@ class EdgeVectorStore(StoreBase):
                 if h.count
             }
 
-    def list_examples(
-        self,
-        label: str | None = None,
-        ids: list[PointId] | None = None,
-        limit: int | None = None,
-    ) -> list[StoredExample]:
-        """Return stored examples by increasing id (see the protocol)."""
+    def _examples(self, label: str | None, ids: list[PointId] | None,
+                  limit: int | None) -> list[StoredExample]:
+        """Return stored examples by increasing id (under the lock)."""
         qe = self._qe
-        limit = check_limit(limit)
-        with self._lock:
-            self._check_open()
-            if self._shard is None or limit == 0:
-                return []
-            with self._edge_errors("read"):
-                if ids is not None:
-                    valid = sorted({int(i) for i in ids
-                                    if isinstance(i, (int, np.integer)) and 0 <= int(i) <= MAX_ID})
-                    records = self._shard.retrieve(valid, with_payload=True, with_vector=False)
-                    return records_to_examples(sorted(records, key=lambda r: int(r.id)), int,
-                                               label, limit)
-                flt = None if label is None else self._filter([label])
-                records = scroll_records(lambda offset, page: self._shard.scroll(
-                    qe.ScrollRequest(offset=offset, limit=page, filter=flt, with_payload=True,
-                                     with_vector=False)), limit)
+        if self._shard is None:
+            return []
+        with self._edge_errors("read"):
+            if ids is not None:
+                valid = sorted({int(i) for i in ids
+                                if isinstance(i, (int, np.integer)) and 0 <= int(i) <= MAX_ID})
+                records = self._shard.retrieve(valid, with_payload=True, with_vector=False)
+                return records_to_examples(sorted(records, key=lambda r: int(r.id)), int,
+                                           label, limit)
+            flt = None if label is None else self._filter([label])
+            records = scroll_records(lambda offset, page: self._shard.scroll(
+                qe.ScrollRequest(offset=offset, limit=page, filter=flt, with_payload=True,
+                                 with_vector=False)), limit)
         return records_to_examples(records, int)
 
-    def relabel(self, ids: list[PointId], label: str) -> int:
-        """Give the examples ``ids`` the label ``label``; return how many were changed."""
-        from sam_detect.labels import validate_label
-
-        label = validate_label(label)
-        with self._lock:
-            self._check_open()
-            present = [e.id for e in self.list_examples(ids=ids)]
-            if not present:
-                return 0
-            require_free(self.path, 0, self.path)  # a payload write through memory maps too
-            with self._edge_errors("update"):
-                self._shard.update(self._qe.UpdateOperation.set_payload(present, {"label": label}))
-                self._shard.flush()
-            return len(present)
+    def _set_label(self, ids: list[PointId], label: str) -> None:
+        """Write ``label`` into the payloads of the stored examples ``ids`` (under the lock)."""
+        require_free(self.path, 0, self.path)  # a payload write through memory maps too
+        with self._edge_errors("update"):
+            self._shard.update(self._qe.UpdateOperation.set_payload(ids, {"label": label}))
+            self._shard.flush()
 
     def count(self) -> int:
         """Return the total number of stored examples."""

@@ -21,7 +21,6 @@ from sam_detect.vector_store.base import (
     StoreBase,
     StoredExample,
     check_k,
-    check_limit,
     check_remove_args,
     prepare_examples,
     prepare_vectors,
@@ -92,12 +91,8 @@ class MemoryVectorStore(StoreBase):
         codes[: self._size] = self._codes[: self._size]
         self._vectors, self._ids, self._codes = vectors, ids, codes
 
-    def add(
-        self,
-        vectors: np.ndarray,
-        labels: list[str],
-        payloads: list[dict[str, Any]] | None = None,
-    ) -> list[PointId]:
+    def add(self, vectors: np.ndarray, labels: list[str],
+            payloads: list[dict[str, Any]] | None = None) -> list[PointId]:
         """Store ``(n, d)`` vectors with their labels; return their new ids."""
         with self._lock:
             self._check_open()
@@ -189,29 +184,19 @@ class MemoryVectorStore(StoreBase):
                 if c
             }
 
-    def list_examples(
-        self,
-        label: str | None = None,
-        ids: list[PointId] | None = None,
-        limit: int | None = None,
-    ) -> list[StoredExample]:
-        """Return stored examples in the order they were added (see the protocol)."""
-        limit = check_limit(limit)
-        with self._lock:
-            self._check_open()
-            rows = np.arange(self._size)
-            if label is not None:
-                code = self._name_code.get(str(label), -1)
-                rows = rows[self._codes[rows] == code]
-            if ids is not None:
-                wanted = [int(i) for i in ids if isinstance(i, (int, np.integer))]
-                rows = rows[np.isin(self._ids[rows], np.asarray(wanted, np.int64))]
-            rows = rows[:limit] if limit is not None else rows
-            return [
-                StoredExample(int(self._ids[row]), self._names[self._codes[row]],
-                              dict(self._payloads[row]))
-                for row in rows
-            ]
+    def _examples(self, label: str | None, ids: list[PointId] | None,
+                  limit: int | None) -> list[StoredExample]:
+        """Return stored examples in the order they were added (under the lock)."""
+        rows = np.arange(self._size)
+        if label is not None:
+            code = self._name_code.get(str(label), -1)
+            rows = rows[self._codes[rows] == code]
+        if ids is not None:
+            wanted = [int(i) for i in ids if isinstance(i, (int, np.integer))]
+            rows = rows[np.isin(self._ids[rows], np.asarray(wanted, np.int64))]
+        rows = rows[:limit] if limit is not None else rows
+        return [StoredExample(int(self._ids[row]), self._names[self._codes[row]],
+                              dict(self._payloads[row])) for row in rows]
 
     def relabel(self, ids: list[PointId], label: str) -> int:
         """Give the examples ``ids`` the label ``label``; return how many were changed."""

@@ -31,21 +31,9 @@ import numpy as np
 from sam_detect.errors import IncompatibleStoreError, StoreError
 from sam_detect.results import Neighbour
 from sam_detect.vector_store.base import (
-    PointId,
-    StoreBase,
-    StoredExample,
-    check_k,
-    check_limit,
-    records_to_examples,
-    scroll_records,
-    check_remove_args,
-    json_copy,
-    neighbours_from_hits,
-    one_line_error,
-    prepare_examples,
-    prepare_vectors,
-    upload_in_chunks,
-)
+    check_k, check_remove_args, json_copy, neighbours_from_hits, one_line_error,
+    PointId, prepare_examples, prepare_vectors, records_to_examples, scroll_records, StoreBase,
+    StoredExample, upload_in_chunks)
 from sam_detect.vector_store.folder_kind import require_folder_kind
 from sam_detect.vector_store.redact import redact_text, redact_url
 
@@ -96,7 +84,8 @@ class QdrantVectorStore(StoreBase):
         if dim is not None and (not isinstance(dim, int) or dim < 1):
             raise StoreError(f"dim must be a positive integer, got {dim!r}")
         if not collection_name or not isinstance(collection_name, str):
-            raise StoreError("the Qdrant collection name is empty; give --collection")
+            raise StoreError("the Qdrant collection name is empty; give {collection}",
+                             options=("collection",))
         self.collection_name = collection_name
         self.local = path is not None
         self.url = None if self.local else (url or os.environ.get("QDRANT_URL") or DEFAULT_URL)
@@ -127,7 +116,7 @@ class QdrantVectorStore(StoreBase):
             if "already accessed" in str(exc):
                 raise StoreError(
                     f"store at {path} is in use by another process (a running node or CLI); "
-                    "stop it or use another --store-path"
+                    "stop it or use another {store_path}", options=("store_path",)
                 ) from None
             raise StoreError(
                 f"cannot open Qdrant store at {self.where}: {self._hide(one_line_error(exc))}"
@@ -163,8 +152,8 @@ class QdrantVectorStore(StoreBase):
         except UnexpectedResponse as exc:
             if exc.status_code in (401, 403):
                 raise StoreError(
-                    f"Qdrant at {self.where} refused the API key; set QDRANT_API_KEY "
-                    "(or --qdrant-api-key) to a valid key"
+                    f"Qdrant at {self.where} refused the API key; set the environment "
+                    "variable QDRANT_API_KEY to a valid key"
                 ) from None
             raise StoreError(
                 f"Qdrant at {self.where} could not {action} collection "
@@ -173,7 +162,8 @@ class QdrantVectorStore(StoreBase):
         except (ResponseHandlingException, ConnectionError, TimeoutError, OSError) as exc:
             raise StoreError(
                 f"cannot reach Qdrant at {self.where}: {self._hide(one_line_error(exc))}; "
-                "start it (docker run -p 6333:6333 qdrant/qdrant) or check --qdrant-url"
+                "start it (docker run -p 6333:6333 qdrant/qdrant) or check {qdrant_url}",
+                options=("qdrant_url",)
             ) from None
         except Exception as exc:
             raise StoreError(
@@ -189,7 +179,7 @@ class QdrantVectorStore(StoreBase):
         ):
             raise StoreError(
                 f"collection '{self.collection_name}' at {self.where} is not a single "
-                "cosine-vector collection; use another --collection"
+                "cosine-vector collection; use another {collection}", options=("collection",)
             )
         return int(vectors.size)
 
@@ -232,8 +222,9 @@ class QdrantVectorStore(StoreBase):
             # 0 now, an add lands, we delete): the user decides, never this store.
             raise IncompatibleStoreError(
                 f"collection '{self.collection_name}' at {self.where} holds {self._dim}-d "
-                f"vectors, not {dim}-d; use the embedder that filled it or another --collection "
-                "(sam_detect never deletes a collection; drop it yourself if nothing uses it)"
+                f"vectors, not {dim}-d; use the embedder that filled it or another {{collection}} "
+                "(sam_detect never deletes a collection; drop it yourself if nothing uses it)",
+                options=("collection",)
             )
 
     def _saved_metadata(self) -> dict[str, Any] | None:
@@ -266,12 +257,8 @@ class QdrantVectorStore(StoreBase):
         """Vector length, or ``None`` until the collection exists."""
         return self._dim
 
-    def add(
-        self,
-        vectors: np.ndarray,
-        labels: list[str],
-        payloads: list[dict[str, Any]] | None = None,
-    ) -> list[PointId]:
+    def add(self, vectors: np.ndarray, labels: list[str],
+            payloads: list[dict[str, Any]] | None = None) -> list[PointId]:
         """Store ``(n, d)`` vectors with their labels; return their new (UUID string) ids."""
         models = self._models
         with self._lock:
@@ -393,44 +380,28 @@ class QdrantVectorStore(StoreBase):
             if offset is None:
                 return counts
 
-    def list_examples(
-        self,
-        label: str | None = None,
-        ids: list[PointId] | None = None,
-        limit: int | None = None,
-    ) -> list[StoredExample]:
-        """Return stored examples in the collection's id order (see the protocol)."""
-        limit = check_limit(limit)
-        with self._lock:
-            self._check_open()
-            if self._dim is None or limit == 0:
-                return []
-            with self._errors("read"):
-                if ids is not None:
-                    valid = list(dict.fromkeys(str(i) for i in ids if _is_uuid(i)))
-                    records = self._client.retrieve(self.collection_name, valid,
-                                                    with_payload=True, with_vectors=False)
-                    return records_to_examples(records, str, label, limit)
-                flt = None if label is None else self._label_filter([label])
-                records = scroll_records(lambda offset, page: self._client.scroll(
-                    self.collection_name, scroll_filter=flt, limit=page, offset=offset,
-                    with_payload=True, with_vectors=False), limit)
+    def _examples(self, label: str | None, ids: list[PointId] | None,
+                  limit: int | None) -> list[StoredExample]:
+        """Return stored examples in the collection's id order (under the lock)."""
+        if self._dim is None:
+            return []
+        with self._errors("read"):
+            if ids is not None:
+                valid = list(dict.fromkeys(str(i) for i in ids if _is_uuid(i)))
+                records = self._client.retrieve(self.collection_name, valid,
+                                                with_payload=True, with_vectors=False)
+                return records_to_examples(records, str, label, limit)
+            flt = None if label is None else self._label_filter([label])
+            records = scroll_records(lambda offset, page: self._client.scroll(
+                self.collection_name, scroll_filter=flt, limit=page, offset=offset,
+                with_payload=True, with_vectors=False), limit)
         return records_to_examples(records, str)
 
-    def relabel(self, ids: list[PointId], label: str) -> int:
-        """Give the examples ``ids`` the label ``label``; return how many were changed."""
-        from sam_detect.labels import validate_label
-
-        label = validate_label(label)
-        with self._lock:
-            self._check_open()
-            present = [e.id for e in self.list_examples(ids=ids)]
-            if not present:
-                return 0
-            with self._errors("update"):
-                self._client.set_payload(self.collection_name, payload={"label": label},
-                                         points=present, wait=True)
-            return len(present)
+    def _set_label(self, ids: list[PointId], label: str) -> None:
+        """Write ``label`` into the payloads of the stored examples ``ids`` (under the lock)."""
+        with self._errors("update"):
+            self._client.set_payload(self.collection_name, payload={"label": label},
+                                     points=ids, wait=True)
 
     def count(self) -> int:
         """Return the total number of stored examples."""

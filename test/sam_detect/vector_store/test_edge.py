@@ -17,13 +17,14 @@ import numpy as np
 import pytest
 
 from sam_detect.errors import IncompatibleStoreError, StoreError
+from sam_detect.arguments import render_error
 from sam_detect.vector_store.edge import META_FILE, SHARD_DIR, EdgeVectorStore
 
 DIM = 8
 
 REPO = Path(__file__).resolve().parents[3]
 IN_USE = (
-    "is in use by another process (a running node or CLI); stop it or use another --store-path"
+    "is in use by another process (a running node or CLI); stop it or use another store_path"
 )
 
 
@@ -115,6 +116,8 @@ def test_second_open_in_the_same_process_is_refused(store_dir):
         with pytest.raises(StoreError) as excinfo:
             EdgeVectorStore(store_dir)
     assert str(excinfo.value) == f"store at {store_dir} {IN_USE}"
+    # The library names the option; the command line renders it as its flag.
+    assert render_error(excinfo.value).endswith("use another --store-path")
     with EdgeVectorStore(store_dir) as store:  # released by close()
         assert store.count() == 0
 

@@ -10,6 +10,7 @@ import uuid
 import numpy as np
 import pytest
 
+from sam_detect.arguments import render_error
 from sam_detect.errors import IncompatibleStoreError, StoreError
 from sam_detect.vector_store import check_compatible
 from sam_detect.vector_store.qdrant import METADATA_KEY, QdrantVectorStore
@@ -79,7 +80,8 @@ def test_dim_mismatch_at_open_is_refused(store_dir, emptied):
             store.remove(label="a")
     with pytest.raises(IncompatibleStoreError, match="holds 8-d vectors, not 4-d") as excinfo:
         QdrantVectorStore(path=store_dir, dim=4)
-    assert "'sam_detect'" in str(excinfo.value) and "--collection" in str(excinfo.value)
+    assert "'sam_detect'" in str(excinfo.value) and "another collection" in str(excinfo.value)
+    assert "another --collection" in render_error(excinfo.value)
     with QdrantVectorStore(path=store_dir) as store:
         assert store.dim == DIM
         assert store.count() == (0 if emptied else 1)
@@ -145,7 +147,8 @@ def test_unreachable_url_fails_fast_with_a_hint():
         QdrantVectorStore(url=url, timeout=2)
     message = str(excinfo.value)
     assert message.startswith(f"cannot reach Qdrant at {url}: ")
-    assert "docker run -p 6333:6333 qdrant/qdrant" in message and "--qdrant-url" in message
+    assert "docker run -p 6333:6333 qdrant/qdrant" in message and "check qdrant_url" in message
+    assert render_error(excinfo.value).endswith("check --qdrant-url")
     assert "\n" not in message
 
 

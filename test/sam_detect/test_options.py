@@ -11,7 +11,8 @@ import pytest
 
 from sam_detect import SAMDetect
 from sam_detect.cli import (
-    add_detector_arguments, add_store_arguments, detect_parser, render_error)
+    add_detector_arguments, add_store_arguments, detect_parser, open_store_from_args,
+    render_error)
 from sam_detect.embedding import AverageEmbedder
 from sam_detect.errors import OptionError
 from sam_detect.fading import FADES, GaussianFade, HardCropFade, LinearFade
@@ -347,3 +348,31 @@ def test_sam_model_takes_the_sam2_repositorys_names(name, hub_id):
     from sam_detect.segmentation.sam2 import sam2_model_id
 
     assert sam2_model_id(name) == hub_id
+
+
+def test_the_stage_registries_are_the_tables_choices() -> None:
+    from sam_detect.device import DEVICES
+    from sam_detect.embedding import EMBEDDERS
+    from sam_detect.fading import FADES
+    from sam_detect.options import (
+        DEVICES as DEVICE_CHOICES, EMBEDDER_KINDS, FADE_KINDS, SEGMENTER_KINDS, STORE_KINDS)
+    from sam_detect.segmentation import SEGMENTERS
+    from sam_detect.vector_store import STORE_KINDS as STORES
+
+    assert tuple(FADES) == FADE_KINDS == BY_NAME["fade"].allowed()
+    assert SEGMENTERS == SEGMENTER_KINDS == BY_NAME["segmenter"].allowed()
+    assert EMBEDDERS == EMBEDDER_KINDS == BY_NAME["embedder"].allowed()
+    assert STORES == STORE_KINDS == BY_NAME["store"].allowed()
+    assert DEVICES == DEVICE_CHOICES == BY_NAME["device"].allowed()
+
+
+def test_library_errors_name_options_and_the_cli_renders_flags() -> None:
+    from sam_detect.errors import StoreError
+
+    error = StoreError("{store} qdrant takes {qdrant_url} or {store_path}, not both",
+                       options=("store", "qdrant_url", "store_path"))
+    assert str(error) == "store qdrant takes qdrant_url or store_path, not both"
+    assert render_error(error) == "--store qdrant takes --qdrant-url or --store-path, not both"
+    with pytest.raises(StoreError, match="^store qdrant takes qdrant_url"):
+        open_store_from_args(argparse.Namespace(store="qdrant", store_path="/tmp/x",
+                                                qdrant_url="http://localhost:6333"))

@@ -10,8 +10,8 @@ import pytest
 from PIL import Image
 
 from sam_detect.errors import InvalidImageError, InvalidLabelError, InvalidMaskError
-from sam_detect.image_io import (
-    expand_image_paths, load_alpha_mask, load_image, validate_label, validate_mask)
+from sam_detect.image_io import expand_image_paths, load_alpha_mask, load_image, validate_mask
+from sam_detect.labels import validate_label
 
 
 @pytest.mark.parametrize(("array", "pixel"), [

@@ -320,7 +320,7 @@ class GatedDetector:
     Attributes:
         seen: Checksums of the images given to ``detect``, in order.
         inferring: ``detect`` calls in progress.
-        overlaps: ``teach`` / ``remove_label`` calls made while ``detect`` was running.
+        overlaps: ``add_examples`` / ``remove_label`` calls made while ``detect`` was running.
     """
 
     OWN = ("entered", "gate", "seen", "inferring", "overlaps")
@@ -349,9 +349,9 @@ class GatedDetector:
         finally:
             self.inferring -= 1
 
-    def teach(self, *args: Any, **kwargs: Any) -> Any:
+    def add_examples(self, *args: Any, **kwargs: Any) -> Any:
         self.overlaps += self.inferring > 0
-        return self._detector.teach(*args, **kwargs)
+        return self._detector.add_examples(*args, **kwargs)
 
     def remove_label(self, *args: Any, **kwargs: Any) -> Any:
         self.overlaps += self.inferring > 0

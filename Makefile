@@ -11,4 +11,4 @@ demo:
 	.venv/bin/python -m sam_detect_ros.demo
 
 test: setup
-	OMP_NUM_THREADS=1 .venv/bin/python -m pytest test
+	OMP_NUM_THREADS=1 .venv/bin/python -m pytest  # setup.cfg: test/ and the doctests of both packages

@@ -22,7 +22,6 @@ Figures depend on the machine: compare the ratios printed in one run.
 from __future__ import annotations
 
 import argparse
-import json
 import platform
 import sys
 import time
@@ -36,6 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from sam_detect import SAMDetect  # noqa: E402
 from sam_detect.evaluation.sequences import (  # noqa: E402
     noise_background, render_sequence, shape_cutouts)
+from sam_detect.evaluation.sweep import append_rows  # noqa: E402
 from sam_detect.results import Segment  # noqa: E402
 
 
@@ -144,10 +144,8 @@ def main() -> int:
         report(f"sam2 hiera-tiny (random) {args.device}", untracked, tracked, share, rows)
 
     if args.json:
-        with open(args.json, "a", encoding="utf-8") as out:
-            for row in rows:
-                out.write(json.dumps({**row, "keyframe_interval": args.keyframe_interval,
-                                      "machine": platform.platform()}) + "\n")
+        append_rows(args.json, [{**row, "keyframe_interval": args.keyframe_interval,
+                                 "machine": platform.platform()} for row in rows])
     return 0
 
 

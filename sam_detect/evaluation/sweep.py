@@ -307,13 +307,30 @@ def _as_row(data: dict[str, Any]) -> dict[str, Any]:
         str(fade.get("kind", "unknown")), str(fade.get("kind", "unknown")), params), store, stamp)
 
 
-def append_rows(path: str | os.PathLike, rows: Sequence[dict[str, Any]]) -> None:
-    """Append rows to a JSON-lines file (created with its folder if needed)."""
+def run_id(commit: str | None = None) -> str:
+    """Return a new id for one benchmark run: the UTC time and the commit it measured.
+
+    README and docs quote the figures of one run together and name it, for example "run
+    ``20261207T233105Z-a4aec7a``"; ``test/test_docs_figures.py`` checks them against its rows.
+    """
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    return f"{stamp}-{(commit or git_commit())[:7]}"
+
+
+def append_rows(path: str | os.PathLike, rows: Sequence[dict[str, Any]],
+                run: str | None = None) -> str:
+    """Append rows to a JSON-lines file (created with its folder if needed); return their run.
+
+    Every row without a ``"run"`` is tagged with ``run`` (default: a new :func:`run_id`), so the
+    rows of one call can be told from other runs in the same file.
+    """
+    run = run or run_id()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     with path.open("a", encoding="utf-8") as handle:
         for row in rows:
-            handle.write(json.dumps(row, sort_keys=True) + "\n")
+            handle.write(json.dumps({"run": run, **row}, sort_keys=True) + "\n")
+    return run
 
 
 def find_regressions(

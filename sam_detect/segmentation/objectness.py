@@ -88,9 +88,9 @@ class ObjectnessSegmenter:
     Example:
         >>> import numpy as np
         >>> rng = np.random.default_rng(0)
-        >>> img = rng.integers(0, 255, (240, 320, 3), np.uint8)  # busy background
+        >>> img = np.clip(rng.normal(110, 12, (240, 320, 3)), 0, 255).astype(np.uint8)  # floor
         >>> img[80:160, 120:200] = (220, 30, 30)
-        >>> [s.bbox for s in ObjectnessSegmenter().segment(img)][:1]  # doctest: +SKIP
+        >>> [s.bbox for s in ObjectnessSegmenter().segment(img)][:1]
         [(120, 80, 200, 160)]
     """
 

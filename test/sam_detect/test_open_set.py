@@ -13,6 +13,7 @@ from sam_detect import SAMDetect
 from sam_detect.classifier import (
     BACKGROUND_LABEL, Calibration, KNNClassifier, parameters_for, visible_labels)
 from sam_detect.classifier.background import background_masks
+from sam_detect.classifier.calibration import DEFAULT_PARAMETERS
 from sam_detect.classifier.reference import (
     fingerprint, reference_embeddings, reference_similarity)
 from sam_detect.embedding import AverageEmbedder
@@ -80,13 +81,34 @@ def test_calibration_fit_recovers_the_direction():
         Calibration.fit([0.1], [1], [1], [True])
 
 
-def test_shipped_parameters_per_embedder():
-    assert parameters_for(AverageEmbedder()).calibration != Calibration()
+class RenamedAverage(AverageEmbedder):
+    """The average embedder's vectors under a name no table knows."""
 
-    class Custom:
-        name = "my-embedder"
+    name = "average-renamed"
 
-    assert parameters_for(Custom()).margin == 0.0
+
+def test_shipped_parameters_per_embedder(scene):
+    """The detector decides and scores with its embedder's parameters; a new name gets defaults.
+
+    The same vectors under two names: the shipped embedder's confidence comes from its shipped
+    calibration, the renamed one's from the default, and the two differ.
+    """
+    image, truth = scene
+    confidences = []
+    for embedder, expected in [(AverageEmbedder(), parameters_for(AverageEmbedder())),
+                               (RenamedAverage(), DEFAULT_PARAMETERS)]:
+        assert parameters_for(embedder) == expected
+        detector = SAMDetect(embedder=embedder, vector_store=MemoryVectorStore())
+        detector.add_example(image, "disc", mask=truth["red_disc"])
+        query = detector.embed_masks(image, [truth["red_disc"]])
+        prediction = detector.classify(query)[0]
+        assert prediction.label == "disc", embedder.name
+        assert detector.classifier.margin == expected.margin
+        assert prediction.confidence == pytest.approx(expected.calibration.probability(
+            prediction.margin, prediction.lead, prediction.share))
+        confidences.append(prediction.confidence)
+    assert parameters_for(AverageEmbedder()).calibration != DEFAULT_PARAMETERS.calibration
+    assert confidences[0] != pytest.approx(confidences[1])
 
 
 def test_background_masks_skip_parts_of_the_taught_object():
@@ -138,6 +160,9 @@ def test_teaching_with_background_hides_it_and_rejects_it(detector, scene):
         assert instance.label in ("disc", None)
         if instance.label == "disc":
             assert (instance.mask & truth["red_disc"]).sum() > 0.5 * truth["red_disc"].sum()
+    # The taught disc itself is recognised, with a confidence: rejecting everything is no answer.
+    recognised = [i for i in again if i.label == "disc"]
+    assert len(recognised) == 1 and 0.0 < recognised[0].confidence <= 1.0
     with pytest.raises(SamDetectError, match="reserved"):
         detector.add_embeddings(disc.embedding[None], [BG])
 

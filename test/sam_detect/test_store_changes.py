@@ -40,8 +40,12 @@ def test_removing_and_relabelling_examples_forget_the_tracks_votes() -> None:
     assert detector.remove_examples(ids) == 1
     assert "red" not in {i.label for i in detector.track(image)}  # no stale vote carries it
     ids = detector.teach(detector.track(image)[0], "red")
+    assert "red" in {i.label for i in detector.track(image)}  # the track votes for it again
     assert detector.relabel_examples(ids, "crimson") == 1
-    assert "red" not in {i.label for i in detector.track(image)}
+    assert detector.labels() == {"crimson": 1}
+    labels = {i.label for i in detector.track(image)}
+    # The object keeps its example under the new name, at once: no stale vote, nothing lost.
+    assert "red" not in labels and "crimson" in labels
 
 
 def test_tracking_embeds_through_the_cache_and_never_reuses_another_fade() -> None:

@@ -12,9 +12,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 import random
+import subprocess
+import sys
 import threading
 import time
-from typing import Any, Callable
+from typing import Any, Callable, Iterator
 
 import pytest
 
@@ -27,7 +29,7 @@ for _name in ("FASTRTPS_DEFAULT_PROFILES_FILE", "FASTDDS_DEFAULT_PROFILES_FILE")
 
 try:
     import rclpy
-    from rclpy.executors import MultiThreadedExecutor
+    from rclpy.executors import MultiThreadedExecutor, SingleThreadedExecutor
     from rclpy.parameter import Parameter
     from sam_detect_ros.demo import DemoClient
     from sam_detect_ros.detect_node import DetectNode
@@ -137,3 +139,66 @@ def harness_factory() -> Any:
 def harness(harness_factory: Any) -> Harness:
     """Return the node with the fast test parameters (average embedder, memory store)."""
     return harness_factory()
+
+
+# --- The node as its own process, as ``ros2 run`` starts it -------------------------------------
+# ``ros2 run`` is not among the PyPI wheels; ``python -m sam_detect_ros.detect_node`` runs the same
+# ``main`` with the same ``--ros-args``. A crash there (a SIGBUS in the store) is the node's exit
+# status in one test, not the end of the pytest session.
+
+START_TIMEOUT = 90.0  # imports and discovery on a loaded 2-core machine
+
+
+def start_node(log: Path, *parameters: str) -> subprocess.Popen:
+    """Start the node with config/detect.yaml, then ``parameters`` (``name:=value``) on top."""
+    command = [sys.executable, "-m", "sam_detect_ros.detect_node", "--ros-args",
+               "--params-file", str(ROOT / "config" / "detect.yaml")]
+    for parameter in parameters:
+        command += ["-p", parameter]
+    # Outside the source tree, as an installed node runs.
+    return subprocess.Popen(command, cwd=log.parent, stdout=log.open("ab"),
+                            stderr=subprocess.STDOUT, env=dict(os.environ))
+
+
+class Client:
+    """A client node in its own context, spun in a thread."""
+
+    def __init__(self) -> None:
+        self.context = rclpy.Context()
+        rclpy.init(context=self.context)
+        self.node = rclpy.create_node("sam_detect_process_test", context=self.context)
+        self.demo = DemoClient(self.node)
+        self.executor = SingleThreadedExecutor(context=self.context)
+        self.executor.add_node(self.node)
+        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
+        self.thread.start()
+
+    def call(self, client: Any, request: Any) -> Any:
+        """Call ``client`` (one of ``self.demo``'s service clients) with ``request``."""
+        return self.demo.call(client, request, timeout=60.0)
+
+    def close(self) -> None:
+        """Stop spinning, destroy the node, shut the context down."""
+        self.executor.shutdown()
+        self.thread.join(timeout=30)
+        self.node.destroy_node()
+        rclpy.try_shutdown(context=self.context)
+
+
+@pytest.fixture
+def processes() -> Iterator[list[subprocess.Popen]]:
+    """Node processes started by a test; any still running at the end are killed."""
+    started: list[subprocess.Popen] = []
+    yield started
+    for process in started:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=30)
+
+
+def wait_for(client: Client, process: subprocess.Popen, log: Path) -> None:
+    """Wait until the node process serves ``client``; fail with its log if it does not."""
+    try:
+        client.demo.wait_for_node(timeout=START_TIMEOUT)
+    except RuntimeError:
+        pytest.fail(f"node did not come up (exit {process.poll()}):\n{log.read_text()}")

@@ -54,52 +54,56 @@ def test_a_waiting_request_goes_before_the_next_frame() -> None:
     assert not lock.locked()
 
 
-def run_against_a_loop(lock: ComputeLock, holder_period: float, count: int,
-                       guest: Callable[[int], None]) -> int:
-    """Run ``count`` guests while a loop takes the lock again at once after each turn.
-
-    Returns:
-        How many turns the loop had while the guests ran.
-    """
-    stop = threading.Event()
-    turns = 0
-
-    def loop() -> None:
-        nonlocal turns
-        while not stop.is_set():
-            with lock:
-                time.sleep(holder_period)
-                turns += 1
-
-    looper = threading.Thread(target=loop)
-    looper.start()
-    try:
-        wait_for(lambda: turns > 3)
-        before = turns
-        guests = [threading.Thread(target=guest, args=(i,)) for i in range(count)]
-        for thread in guests:
-            thread.start()
-        for thread in guests:
-            thread.join(20)
-        assert not any(thread.is_alive() for thread in guests), "a guest starved"
-        return turns - before
-    finally:
-        stop.set()
-        looper.join(10)
+ROUNDS, REQUESTS = 40, 2  # a plain lock keeps all requests first in ~1 round of 3
 
 
 def test_a_busy_frame_loop_cannot_starve_requests() -> None:
+    """A frame loop that takes the lock again at once still lets every waiting request in first.
+
+    Like a camera that always has the next frame ready: the loop releases the lock after a frame
+    and asks for it again immediately. In each of several rounds, requests queue up (one by one,
+    so their arrival order is known) while a frame holds the lock; all of them must be served, in
+    arrival order, before the loop's next frame. A plain lock lets the releasing thread take it
+    straight back, so the next frame overtakes them; nothing here depends on timing.
+    """
     lock = ComputeLock()
-    served: list[int] = []
+    order: list[str] = []
+    queued = [threading.Event() for _ in range(ROUNDS)]
 
-    def request(index: int) -> None:
+    def frames() -> None:
+        for turn in range(ROUNDS + 1):
+            with lock:
+                order.append(f"frame {turn}")
+                if turn < ROUNDS:
+                    queued[turn].wait(30)  # hold this frame until the round's requests wait
+
+    def request(name: str) -> None:
         with lock:
-            served.append(index)
+            order.append(name)
 
-    frames = run_against_a_loop(lock, 0.002, 20, request)
-    assert sorted(served) == list(range(20))
-    # Each request waited at most for the frame running when it arrived.
-    assert frames <= 21
+    loop = threading.Thread(target=frames)
+    guests: list[threading.Thread] = []
+    loop.start()
+    try:
+        for turn in range(ROUNDS):
+            wait_for(lambda t=turn: f"frame {t}" in order)
+            for index in range(REQUESTS):
+                guests.append(threading.Thread(target=request, args=(f"request {turn}.{index}",)))
+                guests[-1].start()
+                wait_for(lambda n=index + 1: lock.waiting() >= n)
+            queued[turn].set()
+    finally:
+        for event in queued:  # whatever failed, let every thread finish
+            event.set()
+        loop.join(30)
+        for thread in guests:
+            thread.join(30)
+    expected = ["frame 0"]
+    for turn in range(ROUNDS):
+        expected += [f"request {turn}.{index}" for index in range(REQUESTS)]
+        expected.append(f"frame {turn + 1}")
+    assert order == expected
+    assert not lock.locked() and lock.waiting() == 0
 
 
 def test_waiters_are_served_in_arrival_order() -> None:

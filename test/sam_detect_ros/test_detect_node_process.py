@@ -8,25 +8,20 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 import signal
 import subprocess
-import sys
 import threading
 import time
-from typing import Any, Iterator
+from typing import Any
 
 import pytest
 
 pytest.importorskip("rclpy", reason="needs ROS 2: run scripts/bootstrap.sh")
 pytest.importorskip("sam_detect_ros.msg", reason="interfaces not built: run scripts/bootstrap.sh")
 
-import rclpy  # noqa: E402
-from rclpy.executors import SingleThreadedExecutor  # noqa: E402
 from sam_detect_ros.conversions import mask_to_image_msg, rgb_to_image_msg  # noqa: E402
 from sam_detect_ros.demo import (  # noqa: E402
-    DemoClient,
     instance_at,
     object_centre,
     object_picture,
@@ -36,61 +31,9 @@ from sam_detect_ros.demo import (  # noqa: E402
 from sam_detect_ros.srv import AddExample, LabelInstance, ListLabels  # noqa: E402
 from std_msgs.msg import Header  # noqa: E402
 
-ROOT = Path(__file__).resolve().parents[2]
+from .conftest import Client, START_TIMEOUT, start_node, wait_for  # noqa: E402
+
 BALL, BOX, _ = SCENE
-START_TIMEOUT = 90.0  # imports and discovery on a loaded 2-core machine
-
-
-def start_node(log: Path, *parameters: str) -> subprocess.Popen:
-    """Start the node with config/detect.yaml, then ``parameters`` (``name:=value``) on top."""
-    command = [sys.executable, "-m", "sam_detect_ros.detect_node", "--ros-args",
-               "--params-file", str(ROOT / "config" / "detect.yaml")]
-    for parameter in parameters:
-        command += ["-p", parameter]
-    # Outside the source tree, as an installed node runs.
-    return subprocess.Popen(command, cwd=log.parent, stdout=log.open("ab"),
-                            stderr=subprocess.STDOUT, env=dict(os.environ))
-
-
-class Client:
-    """A client node in its own context, spun in a thread."""
-
-    def __init__(self) -> None:
-        self.context = rclpy.Context()
-        rclpy.init(context=self.context)
-        self.node = rclpy.create_node("sam_detect_process_test", context=self.context)
-        self.demo = DemoClient(self.node)
-        self.executor = SingleThreadedExecutor(context=self.context)
-        self.executor.add_node(self.node)
-        self.thread = threading.Thread(target=self.executor.spin, daemon=True)
-        self.thread.start()
-
-    def call(self, client: Any, request: Any) -> Any:
-        return self.demo.call(client, request, timeout=60.0)
-
-    def close(self) -> None:
-        self.executor.shutdown()
-        self.thread.join(timeout=30)
-        self.node.destroy_node()
-        rclpy.try_shutdown(context=self.context)
-
-
-@pytest.fixture
-def processes() -> Iterator[list[subprocess.Popen]]:
-    """Node processes started by a test; any still running at the end are killed."""
-    started: list[subprocess.Popen] = []
-    yield started
-    for process in started:
-        if process.poll() is None:
-            process.kill()
-            process.wait(timeout=30)
-
-
-def wait_for(client: Client, process: subprocess.Popen, log: Path) -> None:
-    try:
-        client.demo.wait_for_node(timeout=START_TIMEOUT)
-    except RuntimeError:
-        pytest.fail(f"node did not come up (exit {process.poll()}):\n{log.read_text()}")
 
 
 def test_taught_examples_survive_sigkill(tmp_path: Path,

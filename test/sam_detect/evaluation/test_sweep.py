@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+import re
 
 import pytest
 
@@ -55,9 +56,15 @@ def test_latency_floor() -> None:
 
 def test_rows_round_trip(tmp_path: Path) -> None:
     path = tmp_path / "sub" / "results.jsonl"
-    sweep.append_rows(path, [row()])
-    sweep.append_rows(path, [row(fade="identity")])
-    assert [r["fade"] for r in sweep.read_rows([path])] == ["gaussian_s10", "identity"]
+    first = sweep.append_rows(path, [row(), row(fade="linear")])
+    second = sweep.append_rows(path, [row(fade="identity")], run="mine")
+    rows = sweep.read_rows([path])
+    assert [r["fade"] for r in rows] == ["gaussian_s10", "linear", "identity"]
+    # Each call's rows carry one run id; a row's own id is kept.
+    assert [r["run"] for r in rows] == [first, first, "mine"] and second == "mine"
+    assert re.fullmatch(r"\d{8}T\d{6}Z-\w{7}", first), first  # UTC time, commit
+    sweep.append_rows(path, [{**row(), "run": "earlier"}])
+    assert sweep.read_rows([path])[-1]["run"] == "earlier"
     (tmp_path / "bad.jsonl").write_text('{"a": 1}\nnot json\n')
     with pytest.raises(SamDetectError, match="not JSON lines"):
         sweep.read_rows([tmp_path / "bad.jsonl"])

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from PIL import Image
 import pytest
 
 from sam_detect import SAMDetect
@@ -133,6 +134,78 @@ def test_a_perfect_tracker_scores_idf1_one(sequences: Path, monkeypatch: Any) ->
     assert report["overall"]["num_switches"] == 0
     assert report["overall"]["label_flips_per_100_frames"] == 0.0
     assert report["overall"]["label_accuracy"] == 1.0
+
+
+def _box(x0: int, x1: int, y0: int = 8, y1: int = 40) -> np.ndarray:
+    mask = np.zeros((48, 96), bool)
+    mask[y0:y1, x0:x1] = True
+    return mask
+
+
+CUP, CAN, PEN, NOTHING = _box(4, 30), _box(36, 62), _box(68, 76, 30, 38), _box(80, 92, 2, 8)
+
+
+def test_evaluate_tracking_known_values(tmp_path: Path) -> None:
+    """A scripted tracker on a hand-made sequence: every figure counted by hand.
+
+    Ten frames of a cup and a can, plus a pen that is mostly hidden (``ignore``) in frames 0-1.
+    The tracker follows the cup as track 1, then as track 7 from frame 6 (one id switch); the can
+    as track 2, labelled "can" in frames 0-3 and "cup" in 4-7 (one flip), and loses it in frames
+    8-9 (two misses); it also reports the hidden pen (neither hit nor false alarm) and, in frame 9,
+    a thing that is not there (one false alarm).
+    """
+    from sam_detect.results import Detections, encode_rle, Instance, mask_to_bbox
+
+    frames = 10
+    (tmp_path / "seq000").mkdir()
+    annotations = []
+    for index in range(frames):
+        Image.fromarray(np.zeros((48, 96, 3), np.uint8)).save(
+            tmp_path / "seq000" / f"{index:06d}.png")
+        truth = [{"id": 1, "category": "cup", "ignore": False, "rle": encode_rle(CUP)},
+                 {"id": 2, "category": "can", "ignore": False, "rle": encode_rle(CAN)}]
+        if index < 2:
+            truth.append({"id": 3, "category": "pen", "ignore": True, "rle": encode_rle(PEN)})
+        annotations.append(truth)
+    (tmp_path / "sequences.json").write_text(json.dumps({"seed": 0, "sequences": [
+        {"name": "seq000", "frames": frames, "objects": [], "annotations": annotations}]}))
+
+    def script(index: int) -> list[tuple[np.ndarray, int, str | None]]:
+        out = [(CUP, 1 if index < 6 else 7, "cup")]
+        if index < 8:
+            out.append((CAN, 2, "can" if index < 4 else "cup"))
+        if index < 2:
+            out.append((PEN, 3, "pen"))
+        if index == 9:
+            out.append((NOTHING, 9, None))
+        return out
+
+    class Scripted(SAMDetect):
+        def __init__(self) -> None:
+            super().__init__(embedder="average")
+            self.index = 0
+
+        def track(self, frame: Any, top_k: Any = None, stream: Any = None) -> Detections:
+            instances = [Instance(mask, mask_to_bbox(mask), label=label, confidence=1.0,
+                                  track_id=track) for mask, track, label in script(self.index)]
+            self.index += 1
+            return Detections(instances, frame.shape[:2])
+
+    overall = evaluate_tracking(Scripted(), tmp_path, teach=False)["overall"]
+    # 20 true detections (the hidden pen is not one), 19 predicted ones that count (the pen's
+    # are left out), 18 of them matched.
+    assert (overall["num_frames"], overall["num_unique_objects"]) == (10, 2)
+    assert overall["num_switches"] == 1
+    assert overall["recall"] == pytest.approx(18 / 20)
+    assert overall["precision"] == pytest.approx(18 / 19)
+    assert overall["mota"] == pytest.approx(1 - (2 + 1 + 1) / 20)  # misses, false alarm, switch
+    # The best one-to-one id mapping: track 1 -> cup (6 frames), track 2 -> can (8 frames);
+    # IDF1 = 2 IDTP / (2 IDTP + IDFP + IDFN) = 28 / (28 + 5 + 6).
+    assert overall["idf1"] == pytest.approx(28 / 39, abs=1e-6)
+    # Tracks 1 (6 frames), 7 (4), 2 (8) and 9 (1): one flip in 19 track-frames.
+    assert overall["label_flips_per_100_frames"] == pytest.approx(100 / 19)
+    # Of the 18 matched track-frames, the can's 4 "cup" frames are wrong.
+    assert overall["label_accuracy"] == pytest.approx(14 / 18)
 
 
 def test_cli_makes_sequences_and_evaluates_them(fake_stamps: Path, tmp_path: Path,

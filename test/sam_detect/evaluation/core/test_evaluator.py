@@ -14,8 +14,8 @@ from sam_detect import SAMDetect
 from sam_detect.embedding import AverageEmbedder
 from sam_detect.errors import SamDetectError
 from sam_detect.evaluation import EvaluationCache, GroundTruth, evaluate, split_instances
-from sam_detect.evaluation.core.coco import CocoDataset
-from sam_detect.fading import GaussianFade, IdentityFade
+from sam_detect.evaluation.core.coco import annotation_from_mask, CocoDataset, write_coco
+from sam_detect.fading import GaussianFade, HardCropFade, IdentityFade
 
 
 class CountingEmbedder(AverageEmbedder):
@@ -198,3 +198,105 @@ def test_distractor_categories_are_never_taught() -> None:
         split = split_instances(gts, max_shots=2, seed=seed, held_out=1, never_taught=["d"])
         assert "d" in split.held_out and len(split.held_out) == 2
         assert "d" not in split.support
+
+
+# --- Known values on a hand-made benchmark -----------------------------------------------------
+# One square per image, one image per source, in a colour the embedder below turns into a known
+# vector, so every answer of the open-set decision is known by construction:
+#   red, green (taught): every query is its own examples' exact vector: recognised;
+#   mixed (taught): every source has a colour of its own, so its queries match nothing taught
+#       and are called unknown (false unknown);
+#   crimson (never taught): drawn in red, so it takes the label "red" (not rejected, wrong);
+#   navy, teal (never taught): colours of their own, matching nothing taught: rejected.
+COLOURS = {"red": (201, 13, 77), "green": (17, 187, 59), "teal": (23, 151, 163),
+           "navy": (29, 31, 113),
+           "mixed0": (211, 199, 29), "mixed1": (97, 41, 181), "mixed2": (233, 127, 11),
+           "mixed3": (131, 67, 7)}
+SOURCES = 4  # per category: with shots=2, 2 sources are taught and 2 asked
+DRAWN_IN = {"red": ["red"] * SOURCES, "green": ["green"] * SOURCES,
+            "mixed": [f"mixed{i}" for i in range(SOURCES)], "crimson": ["red"] * SOURCES,
+            "navy": ["navy"] * SOURCES, "teal": ["teal"] * SOURCES}
+
+
+class PaletteEmbedder:
+    """Turn a crop into the unit vector of the colour of :data:`COLOURS` covering most of it.
+
+    A crop with none of them is the last axis, "anything else" (the generic reference objects).
+    """
+
+    name = "palette-test"
+    unknown_threshold = 0.5
+
+    def __init__(self) -> None:
+        self.colours = np.array(list(COLOURS.values()), np.int16)
+        self.dim = len(COLOURS) + 1
+
+    def embed(self, crops: list[np.ndarray]) -> np.ndarray:
+        vectors = np.zeros((len(crops), self.dim), np.float32)
+        for row, crop in enumerate(crops):
+            pixels = np.asarray(crop, np.int16).reshape(-1, 1, 3)
+            counts = (pixels == self.colours[None]).all(axis=2).sum(axis=0)
+            axis = int(np.argmax(counts)) if counts.max() > 0.1 * len(pixels) else self.dim - 1
+            vectors[row, axis] = 1.0
+        return vectors
+
+
+@pytest.fixture(scope="module")
+def palette_benchmark(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    import cv2
+
+    root = tmp_path_factory.mktemp("palette")
+    (root / "images").mkdir()
+    categories = sorted(DRAWN_IN)
+    images, annotations = [], []
+    for category in categories:
+        for source, colour in enumerate(DRAWN_IN[category]):
+            image_id = len(images) + 1
+            image = np.full((64, 64, 3), 60, np.uint8)
+            mask = np.zeros((64, 64), bool)
+            mask[12:52, 12:52] = True
+            image[mask] = COLOURS[colour]
+            name = f"images/{category}{source}.png"
+            cv2.imwrite(str(root / name), image[:, :, ::-1])
+            images.append({"id": image_id, "file_name": name, "width": 64, "height": 64})
+            annotations.append(annotation_from_mask(
+                len(annotations) + 1, image_id, categories.index(category) + 1, mask,
+                source=f"{category}{source}"))
+    write_coco(root, images, categories, annotations,
+               info={"distractor_categories": ["crimson", "navy", "teal"]})
+    return root
+
+
+def test_open_set_metrics_known_values(palette_benchmark: Path, tmp_path: Path,
+                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    """Rejection, false unknown, ECE, one-taught and the AUC of unknown, counted by hand."""
+    monkeypatch.setenv("SAM_DETECT_CACHE", str(tmp_path))  # the reference set of this embedder
+    detector = SAMDetect(embedder=PaletteEmbedder(), segmenter="naive",
+                         fade_strategy=HardCropFade())
+    report = evaluate(detector, palette_benchmark, metrics=["classification", "unknown"],
+                      shots=(2,), seeds=3)
+    row = report.row(2)
+    assert row.queries == 6  # 2 sources asked per taught category
+    expected = {
+        "accuracy": 4 / 6,  # red and green queries right; mixed ones unknown
+        "false_unknown": 2 / 6,  # the two mixed queries
+        "unknown_rejection": 8 / 12,  # navy and teal rejected, crimson called "red"
+        # one category taught at a time: red leaves the 4 crimson others labelled (16 of 20
+        # unknown), green and mixed leave all 20 unknown; mixed's own queries are not recognised
+        "one_taught_others_unknown": (16 / 20 + 1 + 1) / 3,
+        "one_taught_recognised": (1 + 1 + 0) / 3,
+    }
+    for name, value in expected.items():
+        interval = row.metric(name)
+        assert interval.n == 3 and interval.mean == pytest.approx(value), name
+        assert interval.low == pytest.approx(value) and interval.high == pytest.approx(value)
+    # Every labelled answer has one and the same score (an exact match, nothing closer): one
+    # reliability bin of the 4 right query answers and the 4 wrong crimson ones per seed, and
+    # ECE = |accuracy - confidence| in it.
+    (only,) = row.reliability
+    assert only["count"] == 3 * 8 and only["accuracy"] == 0.5
+    assert row.metric("ece").mean == pytest.approx(abs(0.5 - only["confidence"]))
+    # AUC of unknown: known scores are 4 exact matches and 2 unknown-whatever-the-threshold per
+    # seed, never-taught ones 4 exact matches (crimson) and 8 unknown (navy, teal). Of the 6 x 12
+    # pairs, 32 have the never-taught one below, 16 + 16 are ties (half each): 48 / 72.
+    assert row.unknown_roc["auc"] == pytest.approx(48 / 72)

@@ -14,7 +14,9 @@ from sam_detect.evaluation.core.metrics import (
     mean_ci,
     nn_agreement,
     paired_difference,
+    reliability,
     silhouette_cosine,
+    unknown_roc,
 )
 
 
@@ -111,3 +113,54 @@ def test_latency_summary() -> None:
     assert summary["median"] == pytest.approx(50.5)
     assert summary["p95"] == pytest.approx(95.05)
     assert latency_summary([])["median"] is None
+
+
+def test_reliability_known_values() -> None:
+    """ECE by hand: bins 0.3-0.4, 0.8-0.9 and 0.9-1.0 of ten, weighted by their counts."""
+    ece, bins = reliability([0.95, 0.95, 0.85, 0.35, 0.32], [True, False, True, False, False])
+    # (2 * |0.5 - 0.95| + 1 * |1 - 0.85| + 2 * |0 - 0.335|) / 5
+    assert ece == pytest.approx((0.9 + 0.15 + 0.67) / 5)
+    assert [(b["low"], b["count"]) for b in bins] == [
+        (pytest.approx(0.3), 2), (pytest.approx(0.8), 1), (pytest.approx(0.9), 2)]
+    assert [b["accuracy"] for b in bins] == [0.0, 1.0, 0.5]
+    assert [b["confidence"] for b in bins] == pytest.approx([0.335, 0.85, 0.95])
+
+
+@pytest.mark.parametrize("confidences, correct, expected", [
+    ([0.75] * 4, [True, True, True, False], 0.0),  # calibrated
+    ([1.0] * 4, [False] * 4, 1.0),  # sure and always wrong
+    ([0.05, 0.95], [False, True], 0.05),
+])
+def test_reliability_extremes(confidences, correct, expected) -> None:
+    assert reliability(confidences, correct)[0] == pytest.approx(expected)
+
+
+def test_reliability_without_answers() -> None:
+    assert reliability([], []) == (None, [])
+
+
+def test_unknown_roc_known_values() -> None:
+    """AUC = P(unknown scores below known) + half the ties, over all 12 pairs, by hand."""
+    known, unknown = [0.5, 0.3, -np.inf], [0.1, 0.3, -np.inf, -np.inf]
+    roc = unknown_roc(known, unknown, points=5)
+    # known 0.5 beats all 4; 0.3 beats 3 and ties 1; -inf ties 2
+    assert roc["auc"] == pytest.approx((4 + 3.5 + 1.0) / 12)
+    # thresholds: the quantiles 0, 1/4 ... 1 of the finite scores [0.1, 0.3, 0.3, 0.5]
+    assert roc["threshold"] == [None, pytest.approx(0.1), pytest.approx(0.25),
+                                pytest.approx(0.3), pytest.approx(0.35), pytest.approx(0.5), None]
+    assert roc["false_unknown"] == pytest.approx([0, 1 / 3, 1 / 3, 1 / 3, 2 / 3, 2 / 3, 1])
+    assert roc["unknown_rejection"] == pytest.approx([0, 0.5, 0.75, 0.75, 1, 1, 1])
+
+
+@pytest.mark.parametrize("known, unknown, auc", [
+    ([0.9, 0.8], [0.1, 0.2], 1.0),  # separated
+    ([0.1, 0.2], [0.9, 0.8], 0.0),  # the wrong way round
+    ([0.5, 0.5], [0.5, 0.5], 0.5),  # all tied
+])
+def test_unknown_roc_auc(known, unknown, auc) -> None:
+    assert unknown_roc(known, unknown)["auc"] == pytest.approx(auc)
+
+
+def test_unknown_roc_needs_both_sides() -> None:
+    assert unknown_roc([], [0.1]) == {} and unknown_roc([0.1], []) == {}
+    assert unknown_roc([-np.inf], [-np.inf]) == {}

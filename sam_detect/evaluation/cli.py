@@ -263,6 +263,9 @@ def make_benchmark_parser() -> argparse.ArgumentParser:
                              "OUT/tune (tune on it) and OUT/validation (report on it)")
     parser.add_argument("--split", choices=("tune", "validation", "both"), default="both",
                         help="with --hard: which split(s) to write")
+    parser.add_argument("--unseen-categories", type=int, default=None, metavar="N",
+                        help="with --hard: few-shot categories held out of tune (validation "
+                             "only; default a quarter of them); the splits never share a photo")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -304,13 +307,18 @@ def _make_hard_benchmark(args: argparse.Namespace) -> int:
     summaries = make_hard_benchmark(
         args.out, images=args.images, seed=args.seed, splits=splits,
         min_per_class=args.min_per_class, size=parse_size(args.size),
-        stamps_root=args.stamps_dir, progress=not args.quiet and sys.stderr.isatty())
+        stamps_root=args.stamps_dir, progress=not args.quiet and sys.stderr.isatty(),
+        unseen_categories=args.unseen_categories)
     for split, summary in summaries.items():
         print(f"{split}: wrote {summary['images']} images with {summary['instances']} objects "
+              f"of {len(summary['categories'])} categories from {summary['stamps']} photos "
               f"({summary['distractor_instances']} distractors of "
               f"{len(summary['distractor_categories'])} never-taught categories) to "
               f"{Path(summary['path']).parent}")
         print("  backgrounds: " + ", ".join(f"{k} {v}" for k, v in summary["backgrounds"].items()))
+    unseen = next(iter(summaries.values()))["unseen_categories"]
+    print("no photo is in both splits; categories in validation only: "
+          + (", ".join(unseen) or "none"))
     return 0
 
 

@@ -265,11 +265,13 @@ def transform_view(rgba: np.ndarray, longest: int, angle: float, mirror: bool) -
     if abs(angle) < 1e-6:
         return view
     h, w = view.shape[:2]
-    rotation = cv2.getRotationMatrix2D((w / 2.0, h / 2.0), angle, 1.0)
+    # Pixel centres: a quarter turn maps the grid onto itself exactly.
+    rotation = cv2.getRotationMatrix2D(((w - 1) / 2.0, (h - 1) / 2.0), angle, 1.0)
     cos, sin = abs(rotation[0, 0]), abs(rotation[0, 1])
-    new_w, new_h = int(np.ceil(h * sin + w * cos)), int(np.ceil(h * cos + w * sin))
-    rotation[0, 2] += new_w / 2.0 - w / 2.0
-    rotation[1, 2] += new_h / 2.0 - h / 2.0
+    new_w = int(np.ceil(h * sin + w * cos - 1e-6))
+    new_h = int(np.ceil(h * cos + w * sin - 1e-6))
+    rotation[0, 2] += (new_w - w) / 2.0
+    rotation[1, 2] += (new_h - h) / 2.0
     alpha = view[:, :, 3:4].astype(np.float32) / 255.0
     premult = np.concatenate([view[:, :, :3] * alpha, alpha * 255.0], axis=2)
     turned = cv2.warpAffine(premult, rotation, (new_w, new_h), flags=cv2.INTER_LINEAR,

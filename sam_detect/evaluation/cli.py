@@ -486,14 +486,18 @@ def dashboard_parser() -> argparse.ArgumentParser:
 
 def dashboard_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect dashboard``; return the exit status."""
-    from sam_detect.evaluation.dashboard import write_dashboard
+    from sam_detect.evaluation.dashboard import clean_rows, write_dashboard
     from sam_detect.evaluation.sweep import read_rows
 
     args = dashboard_parser().parse_args(list(argv))
     rows = read_rows(args.results)
-    if not rows:
+    if not any(isinstance(row, dict) for row in rows):
         raise SamDetectError(f"no results in {', '.join(map(str, args.results))}: give the "
                              "files that sam-detect evaluate --json or sam-detect bench wrote")
     page = write_dashboard(rows, args.out, threshold=args.threshold)
+    _, ignored = clean_rows(rows)
+    if ignored:
+        print(f"ignored {len(ignored)} field(s) of the wrong type: {'; '.join(ignored[:5])}"
+              + (" ..." if len(ignored) > 5 else ""), file=sys.stderr)
     print(f"dashboard written to {page}")
     return 0

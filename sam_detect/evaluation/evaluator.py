@@ -466,7 +466,8 @@ def evaluate(
         dataset={"path": str(dataset.root), "images": len(image_ids),
                  "instances": len(instances), "categories": categories,
                  "kind": dataset_kind(dataset.info), "split": dataset.info.get("split"),
-                 "teaching_images": len(teach or ())},
+                 "teaching_images": len(teach or ()),
+                 "dropped_annotations": len(dataset.dropped)},
         config={
             "segmenter": getattr(getattr(detector, "segmenter", None), "name", seg_key),
             "embedder": embed_key[0],

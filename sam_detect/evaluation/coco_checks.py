@@ -81,8 +81,8 @@ def _polygon_problem(polygons: list[Any]) -> str | None:
 
 def _rle_problem(rle: dict[str, Any], image: dict[str, Any]) -> str | None:
     size, counts = rle.get("size"), rle.get("counts")
-    if not (isinstance(size, list) and len(size) == 2 and all(_is_int(v) and v >= 0
-                                                             for v in size)):
+    if not (isinstance(size, list) and len(size) == 2
+            and all(_is_int(v) and v >= 0 for v in size)):
         return "has an RLE without a [height, width] size"
     expected = [image.get("height"), image.get("width")]
     if all(_is_int(v) for v in expected) and size != expected:

@@ -496,5 +496,5 @@ def category_counts(stamps: Sequence[Stamp]) -> dict[str, int]:
 
 
 __all__ = ["DEFAULT_STAMPS_DIR", "MAX_IMAGE_SIDE", "MAX_STAMP_PIXELS", "STAMPS_ENV", "Stamp",
-           "category_counts", "check_size", "find_photo_stamps", "is_photographic", "make_benchmark", "parse_size", "parse_range",
-           "photo_statistics", "stamps_dir"]
+           "category_counts", "check_size", "find_photo_stamps", "is_photographic",
+           "make_benchmark", "parse_size", "parse_range", "photo_statistics", "stamps_dir"]

@@ -21,10 +21,10 @@
 Support and query never share a source object (the annotation's ``"source"``, else its image), so
 a photo is never recognised by its own copy. An instance-level dataset (``info["kind"] ==
 "instance"``, ``make-benchmark --instance``) is split per view instead: each object is taught from
-its teaching pictures and asked on its scene views (:mod:`sam_detect.evaluation.instance_split`). Segments and embeddings are computed once per run and
-kept in an :class:`EvaluationCache` keyed by (image, mask, fade, embedder): the shot counts and
-seeds only re-run the cheap k-NN part, and a cache passed to several calls (as the sweep does) is
-shared between them.
+its teaching pictures and asked on its scene views (:mod:`sam_detect.evaluation.instance_split`).
+Segments and embeddings are computed once per run and kept in an :class:`EvaluationCache` keyed
+by (image, mask, fade, embedder): the shot counts and seeds only re-run the cheap k-NN part, and
+a cache passed to several calls (as the sweep does) is shared between them.
 """
 
 from __future__ import annotations

@@ -107,8 +107,8 @@ def test_same_seed_same_bytes(fake_stamps: Path, instance: Path, tmp_path: Path)
         (first / "annotations.json").read_bytes()
 
 
-@pytest.mark.parametrize("angle, mirror, shape", [(0.0, False, (40, 80)), (90.0, False, (80, 40)),
-                                                   (0.0, True, (40, 80)), (45.0, False, None)])
+@pytest.mark.parametrize("angle, mirror, shape", [
+    (0.0, False, (40, 80)), (90.0, False, (80, 40)), (0.0, True, (40, 80)), (45.0, False, None)])
 def test_transform_view(angle: float, mirror: bool, shape: tuple[int, int] | None) -> None:
     rgba = np.zeros((40, 80, 4), np.uint8)
     rgba[:, :, 3] = 255

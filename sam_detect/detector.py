@@ -693,8 +693,10 @@ class SAMDetect:
         """Return the image with masks, outlines, labels and confidences drawn.
 
         The picture is RGB, or BGR (ready for ``cv2.imshow``) when ``channel_order="bgr"``.
+        Each label the store knows keeps one colour of :mod:`sam_detect.palette` in every
+        picture; captions never overlap (:mod:`sam_detect.captions`).
         """
-        overlay = draw_instances(self._load(image), results)
+        overlay = draw_instances(self._load(image), results, known_labels=self.labels())
         return overlay[:, :, ::-1].copy() if self.channel_order == "bgr" else overlay
 
     def evaluate(self, dataset_path: str, metrics: Sequence[str] | None = None,

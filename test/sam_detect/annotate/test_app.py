@@ -47,7 +47,8 @@ def decode_png(png, shape):
 def test_state_lists_the_folder(client):
     state = client.get("/api/state").json()
     assert state == {"live": False, "count": 3, "names": ["a.png", "b.png", "sub/c.png"],
-                     "labels": {}, "masker": "grabcut"}
+                     "labels": {}, "masker": "grabcut", "colours": {},
+                     "max_body_bytes": 64 * 1024}
 
 
 def test_view_sends_small_png_masks_that_match_the_objects(client, photos):

@@ -52,8 +52,8 @@ class CaptionStyle:
         """Return the style for an image of ``shape`` (rows, columns, ...).
 
         Example:
-            >>> CaptionStyle.for_image((480, 640)).scale, CaptionStyle.for_image((2160, 3840)).scale
-            (0.53, 2.4)
+            >>> [CaptionStyle.for_image(shape).scale for shape in ((480, 640), (2160, 3840))]
+            [0.53, 2.4]
         """
         scale = round(max(0.35, min(shape[0], shape[1]) / 900.0), 2)
         return cls(scale=scale, thickness=max(1, round(scale * 2)), pad=max(1, round(scale * 3)))

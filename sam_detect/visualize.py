@@ -26,6 +26,7 @@ from sam_detect.captions import (
 from sam_detect.palette import UNKNOWN_COLOUR, assign_colours, label_colour, text_colour
 from sam_detect.results import Instance
 
+
 def instance_colours(instances: Iterable[Instance],
                      known_labels: Iterable[str] = ()) -> list[tuple[int, int, int]]:
     """Return each instance's RGB colour: its label's, or grey when unknown.

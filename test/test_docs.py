@@ -148,7 +148,7 @@ def _cutout(path: Path, seed: int) -> None:
 
 @pytest.fixture(scope="module")
 def folder(tmp_path_factory):
-    """A folder holding every file the docs name, and the environment to run commands in."""
+    """Return a folder holding every file the docs name, and the environment to run in."""
     import cv2
 
     root = tmp_path_factory.mktemp("docs")

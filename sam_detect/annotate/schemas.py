@@ -19,8 +19,9 @@ class Target(BaseModel):
 
 
 class EditedMask(BaseModel):
-    """A mask the page edited: uncompressed COCO RLE of the whole picture (column-major runs,
-    starting with a run of background), ``size`` = ``[rows, columns]``.
+    """A mask the page edited, as uncompressed COCO RLE of the whole picture.
+
+    Column-major runs, starting with a run of background; ``size`` = ``[rows, columns]``.
 
     Compact for what a brush paints (a few runs per column): a 1080p mask is a few kB, well
     inside the request body cap.

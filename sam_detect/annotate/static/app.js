@@ -374,7 +374,7 @@ function draw() {
     ctx.lineWidth = line; ctx.strokeStyle = MARK;
     ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
   }
-  state.view.instances.forEach(drawCaption);
+  if (!state.edit) state.view.instances.forEach(drawCaption);  // editing: nothing on top
   const r = Math.max(4, canvas.width / 150) / Math.sqrt(state.zoom.scale);
   state.points.forEach(([x, y, positive]) => {
     ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI);

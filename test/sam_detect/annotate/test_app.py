@@ -393,8 +393,8 @@ def test_the_view_carries_the_overlays_colours_and_caption_places(client, photos
                         [i["bbox"] for i in view["instances"]], (240, 320),
                         list(detector.labels()))
     assert [hex_colour(p.colour) for p in plan] == [i["colour"] for i in view["instances"]]
-    assert [list(p.caption.box) for p in plan] == [i["caption"]["box"]
-                                                    for i in view["instances"]]
+    boxes = [i["caption"]["box"] for i in view["instances"]]
+    assert [list(p.caption.box) for p in plan] == boxes
     overlay = detector.visualize(cv2.imread(str(photos[0] / "a.png"))[:, :, ::-1], [
         Instance(np.zeros((240, 320), bool), tuple(i["bbox"]), label=i["label"],
                  confidence=i["confidence"]) for i in view["instances"]])

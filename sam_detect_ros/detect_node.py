@@ -487,7 +487,7 @@ class DetectNode(LifecycleNode):
         camera.detections_pub.publish(detections_to_msg(detections, header, positions))
         if positions is not None:
             camera.markers_pub.publish(markers_msg(detections, positions, header,
-                                                   known_labels=tuple(detector.labels())))
+                                                   known_labels=detector.palette_labels()))
         if self._values["publish_overlay"] or camera.overlay_pub.get_subscription_count() > 0:
             overlay = detector.visualize(image, detections)
             camera.overlay_pub.publish(rgb_to_image_msg(overlay, header))

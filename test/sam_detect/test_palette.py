@@ -142,3 +142,29 @@ def test_the_overlay_fills_two_labels_of_one_scene_in_far_apart_colours():
     unknown = draw_instances(image, [Instance(masks[0], (40, 80, 130, 180))], alpha=0.6)
     r, g, b = (int(v) for v in unknown[150, 85])
     assert max(r, g, b) - min(r, g, b) <= 2  # unknown: neutral grey
+
+
+def test_the_detector_colours_overlays_with_the_stores_labels_and_sees_new_ones_at_once():
+    from sam_detect import SAMDetect
+
+    with SAMDetect(embedder="average") as detector:
+        rng = np.random.default_rng(0)
+
+        def teach(label):
+            vector = rng.normal(size=(1, detector.embedder.dim)).astype(np.float32)
+            detector.add_embeddings(vector / np.linalg.norm(vector), [label])
+
+        for label in ("orange", "pepper", "apple"):
+            teach(label)
+        assert sorted(detector.palette_labels()) == ["apple", "orange", "pepper"]
+        teach("mug")  # through the facade: the cached context is dropped at once
+        known = detector.palette_labels()
+        assert "mug" in known
+        mask = np.zeros((60, 80), bool)
+        mask[20:50, 10:40] = True
+        overlay = detector.visualize(np.zeros((60, 80, 3), np.uint8),
+                                     [Instance(mask, (10, 20, 40, 50), label="pepper",
+                                               confidence=0.9)])
+        expected = assign_colours(["pepper"], known)["pepper"]
+        fill = overlay[40, 25].astype(float)  # inside the mask: 0.45 of the colour on black
+        assert np.abs(fill - 0.45 * np.array(expected)).max() <= 2

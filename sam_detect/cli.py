@@ -99,11 +99,9 @@ def _track(args: argparse.Namespace) -> int:
 
 
 def _progress(paths: list[Path], quiet: bool) -> Any:
-    from tqdm import tqdm
+    from sam_detect.progress import progress_bar
 
-    # disable=None lets tqdm hide the bar when stderr is not a terminal (logs, pipes, CI).
-    return tqdm(paths, unit="image", disable=True if quiet or len(paths) < 2 else None,
-                file=sys.stderr)
+    return progress_bar(paths, unit="image", quiet=quiet)
 
 
 def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespace) -> int:
@@ -122,6 +120,7 @@ def _detect(detector: Any, paths: list[Path], args: argparse.Namespace) -> int:
     import cv2
 
     from sam_detect.image_io import load_image
+    from sam_detect.progress import write_result
 
     output = Path(args.output) if args.output else None
     if output is not None:
@@ -139,10 +138,9 @@ def _detect(detector: Any, paths: list[Path], args: argparse.Namespace) -> int:
             target = output / f"{path.stem}.png"
             if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
                 raise SamDetectError(f"cannot write {target}")
-        if args.json:
-            print(json.dumps(detections.to_dict()), flush=True)
-        else:
-            print(format_detections(detections), flush=True)
+        # Through the bar's own write: a result never lands on the bar's line.
+        write_result(json.dumps(detections.to_dict()) if args.json
+                     else format_detections(detections))
     return 0
 
 

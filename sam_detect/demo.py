@@ -49,6 +49,7 @@ def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str,
         SamDetectError: for bad arguments, missing photos, or an ``out`` folder that holds
             something other than an earlier demo run.
     """
+    from sam_detect.captions import caption_texts
     from sam_detect.detector import SAMDetect
     from sam_detect.evaluation.benchmark import find_photo_stamps, make_benchmark
     from sam_detect.evaluation.core.coco import CocoDataset
@@ -110,7 +111,8 @@ def run_demo(out: Path, images: int, shots: int, seed: int, embedder: str,
             found, correct = found + len(pairs), correct + hits
             cv2.imwrite(str(overlays / f"{path.stem}.png"),
                         cv2.cvtColor(detector.visualize(image, detections), cv2.COLOR_RGB2BGR))
-            named = ", ".join(f"{inst.label or '?'} {inst.confidence:.2f}" for inst in detections)
+            named = ", ".join(caption_texts(inst.label, inst.confidence)[0]
+                              for inst in detections)
             print(f"   {path.name}: {len(gts)} objects, {len(pairs)} found, {hits} labelled "
                   f"right, {detections.timings_ms['total']:.0f} ms  [{named}]")
     if objects:

@@ -23,6 +23,7 @@ from __future__ import annotations
 import inspect
 import logging
 import os
+import time
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
@@ -47,6 +48,7 @@ from sam_detect.visualize import draw_instances
 logger = logging.getLogger("sam_detect")
 
 DEFAULT_TOP_K = BY_NAME["top_k"].default
+PALETTE_REFRESH_S = 5.0  # seconds the overlays' label context is kept (see palette_labels)
 
 
 class SAMDetect:
@@ -471,8 +473,22 @@ class SAMDetect:
         if video is not None:
             video.relabel(track_id, validate_label(label))
 
+    def palette_labels(self) -> list[str]:
+        """Return the store's labels: the context that gives each label its overlay colour.
+
+        Cached until the store changes through this detector, and for at most
+        ``PALETTE_REFRESH_S`` (changes made elsewhere, e.g. on a shared Qdrant server): listing
+        the labels of a 10k-example store costs ~3 ms, too much to repeat for every overlay.
+        """
+        cached = getattr(self, "_palette_labels", None)
+        now = time.monotonic()
+        if cached is None or now - cached[0] > PALETTE_REFRESH_S:
+            cached = self._palette_labels = (now, tuple(self.labels()))
+        return list(cached[1])
+
     def _forget_votes(self) -> None:
         """Drop the tracks' label votes: the store changed, so the next frame decides."""
+        self._palette_labels = None  # and the overlay colours' context
         for tracker in self._video_trackers.values():
             tracker.forget_votes()
 
@@ -753,8 +769,10 @@ class SAMDetect:
         """Return the image with masks, outlines, labels and confidences drawn.
 
         The picture is RGB, or BGR (ready for ``cv2.imshow``) when ``channel_order="bgr"``.
+        Each label the store knows keeps one colour of :mod:`sam_detect.palette` in every
+        picture; captions never overlap (:mod:`sam_detect.captions`).
         """
-        overlay = draw_instances(self._load(image), results)
+        overlay = draw_instances(self._load(image), results, known_labels=self.palette_labels())
         return overlay[:, :, ::-1].copy() if self.channel_order == "bgr" else overlay
 
     def evaluate(self, dataset_path: str, metrics: Sequence[str] | None = None,

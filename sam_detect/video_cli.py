@@ -12,7 +12,6 @@ terminal; without ``--json`` a summary of the tracks ends the run.
 from __future__ import annotations
 
 import json
-import sys
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +72,8 @@ def track_video(detector: Any, source: str, output: str | None = None, as_json: 
         max_frames: Stop after this many frames (a camera never ends on its own).
     """
     import cv2
-    from tqdm import tqdm
+
+    from sam_detect.progress import progress_bar, write_result
 
     capture = open_capture(source)
     writer = None
@@ -81,8 +81,7 @@ def track_video(detector: Any, source: str, output: str | None = None, as_json: 
     if max_frames is not None:
         total = min(total, max_frames) if total > 0 else max_frames
     fps = float(capture.get(cv2.CAP_PROP_FPS) or 0) or 30.0
-    bar = tqdm(total=total or None, unit="frame", file=sys.stderr,
-               disable=True if quiet else None)
+    bar = progress_bar(total=total or None, unit="frame", quiet=quiet, minimum=0)
     detector.reset_tracking()
     frames = 0
     try:
@@ -104,8 +103,8 @@ def track_video(detector: Any, source: str, output: str | None = None, as_json: 
                 writer.write(overlay)
             if as_json:
                 keyframe = detector.video_tracker().last_keyframe
-                print(json.dumps({"frame": frames, "keyframe": keyframe,
-                                  **detections.to_dict(include_masks=True)}), flush=True)
+                write_result(json.dumps({"frame": frames, "keyframe": keyframe,
+                                         **detections.to_dict(include_masks=True)}))
             frames += 1
             bar.update(1)
     finally:

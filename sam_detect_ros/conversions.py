@@ -22,7 +22,7 @@ Example:
 from __future__ import annotations
 
 import array
-from typing import Any
+from typing import Any, Sequence
 
 import cv2
 import numpy as np
@@ -301,23 +301,27 @@ def detections_to_msg(detections: Detections, header: Header,
 
 
 def markers_msg(detections: Detections, positions: list[Position | None],
-                header: Header, lifetime_s: float = 1.0) -> Any:
+                header: Header, lifetime_s: float = 1.0,
+                known_labels: Sequence[str] = ()) -> Any:
     """Return a ``visualization_msgs/MarkerArray`` showing each located instance in RViz.
 
     The array starts with a DELETEALL marker (the previous frame's objects go away), then per
     instance with a position a sphere (namespace ``sam_detect/objects``, coloured like the
-    overlay) and a text label above it (``sam_detect/labels``: ``label 0.87`` or ``? 0.00``),
-    both with marker id = instance id, in the image's frame.
+    overlay: the same palette, with the store's ``known_labels``) and a text label above it
+    (``sam_detect/labels``: the overlay's caption, ``label 0.87``, or ``?`` when unknown), both
+    with marker id = instance id, in the image's frame.
     """
-    from sam_detect.visualize import label_colour
+    from sam_detect.captions import caption_texts
+    from sam_detect.visualize import instance_colours
     from visualization_msgs.msg import Marker, MarkerArray
 
     markers = [Marker(header=header, action=Marker.DELETEALL)]
     seconds = int(lifetime_s)
-    for instance, position in zip(detections, positions):
+    colours = instance_colours(detections, known_labels)
+    for instance, position, colour in zip(detections, positions, colours):
         if position is None:
             continue
-        red, green, blue = (c / 255.0 for c in label_colour(instance.label))
+        red, green, blue = (c / 255.0 for c in colour)
         for namespace, kind in (("sam_detect/objects", Marker.SPHERE),
                                 ("sam_detect/labels", Marker.TEXT_VIEW_FACING)):
             marker = Marker(header=header, ns=namespace, id=int(instance.id), type=kind,
@@ -331,7 +335,7 @@ def markers_msg(detections: Detections, positions: list[Position | None],
             if kind == Marker.SPHERE:
                 marker.scale.x = marker.scale.y = marker.scale.z = 0.05
             else:
-                marker.text = f"{instance.label or '?'} {instance.confidence:.2f}"
+                marker.text = caption_texts(instance.label, instance.confidence)[0]
                 marker.scale.z = 0.05  # text height in metres
                 marker.pose.position.y -= 0.06  # above the sphere (y points down)
             markers.append(marker)

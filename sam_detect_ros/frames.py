@@ -191,7 +191,8 @@ class CameraFrames:
             positions = self.positions(camera, header, detections)
         camera.detections_pub.publish(detections_to_msg(detections, header, positions))
         if positions is not None:
-            camera.markers_pub.publish(markers_msg(detections, positions, header))
+            camera.markers_pub.publish(markers_msg(detections, positions, header,
+                                                   known_labels=detector.palette_labels()))
         if (self.settings()["publish_overlay"]
                 or camera.overlay_pub.get_subscription_count() > 0):
             overlay = detector.visualize(image, detections)

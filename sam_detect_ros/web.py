@@ -5,8 +5,8 @@
 It works on the node's own detector and store, so there is never a second process fighting for
 the store's lock. The node hands every processed frame to :meth:`LiveWeb.observe` (a reference,
 no copy); "Freeze" in the page takes the latest one with its detections, and teaching from it is
-``SAMDetect.teach`` on the instance's embedding - the same as ``~/label_instance``. Prompted masks
-(points, box) run the models under the node's compute lock, between frames.
+``SAMDetect.add_examples`` with the instance's embedding - the same as ``~/label_instance``.
+Prompted masks (points, box) run the models under the node's compute lock, between frames.
 
 No rclpy here: the node creates one :class:`LiveWeb` and stops it on destroy.
 

@@ -1,9 +1,12 @@
 # Copyright 2026 The sam_detect_ros Authors
 # SPDX-License-Identifier: MIT
-"""Take docs/img/annotate.png: the annotation UI after teaching two fruits, in chromium.
+"""Take docs/img/annotate.png and annotate_brush.png: the annotation UI in chromium.
 
 Pictures: photographic fruit stamps of Debian's ``tuxpaint-stamps-default`` on a plain table
-texture; detector: the offline default (classical segmenter, EfficientNet-Lite0, memory store).
+texture; detector: the offline default (objectness segmenter, EfficientNet-Lite0, memory store).
+The first shot: three fruits taught, the next picture's objects filled in their labels' colours,
+the apple selected with its suggestions. The second: zoomed in on the pear, its mask being
+fixed with the brush (the stroke not saved yet).
 
 Example:
     .venv/bin/python scripts/annotate_screenshot.py docs/img/annotate.png
@@ -51,7 +54,8 @@ def paste(image: np.ndarray, stamp: str, cx: int, cy: int, size: int) -> None:
 
 
 def main(out: str) -> int:
-    """Write the pictures, teach in the browser, and save the screenshot to ``out``."""
+    """Write the pictures, teach in the browser, save the screenshots (``out`` and ``*_brush``)."""
+    brush_out = str(Path(out).with_name(Path(out).stem + "_brush.png"))
     from playwright.sync_api import expect, sync_playwright
 
     from sam_detect import AnnotationUI, SAMDetect
@@ -93,16 +97,42 @@ def main(out: str) -> int:
                     page.get_by_role("button", name="apple (1)").click()
                     page.wait_for_timeout(300)
                     page.screenshot(path=out)
+                    # Zoom in on the pear (the wheel, at the pointer) and paint with the brush.
+                    stamp, cx, cy, _ = LAYOUT[1][0]
+                    click(cx, cy)
+                    box = picture.bounding_box()
+                    page.mouse.move(box["x"] + cx * box["width"] / 640,
+                                    box["y"] + cy * box["height"] / 480)
+                    page.mouse.wheel(0, -700)
+                    page.wait_for_timeout(200)
+                    page.get_by_role("button", name="Brush", exact=True).click()
+                    page.get_by_role("slider", name="Brush size").fill("14")
+                    box = picture.bounding_box()
+
+                    def at(x: float, y: float) -> tuple[float, float]:
+                        return (box["x"] + x * box["width"] / 640,
+                                box["y"] + y * box["height"] / 480)
+
+                    # The pear's stalk, which the segmenter left out: painted in, top down.
+                    page.mouse.move(*at(cx + 3, cy - 88))
+                    page.mouse.down()
+                    for step in range(1, 9):
+                        page.mouse.move(*at(cx + 3 - step * 0.6, cy - 88 + step * 4), steps=2)
+                    page.mouse.up()
+                    page.mouse.move(*at(cx + 30, cy - 80))
+                    page.wait_for_timeout(200)
+                    page.screenshot(path=brush_out)
                     browser.close()
             finally:
                 server.stop()
-    # A README picture, not a photo: fewer colours and pixels keep the repository small.
+    # README pictures, not photos: fewer colours and pixels keep the repository small.
     from PIL import Image
 
-    shot = Image.open(out).convert("RGB").resize((1120, 688), Image.LANCZOS)
-    shot.quantize(colors=128, method=Image.Quantize.MEDIANCUT,
-                  dither=Image.Dither.NONE).save(out, optimize=True)
-    print(f"wrote {out}")
+    for path in (out, brush_out):
+        shot = Image.open(path).convert("RGB").resize((1120, 688), Image.LANCZOS)
+        shot.quantize(colors=128, method=Image.Quantize.MEDIANCUT,
+                      dither=Image.Dither.NONE).save(path, optimize=True)
+        print(f"wrote {path}")
     return 0
 
 

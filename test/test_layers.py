@@ -22,7 +22,8 @@ PACKAGES = ("sam_detect", "sam_detect_ros")
 LAYERS: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("ground", ("sam_detect.errors", "sam_detect.results", "sam_detect.labels",
                 "sam_detect.options", "sam_detect.device", "sam_detect.image_io",
-                "sam_detect.visualize")),
+                "sam_detect.visualize", "sam_detect.palette", "sam_detect.captions",
+                "sam_detect.progress")),
     ("stages", ("sam_detect.segmentation", "sam_detect.fading", "sam_detect.embedding",
                 "sam_detect.vector_store", "sam_detect.classifier", "sam_detect.models",
                 "sam_detect.tracking")),

@@ -81,7 +81,7 @@ def create_app(session: Any, token: str | None = None,
     from fastapi.staticfiles import StaticFiles
 
     from sam_detect.annotate.schemas import PromptRequest, RelabelRequest, SaveRequest, Target
-    from sam_detect.annotate.session import NotFoundError
+    from sam_detect.annotate.session import NotFoundError, label_colours
 
     app = FastAPI(title="sam_detect annotate", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.session = session
@@ -132,7 +132,9 @@ def create_app(session: Any, token: str | None = None,
     def state() -> Any:
         names = session.names()
         return {"live": bool(session.source.live), "count": len(names), "names": names[:5000],
-                "labels": session.labels(), "masker": session.masker.name}
+                "labels": session.labels(), "masker": session.masker.name,
+                "colours": label_colours(list(session.labels())),
+                "max_body_bytes": max_body_bytes}
 
     @app.get("/api/images/{index}")
     def view(index: int) -> Any:
@@ -160,7 +162,8 @@ def create_app(session: Any, token: str | None = None,
     def save(index: int, request: SaveRequest) -> Any:
         check_index(index)
         return session.save(index, request.label, request.instance, request.prompt,
-                            request.candidate)
+                            request.candidate,
+                            None if request.mask is None else request.mask.model_dump())
 
     @app.post("/api/images/{index}/explain")
     def explain(index: int, request: Target) -> Any:

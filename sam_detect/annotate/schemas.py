@@ -7,6 +7,7 @@ from __future__ import annotations
 from pydantic import BaseModel, Field
 
 MAX_POINTS = 64
+MAX_RUNS = 200_000  # runs of an edited mask; the body cap binds first
 
 
 class Target(BaseModel):
@@ -17,10 +18,24 @@ class Target(BaseModel):
     candidate: int = Field(0, ge=0, le=16)
 
 
+class EditedMask(BaseModel):
+    """A mask the page edited, as uncompressed COCO RLE of the whole picture.
+
+    Column-major runs, starting with a run of background; ``size`` = ``[rows, columns]``.
+
+    Compact for what a brush paints (a few runs per column): a 1080p mask is a few kB, well
+    inside the request body cap.
+    """
+
+    size: tuple[int, int]
+    counts: list[int] = Field(..., max_length=MAX_RUNS)
+
+
 class SaveRequest(Target):
-    """Store the target mask under ``label``."""
+    """Store the target mask under ``label`` (``mask``: the person's edit of it, if any)."""
 
     label: str = Field(..., max_length=256)
+    mask: EditedMask | None = None
 
 
 class PromptRequest(BaseModel):

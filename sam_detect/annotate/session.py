@@ -34,7 +34,9 @@ from sam_detect.classifier import is_background
 from sam_detect.errors import InvalidImageError, SamDetectError
 from sam_detect.image_io import IMAGE_SUFFIXES, load_image
 from sam_detect.labels import validate_label
-from sam_detect.results import Instance, Neighbour, encode_rle, mask_to_bbox
+from sam_detect.palette import UNKNOWN_COLOUR, assign_colours, hex_colour, text_colour
+from sam_detect.results import Instance, Neighbour, decode_rle, encode_rle, mask_to_bbox
+from sam_detect.visualize import Look, plan_overlay
 
 logger = logging.getLogger(__name__)
 
@@ -225,6 +227,52 @@ def thumbnail(image: np.ndarray, mask: np.ndarray, bbox: Sequence[int]) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(data.tobytes()).decode("ascii")
 
 
+def look_json(look: Look) -> dict[str, Any]:
+    """Return how the page draws one object: the overlays' colours and caption place.
+
+    Example:
+        >>> from sam_detect.visualize import plan_overlay
+        >>> look_json(plan_overlay([None], [0.0], [(0, 20, 10, 30)], (40, 40))[0])["caption"]
+        {'text': '?', 'box': [0, 9, 8, 20]}
+    """
+    caption = None if look.caption is None else {"text": look.caption.text,
+                                                 "box": [int(v) for v in look.caption.box]}
+    return {"colour": hex_colour(look.colour), "ink": hex_colour(look.ink), "caption": caption}
+
+
+def label_colours(labels: Sequence[str]) -> dict[str, dict[str, str]]:
+    """Return ``{label: {"colour", "ink"}}`` for the store's labels (the page's label chips)."""
+    colours = assign_colours(labels, labels)
+    return {label: {"colour": hex_colour(rgb), "ink": hex_colour(text_colour(rgb))}
+            for label, rgb in colours.items()}
+
+
+def edited_mask(rle: dict[str, Any], shape: Sequence[int]) -> np.ndarray:
+    """Return a mask the page edited (uncompressed COCO RLE, column-major) as a boolean array.
+
+    Raises:
+        SamDetectError: when it does not describe a non-empty mask of the picture's size.
+
+    Example:
+        >>> edited_mask({"size": [2, 3], "counts": [1, 2, 3]}, (2, 3)).astype(int).tolist()
+        [[0, 1, 0], [1, 0, 0]]
+    """
+    size, counts = rle.get("size"), rle.get("counts")
+    if list(size or ()) != [int(shape[0]), int(shape[1])]:
+        raise SamDetectError(f"the edited mask is {size} but the picture is "
+                             f"{[int(shape[0]), int(shape[1])]} (rows, columns)")
+    if not isinstance(counts, list) or any(
+            isinstance(c, bool) or not isinstance(c, int) or c < 0 for c in counts):
+        raise SamDetectError("the edited mask's counts must be whole numbers >= 0")
+    if sum(counts) != int(shape[0]) * int(shape[1]):
+        raise SamDetectError(f"the edited mask's counts add up to {sum(counts)}, not "
+                             f"{int(shape[0]) * int(shape[1])} pixels")
+    mask = decode_rle({"size": [int(shape[0]), int(shape[1])], "counts": counts})
+    if not mask.any():
+        raise SamDetectError("the edited mask is empty: paint the object with the brush")
+    return mask
+
+
 def _mask_iou(a: np.ndarray, b: np.ndarray) -> float:
     union = np.logical_or(a, b).sum()
     return float(np.logical_and(a, b).sum() / union) if union else 0.0
@@ -410,25 +458,31 @@ class AnnotationSession:
             "index": index, "name": self.source.names()[index],
             "count": len(self.source.names()), "width": width, "height": height,
             "cached": cached, "encode_ms": round(encoded.encode_ms, 1),
-            "instances": self._describe(encoded.instances),
+            "instances": self._describe(encoded.instances, (height, width)),
             "saved": list(self._saved.get(index, [])),
+            "colours": label_colours(list(self.labels())),
             "server_ms": round((time.perf_counter() - start) * 1e3, 1),
         }
 
     def _predictions(self, embeddings: np.ndarray) -> list[Any]:
         return self.detector.classify(embeddings)
 
-    def _describe(self, instances: Sequence[Instance]) -> list[dict[str, Any]]:
+    def _describe(self, instances: Sequence[Instance],
+                  shape: Sequence[int]) -> list[dict[str, Any]]:
         embeddings = (np.stack([i.embedding for i in instances]) if instances
                       else np.zeros((0, self.detector.embedder.dim), np.float32))
         predictions = self._predictions(embeddings)
         sharpness = self.detector.classifier.sharpness
+        # The overlays' own plan: the same colours and caption places as sam-detect --output.
+        looks = plan_overlay([p.label for p in predictions],
+                             [float(p.confidence) for p in predictions],
+                             [i.bbox for i in instances], shape, list(self.labels()))
         return [{
             "id": int(i.id), "bbox": [int(v) for v in i.bbox], "area": int(i.area),
             "png": mask_png(i.mask, i.bbox), "label": p.label,
             "confidence": round(float(p.confidence), 3),
-            "suggestions": vote_shares(p.neighbours, sharpness),
-        } for i, p in zip(instances, predictions)]
+            "suggestions": vote_shares(p.neighbours, sharpness), **look_json(look),
+        } for i, p, look in zip(instances, predictions, looks)]
 
     # -- prompts -------------------------------------------------------------------------------
 
@@ -499,14 +553,17 @@ class AnnotationSession:
                         embeddings: list[np.ndarray]) -> list[dict[str, Any]]:
         predictions = self._predictions(np.stack(embeddings))
         sharpness = self.detector.classifier.sharpness
+        colours = assign_colours([p.label for p in predictions], list(self.labels()))
         candidates = []
         for mask, prediction in zip(masks, predictions):
             bbox = mask_to_bbox(mask)
+            colour = colours.get(prediction.label, UNKNOWN_COLOUR)
             candidates.append({
                 "bbox": [int(v) for v in bbox], "area": int(mask.sum()),
                 "png": mask_png(mask, bbox), "label": prediction.label,
                 "confidence": round(float(prediction.confidence), 3),
-                "suggestions": vote_shares(prediction.neighbours, sharpness)})
+                "suggestions": vote_shares(prediction.neighbours, sharpness),
+                "colour": hex_colour(colour), "ink": hex_colour(text_colour(colour))})
         return candidates
 
     def _target(self, index: int, instance: int | None, prompt: str | None,
@@ -541,15 +598,50 @@ class AnnotationSession:
     # -- teaching ------------------------------------------------------------------------------
 
     def save(self, index: int, label: str, instance: int | None = None,
-             prompt: str | None = None, candidate: int = 0) -> dict[str, Any]:
+             prompt: str | None = None, candidate: int = 0,
+             mask: dict[str, Any] | None = None) -> dict[str, Any]:
         """Store the selected mask under ``label``; return the refreshed picture.
 
-        Taught with :meth:`~sam_detect.SAMDetect.add_examples` from the embedding already
-        computed: a detected instance's (as the node's ``label_instance``, with the picture's
-        other objects as known background), or a prompted mask's.
+        Everything is taught through :meth:`~sam_detect.SAMDetect.add_examples` (the one
+        teaching call) from an embedding computed once: a detected instance's (as the node's
+        ``label_instance``, with the picture's other objects as known background), or a
+        prompted mask's. A ``mask`` the person edited with the brush and eraser (uncompressed
+        COCO RLE of the whole picture, see :func:`edited_mask`) replaces the selected one: it is
+        embedded afresh and taught with the picture's other objects as known background. With
+        ``mask`` and no selection, the painted mask alone is taught.
         """
         start = time.perf_counter()
         label = validate_label(label)
+        if mask is not None:
+            ids, payload = self._save_edited(index, label, mask)
+        else:
+            ids, payload = self._save_selected(index, label, instance, prompt, candidate)
+        record = {"ids": list(ids), "label": label, "bbox": payload["bbox"],
+                  "instance": instance if mask is None else None}
+        with self._lock:
+            self._saved.setdefault(index, []).append(record)
+            self._undo.append({"index": index, "records": [record]})
+            del self._undo[:-UNDO_DEPTH]
+        view = self.view(index)
+        view.update(saved_ids=list(ids), labels=self.labels(),
+                    server_ms=round((time.perf_counter() - start) * 1e3, 1))
+        return view
+
+    def _save_edited(self, index: int, label: str,
+                     rle: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
+        encoded, _ = self.encoded(index)
+        mask = edited_mask(rle, encoded.image.shape)
+        with self._model_lock:
+            embedding = self.detector.embed_masks(encoded.image, [mask])[0]
+        payload = self._payload(index, encoded, mask)
+        payload["edited"] = True
+        painted = Instance(mask, mask_to_bbox(mask), embedding=embedding, id=-1)
+        ids = self.detector.add_examples(None, label, masks=[painted],
+                                         background=encoded.instances, payload=payload)
+        return ids, payload
+
+    def _save_selected(self, index: int, label: str, instance: int | None, prompt: str | None,
+                       candidate: int) -> tuple[list[Any], dict[str, Any]]:
         encoded, mask, embedding, detected = self._target(index, instance, prompt, candidate)
         payload = self._payload(index, encoded, mask)
         if detected is not None:
@@ -560,16 +652,7 @@ class AnnotationSession:
             prompted = Instance(mask, mask_to_bbox(mask), embedding=embedding)
             ids = self.detector.add_examples(None, label, masks=[prompted], background=False,
                                              payload=payload)
-        record = {"ids": list(ids), "label": label, "bbox": payload["bbox"],
-                  "instance": instance}
-        with self._lock:
-            self._saved.setdefault(index, []).append(record)
-            self._undo.append({"index": index, "records": [record]})
-            del self._undo[:-UNDO_DEPTH]
-        view = self.view(index)
-        view.update(saved_ids=list(ids), labels=self.labels(),
-                    server_ms=round((time.perf_counter() - start) * 1e3, 1))
-        return view
+        return ids, payload
 
     def undo(self) -> dict[str, Any]:
         """Delete the examples of the last save (a real delete in the store)."""

@@ -7,8 +7,12 @@
 const $ = (id) => document.getElementById(id);
 const canvas = $("canvas");
 const ctx = canvas.getContext("2d");
-const COLOURS = ["#e6194b", "#3cb44b", "#4363d8", "#f58231", "#911eb4", "#42d4f4", "#f032e6",
-                 "#bfef45", "#fabed4", "#469990", "#dcbeff", "#9a6324"];
+const viewport = $("viewport");
+// Label colours come from the server (sam_detect/palette.py, the overlays' palette); these
+// are the page's own marks: prompt points, the selection and the brush outline.
+const POINT_YES = "#00d000", POINT_NO = "#e00000", MARK = "#ffffff", MARK_SHADOW = "#000000";
+const FILL_ALPHA = 105, EDGE_ALPHA = 255;   // every found object: filled, with its edge drawn
+const MAX_ZOOM = 16, STROKES_KEPT = 8;
 
 const state = {
   live: false, names: [], index: 0, view: null, photo: null,
@@ -19,6 +23,14 @@ const state = {
   points: [], box: null,  // prompts being built
   lastClick: null, lastSaved: null, drag: null,
   pending: null,          // the prompt request in flight: a save waits for its mask
+  hover: -1,              // index of the found object under the pointer
+  pointer: null,          // last pointer position on the picture (image pixels)
+  tool: "select",         // select | brush | eraser | pan
+  spaceHeld: false,
+  edit: null,             // {canvas, ctx, colour, strokes: [ImageData]}: the mask being painted
+  zoom: {scale: 1, x: 0, y: 0},
+  colours: {},            // label -> {colour, ink}, from the server
+  maxBody: 65536,
 };
 
 function say(text, error = false) {
@@ -32,6 +44,7 @@ function showTiming(what, started, serverMs) {
     (serverMs !== undefined ? ` (server ${Math.round(serverMs)} ms)` : "");
 }
 
+// Every request of the page goes through here (one place for headers and errors).
 async function api(method, path, body) {
   const options = {method, headers: {}};
   if (body !== undefined) {
@@ -56,7 +69,12 @@ function loadImage(src) {
   });
 }
 
-// Decode a base64 1-channel PNG crop into alpha bytes and a tinted canvas.
+function rgbOf(colour) {
+  return [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16));
+}
+
+// Decode a base64 1-channel PNG crop into alpha bytes and a tinted canvas: the mask filled
+// in its colour, its edge opaque, so every found object shows before any click.
 async function decodeMask(png, bbox, colour) {
   const img = await loadImage("data:image/png;base64," + png);
   const work = document.createElement("canvas");
@@ -66,21 +84,34 @@ async function decodeMask(png, bbox, colour) {
   wctx.drawImage(img, 0, 0);
   const data = wctx.getImageData(0, 0, work.width, work.height);
   const alpha = new Uint8Array(work.width * work.height);
-  const [r, g, b] = [1, 3, 5].map((i) => parseInt(colour.slice(i, i + 2), 16));
-  for (let p = 0; p < alpha.length; p++) {
-    const on = data.data[p * 4] > 127;
-    alpha[p] = on ? 1 : 0;
-    data.data[p * 4] = r; data.data[p * 4 + 1] = g; data.data[p * 4 + 2] = b;
-    data.data[p * 4 + 3] = on ? 110 : 0;
+  for (let p = 0; p < alpha.length; p++) alpha[p] = data.data[p * 4] > 127 ? 1 : 0;
+  const [r, g, b] = rgbOf(colour);
+  const w = work.width, h = work.height;
+  for (let y = 0; y < h; y++) {
+    for (let x = 0; x < w; x++) {
+      const p = y * w + x;
+      const on = alpha[p] === 1;
+      const edge = on && (x === 0 || y === 0 || x === w - 1 || y === h - 1 ||
+                          !alpha[p - 1] || !alpha[p + 1] || !alpha[p - w] || !alpha[p + w]);
+      data.data[p * 4] = r; data.data[p * 4 + 1] = g; data.data[p * 4 + 2] = b;
+      data.data[p * 4 + 3] = edge ? EDGE_ALPHA : (on ? FILL_ALPHA : 0);
+    }
   }
   wctx.putImageData(data, 0, 0);
-  return {bbox, alpha, tinted: work, width: work.width};
+  return {bbox, alpha, tinted: work, width: work.width, colour};
 }
 
 function inside(mask, x, y) {
   const [x0, y0, x1, y1] = mask.bbox;
   if (x < x0 || y < y0 || x >= x1 || y >= y1) return false;
   return mask.alpha[(Math.floor(y) - y0) * mask.width + (Math.floor(x) - x0)] === 1;
+}
+
+// The found objects under a point, smallest first (a part before the whole).
+function hitsAt(x, y) {
+  return state.masks.map((m, k) => [m, k]).filter(([m]) => inside(m, x, y))
+    .sort((a, b) => state.view.instances[a[1]].area - state.view.instances[b[1]].area)
+    .map(([, k]) => k);
 }
 
 function selected() {
@@ -107,7 +138,207 @@ function target() {
     : {prompt: sel.prompt, candidate: sel.candidate};
 }
 
+// -- the page's address: picture and selection survive a reload ------------------------------
+
+function writeAddress() {
+  if (!state.view) return;
+  const params = new URLSearchParams();
+  params.set("image", String(state.index + 1));
+  const sel = state.selection;
+  if (sel && sel.kind === "instance") params.set("instance", String(sel.id));
+  if (sel && sel.kind === "prompt") {
+    params.set("prompt", sel.prompt);
+    params.set("candidate", String(sel.candidate));
+  }
+  const hash = "#" + params.toString();
+  if (location.hash !== hash) history.replaceState(null, "", hash);
+}
+
+function readAddress() {
+  const params = new URLSearchParams(location.hash.slice(1));
+  const image = parseInt(params.get("image") || "", 10);
+  return {
+    index: Number.isFinite(image) ? image - 1 : null,
+    instance: params.has("instance") ? parseInt(params.get("instance"), 10) : null,
+    prompt: params.get("prompt"),
+    candidate: parseInt(params.get("candidate") || "0", 10) || 0,
+  };
+}
+
+async function restoreSelection(address) {
+  if (address.instance !== null && state.view.instances.some((i) => i.id === address.instance)) {
+    selectInstance(address.instance);
+  } else if (address.prompt && /^[0-9a-f]{1,64}$/.test(address.prompt)) {
+    try {
+      const all = await api("GET", `api/prompts/${address.prompt}`);
+      if (!all.candidates.length) return;
+      state.prompt = all;
+      state.candidateMasks = await Promise.all(all.candidates.map(
+        (c) => decodeMask(c.png, c.bbox, c.colour)));
+      state.selection = {kind: "prompt", prompt: address.prompt,
+                         candidate: Math.min(address.candidate, all.candidates.length - 1)};
+      renderSuggestions(); draw(); explain(); writeAddress();
+    } catch (error) { writeAddress(); }  // that mask is gone (the server restarted): no selection
+  }
+}
+
+// -- zoom and pan ---------------------------------------------------------------------------
+
+function clampPan() {
+  const z = state.zoom;
+  const width = viewport.clientWidth, height = viewport.clientHeight;
+  z.x = Math.min(0, Math.max(width - width * z.scale, z.x));
+  z.y = Math.min(0, Math.max(height - height * z.scale, z.y));
+}
+
+function applyZoom() {
+  const z = state.zoom;
+  clampPan();
+  canvas.style.transform = `translate(${z.x}px, ${z.y}px) scale(${z.scale})`;
+  canvas.classList.toggle("zoomed-in", z.scale >= 3);
+  $("zoom").textContent = `${Math.round(z.scale * 100)}%`;
+}
+
+// Zoom by ``factor`` keeping the picture point under (clientX, clientY) where it is.
+function zoomAt(factor, clientX, clientY) {
+  const z = state.zoom;
+  const rect = viewport.getBoundingClientRect();
+  const px = (clientX === undefined ? rect.width / 2 : clientX - rect.left);
+  const py = (clientY === undefined ? rect.height / 2 : clientY - rect.top);
+  const scale = Math.min(MAX_ZOOM, Math.max(1, z.scale * factor));
+  z.x = px - (px - z.x) * scale / z.scale;
+  z.y = py - (py - z.y) * scale / z.scale;
+  z.scale = scale;
+  applyZoom(); draw();
+}
+
+function resetZoom() {
+  state.zoom = {scale: 1, x: 0, y: 0};
+  applyZoom();
+}
+
+viewport.addEventListener("wheel", (event) => {
+  if (!state.view) return;
+  event.preventDefault();
+  zoomAt(Math.exp(-event.deltaY * 0.0015), event.clientX, event.clientY);
+}, {passive: false});
+
+// -- tools: select, brush, eraser, pan --------------------------------------------------------
+
+function setTool(tool) {
+  state.tool = tool;
+  for (const name of ["select", "brush", "eraser", "pan"]) {
+    $(`tool-${name}`).setAttribute("aria-pressed", String(name === tool));
+  }
+  canvas.classList.toggle("painting", tool === "brush" || tool === "eraser");
+  canvas.classList.toggle("panning", tool === "pan");
+  if (tool === "eraser" && !state.edit && !selectedMask()) {
+    say("Select a mask first: the eraser removes pixels from it.", true);
+  } else if (tool === "brush" || tool === "eraser") {
+    say(`${tool === "brush" ? "Brush" : "Eraser"}: drag over the picture, then save.`);
+  }
+  draw();
+}
+
+function brushSize() {
+  return Number($("brush-size").value);
+}
+
+function setBrushSize(size) {
+  const slider = $("brush-size");
+  slider.value = String(Math.max(Number(slider.min), Math.min(Number(slider.max), size)));
+  $("brush-size-value").textContent = `${slider.value} px`;
+  draw();
+}
+
+// Start editing: the selected mask (or nothing) copied into a full-size layer to paint on.
+function beginEdit() {
+  if (state.edit) return state.edit;
+  const work = document.createElement("canvas");
+  work.width = canvas.width; work.height = canvas.height;
+  const wctx = work.getContext("2d");
+  const chosen = selectedMask();
+  const item = selected();
+  const colour = chosen ? chosen.colour : (item && item.colour) || MARK;
+  if (chosen) {
+    const [r, g, b] = rgbOf(colour);
+    const image = wctx.createImageData(chosen.width, chosen.alpha.length / chosen.width);
+    for (let p = 0; p < chosen.alpha.length; p++) {
+      image.data[p * 4] = r; image.data[p * 4 + 1] = g; image.data[p * 4 + 2] = b;
+      image.data[p * 4 + 3] = chosen.alpha[p] ? 255 : 0;
+    }
+    wctx.putImageData(image, chosen.bbox[0], chosen.bbox[1]);
+  }
+  state.edit = {canvas: work, ctx: wctx, colour, strokes: []};
+  return state.edit;
+}
+
+function paint(from, to, erase) {
+  const edit = beginEdit();
+  const c = edit.ctx;
+  c.save();
+  c.globalCompositeOperation = erase ? "destination-out" : "source-over";
+  c.strokeStyle = c.fillStyle = edit.colour;
+  c.lineWidth = brushSize(); c.lineCap = "round"; c.lineJoin = "round";
+  c.beginPath();
+  if (from[0] === to[0] && from[1] === to[1]) {
+    c.arc(to[0], to[1], brushSize() / 2, 0, 2 * Math.PI); c.fill();
+  } else {
+    c.moveTo(from[0], from[1]); c.lineTo(to[0], to[1]); c.stroke();
+  }
+  c.restore();
+}
+
+function undoStroke() {
+  const edit = state.edit;
+  if (!edit || !edit.strokes.length) return false;
+  edit.ctx.putImageData(edit.strokes.pop(), 0, 0);
+  draw();
+  say(edit.strokes.length ? "Stroke undone." : "Stroke undone (no more strokes to undo).");
+  return true;
+}
+
+// The edited mask as uncompressed COCO RLE: column-major runs, starting with background.
+function editedMask() {
+  const width = canvas.width, height = canvas.height;
+  const pixels = state.edit.ctx.getImageData(0, 0, width, height).data;
+  const counts = [];
+  let current = 0, run = 0, painted = 0;
+  for (let x = 0; x < width; x++) {
+    for (let y = 0; y < height; y++) {
+      const on = pixels[(y * width + x) * 4 + 3] > 127 ? 1 : 0;
+      painted += on;
+      if (on !== current) { counts.push(run); run = 0; current = on; }
+      run++;
+    }
+  }
+  counts.push(run);
+  return {mask: {size: [height, width], counts}, painted};
+}
+
+function dropEdit() {
+  state.edit = null;
+}
+
 // -- drawing ------------------------------------------------------------------------------------
+
+function drawCaption(inst) {
+  const caption = inst.caption;
+  if (!caption) return;
+  const [x0, y0, x1, y1] = caption.box;
+  const height = y1 - y0, width = x1 - x0;
+  ctx.fillStyle = inst.colour;
+  ctx.fillRect(x0, y0, width, height);
+  let size = Math.max(6, Math.round(height * 0.72));
+  ctx.font = `${size}px sans-serif`;
+  while (size > 6 && ctx.measureText(caption.text).width > width - 2) {
+    size -= 1; ctx.font = `${size}px sans-serif`;
+  }
+  ctx.fillStyle = inst.ink;
+  ctx.textBaseline = "middle";
+  ctx.fillText(caption.text, x0 + 1, y0 + height / 2 + 0.5, width - 2);
+  ctx.textBaseline = "alphabetic";
+}
 
 function draw() {
   if (!state.photo) {
@@ -116,42 +347,51 @@ function draw() {
   }
   ctx.drawImage(state.photo, 0, 0);
   const chosen = selectedMask();
-  state.masks.forEach((m) => { if (m !== chosen) ctx.drawImage(m.tinted, m.bbox[0], m.bbox[1]); });
-  const font = Math.max(12, Math.round(canvas.width / 60));
-  ctx.font = `${font}px sans-serif`;
-  state.view.instances.forEach((inst) => {
-    if (!inst.label) return;
-    ctx.fillStyle = "#000a";
-    const text = `${inst.label} ${Math.round(inst.confidence * 100)}%`;
-    ctx.fillRect(inst.bbox[0], inst.bbox[1], ctx.measureText(text).width + 6, font + 4);
-    ctx.fillStyle = "#fff";
-    ctx.fillText(text, inst.bbox[0] + 3, inst.bbox[1] + font);
+  state.masks.forEach((m, k) => {
+    if (m === chosen && state.edit) return;  // the edited copy is drawn instead
+    ctx.drawImage(m.tinted, m.bbox[0], m.bbox[1]);
+    if (k === state.hover && m !== chosen) ctx.drawImage(m.tinted, m.bbox[0], m.bbox[1]);
   });
   (state.view.saved || []).forEach((s) => {
-    ctx.strokeStyle = "#3cb44b"; ctx.lineWidth = Math.max(2, canvas.width / 400);
+    const colour = (state.colours[s.label] || {}).colour || MARK;
+    ctx.strokeStyle = colour; ctx.lineWidth = Math.max(2, canvas.width / 400);
+    ctx.setLineDash([8, 4]);
     ctx.strokeRect(s.bbox[0], s.bbox[1], s.bbox[2] - s.bbox[0], s.bbox[3] - s.bbox[1]);
+    ctx.setLineDash([]);
   });
-  if (chosen) {
+  const line = Math.max(1.5, canvas.width / 500) / state.zoom.scale;
+  if (state.edit) {
     ctx.save();
-    ctx.globalAlpha = 1;
-    ctx.drawImage(chosen.tinted, chosen.bbox[0], chosen.bbox[1]);
-    ctx.drawImage(chosen.tinted, chosen.bbox[0], chosen.bbox[1]);
-    ctx.strokeStyle = "#ffd000"; ctx.lineWidth = Math.max(2, canvas.width / 300);
-    const [x0, y0, x1, y1] = chosen.bbox;
-    ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
+    ctx.globalAlpha = 0.6;
+    ctx.drawImage(state.edit.canvas, 0, 0);
     ctx.restore();
+  } else if (chosen) {
+    ctx.drawImage(chosen.tinted, chosen.bbox[0], chosen.bbox[1]);
+    ctx.drawImage(chosen.tinted, chosen.bbox[0], chosen.bbox[1]);
+    const [x0, y0, x1, y1] = chosen.bbox;
+    ctx.lineWidth = 3 * line; ctx.strokeStyle = MARK_SHADOW;
+    ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
+    ctx.lineWidth = line; ctx.strokeStyle = MARK;
+    ctx.strokeRect(x0, y0, x1 - x0, y1 - y0);
   }
-  const r = Math.max(4, canvas.width / 150);
+  if (!state.edit) state.view.instances.forEach(drawCaption);  // editing: nothing on top
+  const r = Math.max(4, canvas.width / 150) / Math.sqrt(state.zoom.scale);
   state.points.forEach(([x, y, positive]) => {
     ctx.beginPath(); ctx.arc(x, y, r, 0, 2 * Math.PI);
-    ctx.fillStyle = positive ? "#00d000" : "#e00000"; ctx.fill();
-    ctx.strokeStyle = "#fff"; ctx.lineWidth = 2; ctx.stroke();
+    ctx.fillStyle = positive ? POINT_YES : POINT_NO; ctx.fill();
+    ctx.strokeStyle = MARK; ctx.lineWidth = 2; ctx.stroke();
   });
   const box = state.drag && state.drag.box ? state.drag.box : state.box;
   if (box) {
-    ctx.setLineDash([6, 4]); ctx.strokeStyle = "#ffd000"; ctx.lineWidth = 2;
+    ctx.setLineDash([6, 4]); ctx.strokeStyle = MARK; ctx.lineWidth = 2;
     ctx.strokeRect(box[0], box[1], box[2] - box[0], box[3] - box[1]);
     ctx.setLineDash([]);
+  }
+  if ((state.tool === "brush" || state.tool === "eraser") && state.pointer) {
+    const [x, y] = state.pointer;
+    ctx.beginPath(); ctx.arc(x, y, brushSize() / 2, 0, 2 * Math.PI);
+    ctx.lineWidth = 2 * line; ctx.strokeStyle = MARK_SHADOW; ctx.stroke();
+    ctx.lineWidth = line; ctx.strokeStyle = MARK; ctx.stroke();
   }
 }
 
@@ -177,7 +417,8 @@ function renderSuggestions() {
   }
 }
 
-function renderLabels(labels) {
+function renderLabels(labels, colours) {
+  if (colours) state.colours = colours;
   const list = $("labels");
   list.replaceChildren();
   Object.entries(labels).forEach(([label, count]) => {
@@ -185,10 +426,21 @@ function renderLabels(labels) {
     const button = document.createElement("button");
     button.type = "button";
     button.textContent = `${label} (${count})`;
+    const look = state.colours[label];
+    if (look) { button.style.background = look.colour; button.style.color = look.ink; }
     button.addEventListener("click", () => showGallery(label));
     li.appendChild(button);
     list.appendChild(li);
   });
+}
+
+function describeHover() {
+  const holder = $("hover");
+  if (state.hover < 0 || !state.view) { holder.textContent = ""; return; }
+  const inst = state.view.instances[state.hover];
+  holder.textContent = inst.label
+    ? `${inst.label} (confidence ${inst.confidence}): click to select`
+    : "an object not known yet: click to select and name it";
 }
 
 // -- pictures -----------------------------------------------------------------------------------
@@ -198,15 +450,19 @@ async function show(index, view) {
   try {
     if (!view) view = await api("GET", `api/images/${index}`);
     const photo = await loadImage(`api/images/${index}/jpeg`);
+    const samePicture = state.view && state.index === index;
     state.index = index; state.view = view; state.photo = photo;
+    if (view.colours) state.colours = view.colours;
     canvas.width = view.width; canvas.height = view.height;
     state.masks = await Promise.all(view.instances.map(
-      (inst, k) => decodeMask(inst.png, inst.bbox, COLOURS[k % COLOURS.length])));
-    clearPrompt();
-    state.selection = null;
+      (inst) => decodeMask(inst.png, inst.bbox, inst.colour)));
+    clearPrompt(); dropEdit();
+    state.selection = null; state.hover = -1;
+    if (!samePicture) resetZoom();
     $("position").textContent = `${index + 1} / ${view.count}: ${view.name}`;
     $("similar").disabled = true;
-    renderSuggestions(); draw(); $("explain").replaceChildren();
+    renderSuggestions(); draw(); describeHover(); $("explain").replaceChildren();
+    writeAddress();
     showTiming(view.cached ? "image (cached)" : `image (encoded in ${view.encode_ms} ms)`,
                started, view.server_ms);
     say(view.instances.length ? `${view.instances.length} objects found; click one.`
@@ -215,13 +471,21 @@ async function show(index, view) {
 }
 
 async function refreshView(view) {
-  // The same picture with refreshed suggestions: keep the masks and the selection.
+  // The same picture with refreshed suggestions and colours: keep the selection.
   state.view = view;
+  if (view.colours) state.colours = view.colours;
+  state.masks = await Promise.all(view.instances.map(
+    (inst) => decodeMask(inst.png, inst.bbox, inst.colour)));
   renderSuggestions(); draw();
 }
 
 function clearPrompt() {
   state.points = []; state.box = null; state.prompt = null; state.candidateMasks = [];
+}
+
+function clearSelection() {
+  clearPrompt(); dropEdit(); state.selection = null;
+  renderSuggestions(); draw(); writeAddress();
 }
 
 async function runPrompt() {
@@ -233,20 +497,20 @@ async function runPrompt() {
     const result = await api("POST", `api/images/${state.index}/prompt`, body);
     state.prompt = result;
     state.candidateMasks = await Promise.all(result.candidates.map(
-      (c) => decodeMask(c.png, c.bbox, "#ffd000")));
+      (c) => decodeMask(c.png, c.bbox, c.colour)));
     state.selection = {kind: "prompt", prompt: result.prompt, candidate: 0};
-    renderSuggestions(); draw();
+    renderSuggestions(); draw(); writeAddress();
     showTiming("click→mask", started, result.server_ms);
-    say(`A mask from ${result.masker}; Tab for other candidates.`);
+    say(`A mask from ${result.masker}; Tab for other candidates, B/E to fix it by hand.`);
     explain();
   } catch (error) { say(error.message, true); draw(); }
   state.pending = null;
 }
 
 function selectInstance(id) {
-  clearPrompt();
+  clearPrompt(); dropEdit();
   state.selection = {kind: "instance", id};
-  renderSuggestions(); draw(); explain();
+  renderSuggestions(); draw(); explain(); writeAddress();
 }
 
 function canvasPoint(event) {
@@ -255,29 +519,89 @@ function canvasPoint(event) {
           (event.clientY - rect.top) * canvas.height / rect.height];
 }
 
+function panning(event) {
+  return state.tool === "pan" || state.spaceHeld || event.button === 1;
+}
+
 canvas.addEventListener("contextmenu", (event) => event.preventDefault());
 canvas.addEventListener("mousedown", (event) => {
   if (!state.view) return;
-  state.drag = {start: canvasPoint(event), negative: event.shiftKey || event.button === 2};
-});
-canvas.addEventListener("mousemove", (event) => {
-  if (!state.drag) return;
-  const [x, y] = canvasPoint(event);
-  const [sx, sy] = state.drag.start;
-  if (Math.hypot(x - sx, y - sy) > Math.max(6, canvas.width / 100)) {
-    state.drag.box = [Math.min(x, sx), Math.min(y, sy), Math.max(x, sx), Math.max(y, sy)];
+  event.preventDefault();
+  canvas.focus();
+  if (panning(event)) {
+    state.drag = {pan: [event.clientX, event.clientY, state.zoom.x, state.zoom.y]};
+    return;
+  }
+  const point = canvasPoint(event);
+  if (state.tool === "brush" || state.tool === "eraser") {
+    const erase = state.tool === "eraser" || event.button === 2;
+    if (erase && !state.edit && !selectedMask()) {
+      say("Select a mask first: the eraser removes pixels from it.", true);
+      return;
+    }
+    const edit = beginEdit();
+    edit.strokes.push(edit.ctx.getImageData(0, 0, canvas.width, canvas.height));
+    if (edit.strokes.length > STROKES_KEPT) edit.strokes.shift();
+    state.drag = {paint: point, erase};
+    paint(point, point, erase);
     draw();
+    return;
+  }
+  state.drag = {start: point, negative: event.shiftKey || event.button === 2};
+});
+window.addEventListener("mousemove", (event) => {
+  const drag = state.drag;
+  if (drag && drag.pan) {
+    state.zoom.x = drag.pan[2] + event.clientX - drag.pan[0];
+    state.zoom.y = drag.pan[3] + event.clientY - drag.pan[1];
+    applyZoom();
+    return;
+  }
+  if (!state.view || (event.target !== canvas && !drag)) return;
+  const point = canvasPoint(event);
+  state.pointer = point;
+  if (drag && drag.paint) {
+    paint(drag.paint, point, drag.erase);
+    drag.paint = point;
+    draw();
+    return;
+  }
+  if (drag && drag.start) {
+    const [x, y] = point;
+    const [sx, sy] = drag.start;
+    if (Math.hypot(x - sx, y - sy) > Math.max(6, canvas.width / 100) / state.zoom.scale) {
+      drag.box = [Math.min(x, sx), Math.min(y, sy), Math.max(x, sx), Math.max(y, sy)];
+      draw();
+    }
+    return;
+  }
+  const hits = hitsAt(point[0], point[1]);
+  const hover = state.tool === "select" && hits.length ? hits[0] : -1;
+  canvas.classList.toggle("over", hover >= 0);
+  if (hover !== state.hover || state.tool !== "select") {
+    state.hover = hover;
+    describeHover(); draw();
   }
 });
-canvas.addEventListener("mouseup", (event) => {
-  if (!state.drag) return;
-  const started = performance.now();
+canvas.addEventListener("mouseleave", () => {
+  state.pointer = null;
+  if (state.hover >= 0) { state.hover = -1; describeHover(); }
+  draw();
+});
+window.addEventListener("mouseup", (event) => {
   const drag = state.drag;
+  if (!drag) return;
   state.drag = null;
-  canvas.focus();
+  if (drag.pan) return;
+  if (drag.paint) {
+    say(`Mask edited (${state.tool === "eraser" || drag.erase ? "erased" : "painted"}); ` +
+        "name it and save, Ctrl+Z undoes a stroke, Esc drops the edit.");
+    return;
+  }
+  const started = performance.now();
   if (drag.box) {
     state.box = drag.box.map(Math.round);
-    state.selection = null;
+    state.selection = null; dropEdit();
     state.pending = runPrompt();
     return;
   }
@@ -285,16 +609,16 @@ canvas.addEventListener("mouseup", (event) => {
   state.lastClick = [x, y];
   const building = state.points.length > 0 || state.box !== null;
   if (!building && !drag.negative) {
-    const hits = state.masks.map((m, k) => [m, k]).filter(([m]) => inside(m, x, y))
-      .sort((a, b) => state.view.instances[a[1]].area - state.view.instances[b[1]].area);
+    const hits = hitsAt(x, y);
     if (hits.length) {
-      selectInstance(state.view.instances[hits[0][1]].id);
+      selectInstance(state.view.instances[hits[0]].id);
       showTiming("click→mask", started);
       return;
     }
   }
   state.points.push([Math.round(x), Math.round(y), !drag.negative]);
   state.selection = null;  // the new mask replaces the old selection
+  dropEdit();
   draw();
   state.pending = runPrompt();
 });
@@ -305,21 +629,36 @@ async function save(label) {
   if (state.pending) await state.pending;
   label = (label || $("label").value || "").trim();
   const chosen = target();
-  if (!chosen) { say("Select an object first: click it.", true); return; }
+  const edit = state.edit;
+  if (!chosen && !edit) { say("Select an object first: click it.", true); return; }
   if (!label) {
     const item = selected();
     label = item && item.suggestions.length ? item.suggestions[0].label : "";
   }
   if (!label) { say("Type a label first.", true); $("label").focus(); return; }
+  const body = {label, ...(chosen || {})};
+  if (edit) {
+    const {mask, painted} = editedMask();
+    if (!painted) { say("The edited mask is empty: paint the object with the brush.", true); return; }
+    body.mask = mask;  // the server embeds and teaches this mask instead of the selected one
+    const bytes = JSON.stringify(body).length;
+    if (bytes > state.maxBody) {
+      say(`The edited mask is too detailed to send (${Math.ceil(bytes / 1024)} kB, the ` +
+          `server takes ${Math.floor(state.maxBody / 1024)} kB): smooth it with a bigger brush.`,
+          true);
+      return;
+    }
+  }
   const started = performance.now();
   try {
-    const view = await api("POST", `api/images/${state.index}/save`, {label, ...chosen});
-    state.lastSaved = {label, ...chosen};
-    $("similar").disabled = false;
+    const view = await api("POST", `api/images/${state.index}/save`, body);
+    state.lastSaved = chosen ? {label, ...chosen} : null;
+    $("similar").disabled = !chosen;
     $("label").value = "";
     state.points = []; state.box = null;  // the next click starts afresh
+    dropEdit();
     canvas.focus();  // so that the keys (Z, A/D, Tab, 1-9) work right after typing a name
-    renderLabels(view.labels);
+    renderLabels(view.labels, view.colours);
     await refreshView(view);
     showTiming("save→refreshed", started, view.server_ms);
     say(`Saved "${label}". Label all similar, or select the next object.`);
@@ -471,13 +810,14 @@ async function cycle() {
         if (state.selection !== sel) return;
         state.prompt = all;
         state.candidateMasks = await Promise.all(all.candidates.map(
-          (c) => decodeMask(c.png, c.bbox, "#ffd000")));
+          (c) => decodeMask(c.png, c.bbox, c.colour)));
         showTiming("more masks", started);
       } catch (error) { say(error.message, true); return; }
     }
     sel.candidate = (sel.candidate + 1) % state.prompt.candidates.length;
+    dropEdit();
     say(`Candidate mask ${sel.candidate + 1} of ${state.prompt.candidates.length}.`);
-    renderSuggestions(); draw(); explain();
+    renderSuggestions(); draw(); explain(); writeAddress();
     return;
   }
   if (!state.view || !state.view.instances.length) return;
@@ -516,32 +856,75 @@ $("undo").addEventListener("click", undo);
 $("similar").addEventListener("click", labelSimilar);
 $("hard").addEventListener("click", showHard);
 $("freeze").addEventListener("click", freeze);
-$("clear").addEventListener("click", () => { clearPrompt(); state.selection = null;
-                                             renderSuggestions(); draw(); });
+$("clear").addEventListener("click", clearSelection);
+for (const name of ["select", "brush", "eraser", "pan"]) {
+  $(`tool-${name}`).addEventListener("click", () => setTool(name));
+}
+$("brush-size").addEventListener("input", () => setBrushSize(brushSize()));
+$("zoom-in").addEventListener("click", () => zoomAt(1.5));
+$("zoom-out").addEventListener("click", () => zoomAt(1 / 1.5));
+$("zoom-fit").addEventListener("click", () => { resetZoom(); draw(); });
+window.addEventListener("resize", () => { applyZoom(); });
+window.addEventListener("hashchange", async () => {
+  const address = readAddress();
+  if (address.index === null || !state.names.length) return;
+  const index = Math.min(Math.max(0, address.index), state.names.length - 1);
+  if (index !== state.index) await show(index);
+  await restoreSelection(address);
+});
+
+document.addEventListener("keyup", (event) => {
+  if (event.key === " ") state.spaceHeld = false;
+});
 
 document.addEventListener("keydown", (event) => {
-  const typing = event.target instanceof HTMLInputElement;
+  const typing = event.target instanceof HTMLInputElement && event.target.type !== "range";
   if (typing) {
     if (event.key === "Escape") event.target.blur();
     return;  // Enter in the Label box submits its form
   }
+  if ((event.ctrlKey || event.metaKey) && (event.key === "z" || event.key === "Z")) {
+    if (undoStroke()) event.preventDefault();
+    return;
+  }
   if (event.ctrlKey || event.metaKey || event.altKey) return;
   const item = selected();
-  if (/^[1-9]$/.test(event.key) && item) {
-    const s = item.suggestions[Number(event.key) - 1];
+  const key = event.key.length === 1 ? event.key.toLowerCase() : event.key;
+  if (/^[1-9]$/.test(key) && item) {
+    const s = item.suggestions[Number(key) - 1];
     if (s) { event.preventDefault(); save(s.label); }
-  } else if (event.key === "Enter" && item) {
+  } else if (key === "Enter" && (item || state.edit)) {
     event.preventDefault(); save();
-  } else if (event.key === "Tab" && state.view && !event.shiftKey) {
+  } else if (key === "Tab" && state.view && !event.shiftKey) {
     event.preventDefault(); cycle();
-  } else if (event.key === "z" || event.key === "Z") {
+  } else if (key === "b") {
+    setTool("brush");
+  } else if (key === "e") {
+    setTool("eraser");
+  } else if (key === "v") {
+    setTool("select");
+  } else if (key === "h") {
+    setTool("pan");
+  } else if (key === " ") {
+    event.preventDefault(); state.spaceHeld = true;
+  } else if (key === "[") {
+    setBrushSize(Math.round(brushSize() / 1.25));
+  } else if (key === "]") {
+    setBrushSize(Math.max(brushSize() + 1, Math.round(brushSize() * 1.25)));
+  } else if (key === "+" || key === "=") {
+    zoomAt(1.5);
+  } else if (key === "-") {
+    zoomAt(1 / 1.5);
+  } else if (key === "0") {
+    resetZoom(); draw();
+  } else if (key === "z") {
     undo();
-  } else if (event.key === "a" || event.key === "A") {
+  } else if (key === "a") {
     move(-1);
-  } else if (event.key === "d" || event.key === "D") {
+  } else if (key === "d") {
     move(1);
-  } else if (event.key === "Escape") {
-    clearPrompt(); state.selection = null; renderSuggestions(); draw();
+  } else if (key === "Escape") {
+    clearSelection();
   }
 });
 
@@ -549,10 +932,18 @@ document.addEventListener("keydown", (event) => {
   try {
     const info = await api("GET", "api/state");
     state.live = info.live; state.names = info.names;
-    renderLabels(info.labels);
+    if (info.max_body_bytes) state.maxBody = info.max_body_bytes;
+    renderLabels(info.labels, info.colours);
     $("freeze").hidden = !info.live;
-    if (info.count) await show(info.live ? info.count - 1 : 0);
-    else { draw(); say(info.live ? "Press Freeze to take the camera's latest frame."
-                                 : "No pictures."); }
+    setBrushSize(brushSize());
+    const address = readAddress();
+    if (info.count) {
+      const wanted = address.index !== null && address.index >= 0 && address.index < info.count
+        ? address.index : (info.live ? info.count - 1 : 0);
+      await show(wanted);
+      await restoreSelection(address);
+    } else {
+      draw(); say(info.live ? "Press Freeze to take the camera's latest frame." : "No pictures.");
+    }
   } catch (error) { say(error.message, true); }
 })();

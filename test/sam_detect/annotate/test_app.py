@@ -47,7 +47,8 @@ def decode_png(png, shape):
 def test_state_lists_the_folder(client):
     state = client.get("/api/state").json()
     assert state == {"live": False, "count": 3, "names": ["a.png", "b.png", "sub/c.png"],
-                     "labels": {}, "masker": "grabcut"}
+                     "labels": {}, "masker": "grabcut", "colours": {},
+                     "max_body_bytes": 64 * 1024}
 
 
 def test_view_sends_small_png_masks_that_match_the_objects(client, photos):
@@ -351,3 +352,102 @@ def test_a_click_answers_one_mask_at_once_and_the_others_follow(client, detector
     (example,) = detector.vector_store.list_examples()
     assert example.payload["bbox"] == everything["candidates"][last]["bbox"]
     assert client.get("/api/prompts/unknown").status_code == 404
+
+
+# -- what the page draws, and masks edited by hand -----------------------------------------------
+
+
+def column_rle(mask: np.ndarray) -> dict:
+    """Return ``mask`` as the page sends it: uncompressed COCO RLE, column-major runs."""
+    flat = mask.T.reshape(-1).astype(np.int8)
+    changes = np.flatnonzero(np.diff(np.r_[0, flat, 1 - flat[-1]])) if flat.size else []
+    counts = np.diff(np.r_[0, changes]).tolist()
+    return {"size": list(mask.shape), "counts": [int(c) for c in counts]}
+
+
+def test_column_rle_is_what_pycocotools_decodes():
+    mask = np.zeros((5, 7), bool)
+    mask[1:4, 2:6] = True
+    mask[0, 0] = True
+    assert (decode_rle(column_rle(mask)) == mask).all()
+
+
+def test_the_view_carries_the_overlays_colours_and_caption_places(client, photos, detector):
+    from sam_detect.palette import PALETTE, UNKNOWN_COLOUR, hex_colour
+    from sam_detect.results import Instance
+    from sam_detect.visualize import plan_overlay
+
+    _, masks = photos
+    view = client.get("/api/images/0").json()
+    assert all(inst["colour"] == hex_colour(UNKNOWN_COLOUR) for inst in view["instances"])
+    assert all(inst["caption"]["text"] == "?" for inst in view["instances"])
+    disc = red_disc_instance(view, masks["a.png"]["red_disc"])
+    client.post("/api/images/0/save", json={"label": "orange", "instance": disc["id"]})
+    view = client.get("/api/images/0").json()
+    labelled = [i for i in view["instances"] if i["label"]]
+    assert labelled and all(i["colour"] in {hex_colour(c) for c in PALETTE} for i in labelled)
+    assert view["colours"]["orange"]["colour"] == labelled[0]["colour"]
+    # The same plan as the overlays (sam-detect --output, the node's overlay topic).
+    plan = plan_overlay([i["label"] for i in view["instances"]],
+                        [i["confidence"] for i in view["instances"]],
+                        [i["bbox"] for i in view["instances"]], (240, 320),
+                        list(detector.labels()))
+    assert [hex_colour(p.colour) for p in plan] == [i["colour"] for i in view["instances"]]
+    boxes = [i["caption"]["box"] for i in view["instances"]]
+    assert [list(p.caption.box) for p in plan] == boxes
+    overlay = detector.visualize(cv2.imread(str(photos[0] / "a.png"))[:, :, ::-1], [
+        Instance(np.zeros((240, 320), bool), tuple(i["bbox"]), label=i["label"],
+                 confidence=i["confidence"]) for i in view["instances"]])
+    x0, y0, _, _ = labelled[0]["caption"]["box"]
+    assert hex_colour(tuple(int(v) for v in overlay[y0, x0])) == labelled[0]["colour"]
+
+
+def test_an_edited_mask_is_embedded_and_taught_in_place_of_the_selection(
+        client, photos, detector):
+    _, masks = photos
+    view = client.get("/api/images/0").json()
+    disc = red_disc_instance(view, masks["a.png"]["red_disc"])
+    edited = masks["a.png"]["red_disc"].copy()
+    edited[88:93, 110:170] = True  # a handle painted with the brush
+    edited[85:95, 75:85] = False   # a bite taken with the eraser
+    answer = client.post("/api/images/0/save", json={
+        "label": "pan", "instance": disc["id"], "mask": column_rle(edited)})
+    assert answer.status_code == 200, answer.text
+    (example,) = [e for e in detector.vector_store.list_examples() if e.label == "pan"]
+    assert (decode_rle(example.payload["rle"]) == edited).all()
+    assert example.payload["edited"] is True and example.payload["bbox"] == [48, 58, 170, 123]
+    # Embedded afresh: its vector is the edited mask's, not the detected instance's.
+    fresh = detector.embed_masks(cv2.imread(str(photos[0] / "a.png"))[:, :, ::-1], [edited])[0]
+    hit = detector.vector_store.search(fresh[None, :], k=1, label_filter=["pan"])[0][0]
+    assert hit.score > 0.999
+    assert client.post("/api/undo").json()["removed"] >= 1
+    assert "pan" not in detector.labels()
+
+
+@pytest.mark.parametrize("mask, message", [
+    ({"size": [10, 10], "counts": [100]}, "the picture is"),
+    ({"size": [240, 320], "counts": [76800 - 5, 10]}, "add up to"),
+    ({"size": [240, 320], "counts": [76800 + 5, -5]}, "whole numbers"),
+    ({"size": [240, 320], "counts": [76800]}, "empty"),
+])
+def test_a_bad_edited_mask_is_refused_and_nothing_is_stored(client, detector, mask, message):
+    answer = client.post("/api/images/0/save", json={"label": "x", "mask": mask})
+    assert answer.status_code == 400 and message in answer.json()["detail"]
+    assert detector.labels() == {}
+
+
+def test_a_brushed_1080p_mask_fits_the_request_cap():
+    """The cap is 64 kB (MAX_BODY_BYTES); a hand-fixed 1080p mask is a few kB."""
+    import json
+
+    from sam_detect.annotate.app import MAX_BODY_BYTES
+
+    mask = np.zeros((1080, 1920), np.uint8)
+    cv2.ellipse(mask, (900, 540), (400, 250), 20, 0, 360, 1, -1)
+    rng = np.random.default_rng(0)
+    for _ in range(40):  # ragged brush and eraser strokes along the outline
+        x, y = int(rng.integers(500, 1300)), int(rng.integers(300, 800))
+        cv2.line(mask, (x, y), (x + int(rng.integers(-80, 80)), y + int(rng.integers(-80, 80))),
+                 int(rng.integers(0, 2)), int(rng.integers(4, 30)))
+    body = json.dumps({"label": "kettle", "instance": 3, "mask": column_rle(mask.astype(bool))})
+    assert len(body) < MAX_BODY_BYTES / 2, len(body)

@@ -212,3 +212,198 @@ def test_label_all_similar_and_the_hard_example_queue(page, server, photos, dete
     saved = {e.payload["source"] for e in detector.vector_store.list_examples()
              if e.label != "__background__"}
     assert "a.png" in saved and len(saved) >= 2
+
+
+# -- what the page shows before any click, and the tools to fix a mask ---------------------------
+
+PIXEL_JS = """([x, y]) => {
+  const scratch = document.createElement("canvas");
+  scratch.width = state.photo.width; scratch.height = state.photo.height;
+  const photo = scratch.getContext("2d");
+  photo.drawImage(state.photo, 0, 0);
+  return {shown: Array.from(canvas.getContext("2d").getImageData(x, y, 1, 1).data.slice(0, 3)),
+          photo: Array.from(photo.getImageData(x, y, 1, 1).data.slice(0, 3))};
+}"""
+
+
+def pixel(page, xy):
+    """Return ``(shown, photo, colour distance)`` of one picture pixel on the page's canvas."""
+    found = page.evaluate(PIXEL_JS, list(xy))
+    shown, photo = np.array(found["shown"], float), np.array(found["photo"], float)
+    return shown, photo, float(np.linalg.norm(shown - photo))
+
+
+def instance_at(page, xy):
+    """Return the page's instance (as the server sent it) whose mask holds image pixel ``xy``."""
+    return page.evaluate("""([x, y]) => {
+      const k = hitsAt(x, y)[0];
+      return k === undefined ? null : state.view.instances[k];
+    }""", list(xy))
+
+
+def test_every_found_object_is_filled_and_lights_up_under_the_pointer(page, server, photos):
+    _, masks = photos
+    page.goto(server.url)
+    sync_api.expect(page.get_by_role("status")).to_contain_text("objects found")
+    for name in ("red_disc", "blue_square"):
+        xy = centre(masks["a.png"][name])
+        inst = instance_at(page, xy)
+        assert inst is not None, name
+        colour = np.array([int(inst["colour"][i:i + 2], 16) for i in (1, 3, 5)], float)
+        shown, photo, change = pixel(page, xy)
+        # Filled before any click: visibly tinted towards the label's colour (server's palette).
+        assert change > 25, (name, shown, photo)
+        assert np.linalg.norm(shown - colour) < np.linalg.norm(photo - colour), name
+    disc = centre(masks["a.png"]["red_disc"])
+    _, _, before = pixel(page, disc)
+    picture = page.get_by_role("img", name="image")
+    box = picture.bounding_box()
+    page.mouse.move(box["x"] + (disc[0] + 0.5) * box["width"] / 320,
+                    box["y"] + (disc[1] + 0.5) * box["height"] / 240)
+    sync_api.expect(page.get_by_label("Under the pointer")).to_contain_text("click to select")
+    _, _, hovered = pixel(page, disc)
+    assert hovered > before + 15  # the object under the pointer is highlighted
+    page.mouse.move(box["x"] + 2, box["y"] + 2)
+    sync_api.expect(page.get_by_label("Under the pointer")).to_have_text("")
+    assert pixel(page, disc)[2] == pytest.approx(before, abs=1)
+    # The suggestions are still empty: nothing was selected by pointing.
+    assert page.get_by_role("group", name="Suggestions").inner_text() == ""
+
+
+def test_the_picture_and_the_selection_survive_a_reload(page, server, photos):
+    _, masks = photos
+    page.goto(server.url)
+    expect = sync_api.expect
+    expect(page.get_by_role("status")).to_contain_text("objects found")
+    click_at(page, centre(masks["a.png"]["red_disc"]))
+    page.get_by_role("textbox", name="Label").fill("mug")
+    page.get_by_role("button", name="Save example").click()
+    expect(page.get_by_role("status")).to_contain_text('Saved "mug"')
+    page.get_by_role("button", name="Next image").click()
+    expect(page.get_by_text("2 / 3: b.png")).to_be_visible()
+    click_at(page, centre(masks["b.png"]["red_disc"]))
+    expect(page.get_by_role("button", name="mug", exact=True)).to_be_visible()
+    assert re.search(r"image=2&instance=\d+", page.url), page.url
+
+    page.reload()
+    expect(page.get_by_text("2 / 3: b.png")).to_be_visible()
+    expect(page.get_by_role("button", name="mug", exact=True)).to_be_visible()  # still selected
+    selected = page.evaluate("state.selection")
+    assert selected["kind"] == "instance"
+    assert instance_at(page, centre(masks["b.png"]["red_disc"]))["id"] == selected["id"]
+
+    # A clicked (prompted) mask survives a reload too, while the server keeps it.
+    click_at(page, (300, 20))
+    expect(page.get_by_role("status")).to_contain_text("A mask from grabcut")
+    assert "prompt=" in page.url
+    page.reload()
+    expect(page.get_by_text("2 / 3: b.png")).to_be_visible()
+    page.wait_for_function("state.selection && state.selection.kind === 'prompt'")
+
+    # An address typed by hand opens that picture.
+    page.goto(server.url.rstrip("/") + "/#image=3")
+    expect(page.get_by_text("3 / 3: sub/c.png")).to_be_visible()
+
+
+def drag(page, points, width=320, height=240, button="left"):
+    """Press at the first image pixel, move through the others, release."""
+    box = page.get_by_role("img", name="image").bounding_box()
+
+    def screen(xy):
+        return (box["x"] + (xy[0] + 0.5) * box["width"] / width,
+                box["y"] + (xy[1] + 0.5) * box["height"] / height)
+
+    page.mouse.move(*screen(points[0]))
+    page.mouse.down(button=button)
+    for xy in points[1:]:
+        page.mouse.move(*screen(xy), steps=4)
+    page.mouse.up(button=button)
+
+
+def test_the_brush_adds_and_the_eraser_removes_pixels_before_saving(
+        page, server, photos, detector):
+    from sam_detect.results import decode_rle
+
+    _, masks = photos
+    disc = masks["a.png"]["red_disc"]  # centre (80, 90), radius 32
+    page.goto(server.url)
+    expect = sync_api.expect
+    expect(page.get_by_role("status")).to_contain_text("objects found")
+    click_at(page, centre(disc))
+    brush, eraser = (page.get_by_role("button", name="Brush", exact=True),
+                     page.get_by_role("button", name="Eraser", exact=True))
+    size = page.get_by_role("slider", name="Brush size")
+    # Keyboard shortcuts pick the tools and change the size.
+    page.get_by_role("img", name="image").focus()
+    page.keyboard.press("b")
+    expect(brush).to_have_attribute("aria-pressed", "true")
+    page.keyboard.press("e")
+    expect(eraser).to_have_attribute("aria-pressed", "true")
+    expect(brush).to_have_attribute("aria-pressed", "false")
+    before = int(size.input_value())
+    page.keyboard.press("]")
+    assert int(size.input_value()) > before
+
+    # Brush: a stroke that joins a handle to the disc (pixels it never had).
+    brush.click()
+    size.fill("8")
+    drag(page, [(112, 90), (140, 90), (160, 90)])
+    # Eraser: a bite out of the disc's middle.
+    eraser.click()
+    size.fill("16")
+    drag(page, [(80, 80), (80, 100)])
+    page.get_by_role("textbox", name="Label").fill("pan")
+    page.get_by_role("button", name="Save example").click()
+    expect(page.get_by_role("list", name="Labels").get_by_role("listitem")).to_have_text(
+        ["pan (1)"])
+    (example,) = [e for e in detector.vector_store.list_examples() if e.label == "pan"]
+    stored = decode_rle(example.payload["rle"])
+    assert example.payload.get("edited") is True
+    assert stored[90, 150] and stored[90, 158]            # painted
+    assert not stored[90, 80] and not disc[90, 150]       # erased / never in the disc
+    assert stored[70, 80] and stored[110, 80]             # the rest of the disc is kept
+    ys, xs = np.mgrid[:240, :320]
+    bite = (np.abs(xs - 80) <= 9) & (ys >= 71) & (ys <= 109)  # the eraser's path, a bit wider
+    kept = disc & ~bite
+    assert (stored & kept).sum() > 0.9 * kept.sum()
+
+
+def test_the_wheel_zooms_at_the_pointer_and_a_drag_pans(page, server, photos):
+    _, masks = photos
+    page.goto(server.url)
+    expect = sync_api.expect
+    expect(page.get_by_role("status")).to_contain_text("objects found")
+    picture = page.get_by_role("img", name="image")
+    fit = picture.bounding_box()
+    square = centre(masks["a.png"]["blue_square"])
+    sx = fit["x"] + (square[0] + 0.5) * fit["width"] / 320
+    sy = fit["y"] + (square[1] + 0.5) * fit["height"] / 240
+    page.mouse.move(sx, sy)
+    page.mouse.wheel(0, -600)
+    page.wait_for_function("state.zoom.scale > 1.5")
+    zoomed = picture.bounding_box()
+    assert zoomed["width"] > 1.5 * fit["width"]
+    # The picture point under the pointer stayed under it.
+    ix = (sx - zoomed["x"]) * 320 / zoomed["width"]
+    iy = (sy - zoomed["y"]) * 240 / zoomed["height"]
+    assert abs(ix - square[0]) < 2 and abs(iy - square[1]) < 2
+    expect(page.locator("#zoom")).not_to_have_text("100%")
+    # Zoomed in, a click still selects the object under it.
+    page.mouse.click(sx, sy)
+    expect(page.get_by_label("Under the pointer")).to_contain_text("click to select")
+    assert page.evaluate("state.selection.kind") == "instance"
+
+    # Pan: drag with the Pan tool (or Space, or the middle button) moves the picture.
+    page.get_by_role("button", name="Pan").click()
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move(sx + 80, sy + 40, steps=4)
+    page.mouse.up()
+    moved = picture.bounding_box()
+    assert moved["x"] > zoomed["x"] + 40 or moved["x"] >= fit["x"]  # pans, within the picture
+    assert page.evaluate("state.selection.kind") == "instance"  # a pan selects nothing
+    page.keyboard.press("v")
+    page.get_by_role("button", name="Zoom in").click()
+    assert picture.bounding_box()["width"] > moved["width"]
+    page.get_by_role("button", name="Fit").click()
+    assert picture.bounding_box()["width"] == pytest.approx(fit["width"], abs=1)

@@ -504,7 +504,8 @@ class SAMDetect:
                 removed.
 
         Returns:
-            The ids of the new (non-background) examples.
+            The ids of the new (non-background) examples, a list whose ``background``
+            attribute holds the ids of the background stored with them (an undo removes both).
         """
         embeddings = np.atleast_2d(np.asarray(embeddings, np.float32))
         labels = [refuse_reserved(validate_label(label)) for label in labels]
@@ -524,12 +525,12 @@ class SAMDetect:
         kept = self._new_background(embeddings, background) if len(background) else background
         if len(embeddings):
             self._forget_claimed_background(embeddings)
-        ids = self.vector_store.add(embeddings, labels, payloads)
+        ids = TaughtIds(self.vector_store.add(embeddings, labels, payloads))
         if len(kept):
             names = sorted(set(labels))
-            self.vector_store.add(kept, [BACKGROUND_LABEL] * len(kept),
-                                  [{"added": added, "background": True,
-                                    "background_for": names}] * len(kept))
+            ids.background = list(self.vector_store.add(
+                kept, [BACKGROUND_LABEL] * len(kept),
+                [{"added": added, "background": True, "background_for": names}] * len(kept)))
         self._forget_votes()
         return ids
 
@@ -739,6 +740,19 @@ FACADE_OPTIONS = tuple(o.name for o in options_for(LIBRARY) if o.name not in STO
 RUNTIME_OPTIONS = tuple(name for name in FACADE_OPTIONS if BY_NAME[name].runtime)
 # Options used only to build a stage: given with a built stage they would do nothing.
 _BUILD_OPTIONS = {"segmenter": ("sam_model", "points_per_side"), "embedder": ("clip_model",)}
+
+
+class TaughtIds(list):
+    """The ids of newly taught examples, with those of the background stored beside them.
+
+    ``background`` lets whoever undoes the teaching remove everything it stored.
+    """
+
+    background: list[int | str]
+
+    def __init__(self, ids: Sequence[int | str] = ()) -> None:
+        super().__init__(ids)
+        self.background = []
 
 
 def _refuse_for_built_stages(given: dict[str, Any], segmenter: Any, embedder: Any,

@@ -62,6 +62,7 @@ from sam_detect.image_io import validate_label, validate_mask
 from sam_detect.results import Detections
 from sam_detect_ros.compute_lock import ComputeLock
 from sam_detect_ros.conversions import (
+    check_frame_pixels,
     compressed_msg_to_rgb,
     depth_msg_to_metres,
     detections_to_msg,
@@ -72,7 +73,8 @@ from sam_detect_ros.conversions import (
     rgb_to_image_msg,
     stamp_key,
 )
-from sam_detect_ros.depth import instance_positions, Intrinsics, StampPairer
+from sam_detect_ros.depth import instance_positions, Intrinsics, MIN_FOCAL_PX, StampPairer
+from sam_detect_ros.frame_delivery import delivery_warning
 from sam_detect_ros.frame_history import FrameHistory, RecentFrame
 from sam_detect_ros.frame_worker import Frame, FrameWorker
 from sam_detect_ros.msg import InstanceArray
@@ -87,12 +89,20 @@ from sam_detect_ros.parameters import (
     runtime_settings,
 )
 from sam_detect_ros.srv import AddExample, LabelInstance, ListLabels, RemoveLabel
-from sam_detect_ros.topics import camera_topics, CameraTopics, check_input_values
+from sam_detect_ros.topics import (
+    camera_topics,
+    CameraTopics,
+    check_camera_names,
+    check_input_values,
+)
+from sam_detect_ros.transitions import refusal
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 NODE_NAME = "sam_detect"
 WARN_PERIOD_S = 5.0  # throttle for warnings about bad frames
+DELIVERY_CHECK_S = 1.0  # how often the cameras' frame delivery is checked
+DELIVERY_WARN_PERIOD_S = 30.0  # throttle for the warning about frames lost between processes
 LOG_PERIOD_S = 60.0  # throttle for the frame counter line
 DEPTH_WAIT_S = 0.1  # how long a frame waits for its depth image, while depth keeps coming
 # Requests queued per service before DDS drops any: a burst of this many concurrent calls is
@@ -237,6 +247,8 @@ class DetectNode(LifecycleNode):
             self.create_service(srv_type, name, handler, qos_profile=SERVICE_QOS,
                                 callback_group=self._group)
         self._camera_services: dict[str, Any] = {}
+        self._guard_change_state()
+        self.create_timer(DELIVERY_CHECK_S, self._check_delivery, callback_group=self._group)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         if self._values["diagnostics_period"] > 0:
             self.create_timer(self._values["diagnostics_period"], self._publish_diagnostics,
@@ -263,21 +275,62 @@ class DetectNode(LifecycleNode):
         """Return the lifecycle state's label (``unconfigured``, ``inactive``, ``active``...)."""
         return self._state_machine.current_state[1]
 
+    def _guard_change_state(self) -> None:
+        """Answer ``~/change_state`` for a transition the current state lacks with a refusal.
+
+        rclpy hands a transition id straight to rcl, whose RCLError would escape the executor
+        and stop the node (sam_detect_ros/transitions.py); labels it already checks itself.
+        """
+        service = getattr(self, "_service_change_state", None)
+        if service is None:
+            return
+        carry_out = service.callback
+
+        def change_state(request: Any, response: Any) -> Any:
+            transitions = [(t[0], t[1]) for t in self._state_machine.available_transitions]
+            why = refusal(request.transition.id, request.transition.label, self.state(),
+                          transitions)
+            if why is None:
+                try:
+                    return carry_out(request, response)
+                except Exception as error:  # refused by rcl after all: answer, and live on
+                    why = f"{error!r}"
+            self.get_logger().warning(f"change_state refused: {why}")
+            response.success = False
+            return response
+
+        service.callback = change_state
+
     def on_configure(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Read and check the parameters, open the store, create the publishers."""
         try:
             values = self._read_values()
             check_values(values)
             check_input_values(values)
+            check_camera_names(values["cameras"], self.get_namespace(), self.get_name())
             store = (self._injected.vector_store if self._injected is not None
                      else detector_options(values).open_store())
         except Exception as error:
             return self._fail("configure", error)
         self._values, self._store = values, store
         self._history.size = values["history_size"]
+        try:
+            self._create_outputs(values)
+        except Exception as error:  # a name ROS refuses: say which, and leave nothing behind
+            self._close_store()
+            return self._fail("configure", error)
+        self._gate.open = True
+        self.last_error = ""
+        self.get_logger().info(f"configured: store {values['store']}, "
+                               f"{sum(visible_labels(store.labels()).values())} examples")
+        return TransitionCallbackReturn.SUCCESS
+
+    def _create_outputs(self, values: dict[str, Any]) -> None:
+        """Create each camera's publishers and its ``label_instance`` service."""
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         for topics in camera_topics(values["cameras"]):
             camera = Camera(topics, depth=StampPairer(values["depth_slop"]))
+            self._cameras.append(camera)  # first, so a failure below still closes its outputs
             camera.detections_pub = self.create_lifecycle_publisher(
                 InstanceArray, topics.detections, reliable)
             camera.overlay_pub = self.create_lifecycle_publisher(Image, topics.overlay, reliable)
@@ -290,12 +343,6 @@ class DetectNode(LifecycleNode):
                     lambda request, response, name=topics.name: self._on_label_instance(
                         request, response, name),
                     qos_profile=SERVICE_QOS, callback_group=self._group)
-            self._cameras.append(camera)
-        self._gate.open = True
-        self.last_error = ""
-        self.get_logger().info(f"configured: store {values['store']}, "
-                               f"{sum(visible_labels(store.labels()).values())} examples")
-        return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:
         """Load the models, subscribe to the cameras and start the worker."""
@@ -348,8 +395,7 @@ class DetectNode(LifecycleNode):
                     image_qos, callback_group=self._group))
                 camera.subscriptions.append(self.create_subscription(
                     CameraInfo, topics.camera_info,
-                    lambda msg, c=camera: setattr(c, "intrinsics",
-                                                  Intrinsics.from_camera_info(msg)),
+                    lambda msg, c=camera: self._on_camera_info(c, msg),
                     image_qos, callback_group=self._group))
         self._worker.start()
         inputs = ", ".join(sub.topic_name for c in self._cameras for sub in c.subscriptions)
@@ -427,8 +473,10 @@ class DetectNode(LifecycleNode):
     # -- frames --------------------------------------------------------------------------------
 
     def _decode(self, frame: Frame) -> Any:
+        budget = self._values["max_image_pixels"]  # checked on the header, before decoding
         if isinstance(frame.message, CompressedImage):
-            return compressed_msg_to_rgb(frame.message)
+            return compressed_msg_to_rgb(frame.message, max_pixels=budget)
+        check_frame_pixels(frame.message, budget)
         return image_msg_to_rgb(frame.message)
 
     def _process_batch(self, frames: list[Frame]) -> None:
@@ -507,10 +555,31 @@ class DetectNode(LifecycleNode):
         where = f" from camera {camera}" if camera else ""
         self._warn(camera, f"skipping frame{where}: {error}")
 
-    def _warn(self, key: str, message: str) -> None:
+    def _on_camera_info(self, camera: Camera, msg: CameraInfo) -> None:
+        camera.intrinsics = Intrinsics.from_camera_info(msg)
+        if camera.intrinsics is None and any(msg.k):  # all zeros: an uncalibrated driver
+            self._warn(f"{camera.name}/camera_info",
+                       f"ignoring camera_info: K has fx={msg.k[0]:g}, fy={msg.k[4]:g} (focal "
+                       f"lengths of at least {MIN_FOCAL_PX:g} pixel and finite values needed); "
+                       "no 3D positions until a usable one arrives")
+
+    def _check_delivery(self) -> None:
+        """Warn when a camera's topic has a publisher but its frames do not reach the node."""
+        if self.state() != "active":
+            return
+        for camera in self._cameras:
+            for subscription in camera.subscriptions[:1]:  # the image input
+                publishers = self.count_publishers(subscription.topic_name)
+                problem = self._worker.delivery_problem(camera.name, publishers)
+                if problem is not None:
+                    self._warn(f"delivery/{camera.name}", delivery_warning(
+                        subscription.topic_name, publishers, problem,
+                        self._values["image_qos"]), DELIVERY_WARN_PERIOD_S)
+
+    def _warn(self, key: str, message: str, period: float = WARN_PERIOD_S) -> None:
         # Throttled per camera: one broken camera must not silence the other's warnings.
         now = time.monotonic()
-        if now - self._warned.get(key, -WARN_PERIOD_S) >= WARN_PERIOD_S:
+        if now - self._warned.get(key, -period) >= period:
             self._warned[key] = now
             self.get_logger().warning(message)
 
@@ -863,7 +932,13 @@ def main(args: list[str] | None = None) -> int:
         executor.add_node(node)
         signals.spinning = True
         while rclpy.ok() and not signals.requested:  # a timeout, so the handler gets to run
-            executor.spin_once(timeout_sec=SIGNAL_POLL_S)
+            try:
+                executor.spin_once(timeout_sec=SIGNAL_POLL_S)
+            except ExternalShutdownException:
+                raise
+            except Exception as error:  # a callback's bug is logged; the node keeps serving
+                node.get_logger().error(f"a callback failed: {error!r}",
+                                        throttle_duration_sec=WARN_PERIOD_S)
     except (SamDetectError, ParameterException) as error:
         print(f"sam_detect: {render_error(error)}", file=sys.stderr)
         if node is None:

@@ -160,6 +160,8 @@ def _track(args: argparse.Namespace) -> int:
                               quiet=args.quiet, max_frames=args.max_frames)
     if not args.json:
         print(format_summary(summary))
+    if summary["damaged"]:  # what was readable is out; the run still failed
+        raise SamDetectError(summary["damaged"])
     return 0
 
 

@@ -111,3 +111,39 @@ def test_a_position_is_finite_or_absent() -> None:
     depth, masks = box_scene([(0.1, 0.05, 1.0)])
     absurd = Intrinsics(5e-324, 5e-324, K.cx, K.cy, K.width, K.height)
     assert instance_positions(_instances(masks), depth, absurd) == [None]
+
+
+def test_pairer_takes_the_nearest_stamp_within_the_slop() -> None:
+    pairer = StampPairer(slop_s=0.02, size=3)
+    for stamp_ms in (0, 33, 66, 100):
+        pairer.add(stamp_ms * 1_000_000, f"depth {stamp_ms}")
+    assert pairer.nearest(70_000_000) == "depth 66"
+    assert pairer.nearest(99_000_000) == "depth 100"
+    assert pairer.nearest(0) is None  # forgotten: only 3 are kept
+    assert pairer.nearest(140_000_000) is None  # 40 ms from the nearest
+    assert StampPairer().nearest(0) is None
+
+
+def test_pairer_waits_for_a_late_depth_image_while_the_stream_is_live() -> None:
+    pairer = StampPairer(slop_s=0.01)
+    pairer.add(1_000_000_000, "depth at 1.0 s")
+    late = threading.Timer(0.05, pairer.add, (1_100_000_000, "depth at 1.1 s"))
+    late.start()
+    try:
+        assert pairer.nearest(1_100_000_000, wait_s=10.0) == "depth at 1.1 s"
+    finally:
+        late.cancel()
+    # Something newer than the frame is buffered: no depth will come for it. No depth stream,
+    # or one that stopped: nothing will come either. None of these waits.
+    stale = StampPairer(live_s=0.0)
+    stale.add(0, "old")
+    for each, stamp in ((pairer, 1_050_000_000), (StampPairer(), 5), (stale, 5_000_000_000)):
+        each._condition = NoWaiting()
+        assert each.nearest(stamp, wait_s=10.0) is None
+
+
+class NoWaiting(type(threading.Condition())):
+    """A condition that fails the test when someone waits on it."""
+
+    def wait(self, timeout: float | None = None) -> bool:
+        raise AssertionError("nearest waited")

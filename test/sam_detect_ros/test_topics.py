@@ -45,7 +45,8 @@ def test_good_input_values_pass(cameras: list[str]) -> None:
 
 
 @pytest.mark.parametrize("cameras, namespace, message", [
-    (["front", "/front"], "/", "'front' and '/front' are the same camera (both read /front/image)"),
+    (["front", "/front"], "/",
+     "'front' and '/front' are the same camera (both read /front/image)"),
     (["/robot/front", "front"], "/robot", "are the same camera (both read /robot/front/image)"),
     (["front", "/front"], "/robot",
      "are the same camera (both would answer /robot/sam_detect/front/label_instance)"),

@@ -44,7 +44,9 @@ def test_freeze_and_teach_over_http_is_label_instance(harness_factory: Any) -> N
 
     harness = harness_factory({"web_port": free_port()})
     url = harness.node._web.url
-    with httpx.Client(base_url=url, timeout=30) as http:
+    # The header the page's own requests carry (changes without it are refused: CSRF).
+    with httpx.Client(base_url=url, timeout=30,
+                      headers={"X-Requested-With": "sam-detect"}) as http:
         assert http.get("api/state").json()["live"] is True
         refused = http.post("api/freeze")
         assert refused.status_code == 404 and "no camera frame" in refused.json()["detail"]
@@ -105,3 +107,32 @@ def test_a_person_teaches_the_robot_from_the_browser(harness_factory: Any) -> No
     stored = [e for e in detector.vector_store.list_examples() if e.label != "__background__"]
     assert [e.payload["via"] for e in stored] == ["annotate-live"]
     assert np.isfinite(stored[0].payload["bbox"]).all()
+
+
+def test_the_nodes_page_refuses_other_sites_rebinding_and_huge_bodies(
+        harness_factory: Any, stream_chunked: Any) -> None:
+    """Issue 17, items 1-3, on the node's own UI (the same guard as sam-detect annotate)."""
+    import httpx
+
+    harness = harness_factory({"web_port": free_port()})
+    url = harness.node._web.url
+    harness.client.send(synthetic_frame(0), 0)
+    ours = {"X-Requested-With": "sam-detect"}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        view = http.post("api/freeze", headers=ours).json()
+        saved = http.post(f"api/images/{view['index']}/save", headers=ours,
+                          json={"label": "ball", "instance": view["instances"][0]["id"]})
+        assert saved.status_code == 200, saved.text
+        for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "same-site"}, {},
+                        {"Content-Type": "application/x-www-form-urlencoded"}):
+            for path in ("api/undo", "api/freeze"):
+                refused = http.post(path, headers=headers)
+                assert refused.status_code == 403, (path, headers, refused.text)
+        rebinding = {"Host": f"attacker.example:{harness.node._web.port}"}
+        for path in ("api/examples", "api/export/coco", "api/state"):
+            rebound = http.get(path, headers=rebinding)
+            assert rebound.status_code == 403, rebound.text
+    assert harness.node.detector.labels() == {"ball": 1}
+    status, sent = stream_chunked(url, "/api/undo", 300 * 1024 * 1024)
+    assert status == 413 and sent < 64 * 1024 * 1024, (status, sent)
+    assert harness.node.detector.labels() == {"ball": 1}

@@ -149,8 +149,8 @@ def test_a_huge_chunked_body_is_refused_at_the_cap_without_being_read(served, st
     assert sent < 64 * 1024 * 1024, sent
 
 
-def test_without_the_token_a_body_is_refused_before_it_is_read(served_with_token,
-                                                                stream_chunked):
+def test_without_the_token_a_body_is_refused_before_it_is_read(
+        served_with_token, stream_chunked):
     status, sent = stream_chunked(served_with_token.url, "/api/undo", HUGE)
     assert status == 401
     assert sent < 64 * 1024 * 1024, sent

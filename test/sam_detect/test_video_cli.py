@@ -108,16 +108,20 @@ def test_an_output_onto_the_input_is_refused_and_the_video_survives(
     assert source.read_bytes() == before
 
 
-def test_a_disk_that_fills_while_writing_is_an_error_not_success(
-        tmp_path: Path, small_tmpfs: Any, fill_disk: Any, capsys: Any) -> None:
-    # Noise compresses badly: the overlay grows by ~60 kB a frame, and OpenCV's writer
-    # flushes every 256 kB, so the disk fills after a few frames.
-    noisy = tmp_path / "noise.avi"
-    writer = cv2.VideoWriter(str(noisy), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
+def noise_video(path: Path, frames: int = 16) -> Path:
+    """Write frames of noise: they compress badly (~60 kB a frame as MJPG at 320x240)."""
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10, (320, 240))
     rng = np.random.default_rng(0)
-    for _ in range(16):
+    for _ in range(frames):
         writer.write((rng.random((240, 320, 3)) * 255).astype(np.uint8))
     writer.release()
+    return path
+
+
+def test_a_disk_that_fills_while_writing_is_an_error_not_success(
+        tmp_path: Path, small_tmpfs: Any, fill_disk: Any, capsys: Any) -> None:
+    # OpenCV's writer flushes every 256 kB, so the free space drops after a few frames.
+    noisy = noise_video(tmp_path / "noise.avi")
     folder = small_tmpfs("4M")
     fill_disk(folder, leave=(1 << 20) + 320 * 240 * 3 + 150_000)
     output = folder / "out.avi"
@@ -126,6 +130,26 @@ def test_a_disk_that_fills_while_writing_is_an_error_not_success(
     assert code == 2, captured
     assert f"--output {output}: the disk is full" in captured.err
     assert "incomplete" in captured.err and len(captured.err.strip().splitlines()) == 1
+    assert "overlay written" not in captured.out
+
+
+def test_a_disk_filled_behind_the_checks_back_is_still_caught(
+        tmp_path: Path, small_tmpfs: Any, fill_disk: Any, capsys: Any,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Another process fills the disk after each check: the finished file's count tells."""
+    import sam_detect.video_cli
+
+    monkeypatch.setattr(sam_detect.video_cli, "require_space", lambda *args: None,
+                        raising=False)  # before issue 17 there was no check at all
+    noisy = noise_video(tmp_path / "noise.avi")
+    folder = small_tmpfs("4M")
+    fill_disk(folder, leave=300_000)  # the overlay needs ~1 MB
+    output = folder / "out.avi"
+    code = main([str(noisy), "--output", str(output), *FAST])
+    captured = capsys.readouterr()
+    assert code == 2, captured
+    assert f"--output {output} holds " in captured.err and "is the disk full?" in captured.err
+    assert len(captured.err.strip().splitlines()) == 1
     assert "overlay written" not in captured.out
 
 

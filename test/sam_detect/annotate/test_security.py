@@ -52,6 +52,7 @@ def save_two(client) -> None:
     ({"Origin": "http://127.0.0.1:9999"}, None),                    # another port: another site
     ({"Origin": "null"}, None),                                     # sandboxed frame, file://
     ({"Sec-Fetch-Site": "cross-site"}, None),
+    ({"Sec-Fetch-Site": "cross-site"}, {"json": {}}),
     ({"Sec-Fetch-Site": "same-site"}, None),                        # a sibling port's page
     ({}, None),                                                     # a form: no body at all
     ({"Content-Type": "application/x-www-form-urlencoded"}, {"content": b"a=b"}),

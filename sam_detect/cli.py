@@ -95,6 +95,8 @@ def _track(args: argparse.Namespace) -> int:
                               quiet=args.quiet, max_frames=args.max_frames)
     if not args.json:
         print(format_summary(summary))
+    if summary["damaged"]:  # what was readable is out; the run still failed
+        raise SamDetectError(summary["damaged"])
     return 0
 
 
@@ -251,6 +253,13 @@ def optimize_main(argv: Sequence[str]) -> int:
     return 0
 
 
+def _port(text: str) -> int:
+    """Return a TCP port from 1 to 65535 (argparse turns the ValueError into one line)."""
+    if not (text.isascii() and text.isdigit() and 1 <= int(text) <= 65535):
+        raise argparse.ArgumentTypeError(f"must be a number from 1 to 65535, got {text!r}")
+    return int(text)
+
+
 def annotate_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect annotate IMAGE_DIR``: teach in the browser (see docs/annotate.md)."""
     from sam_detect.annotate.app import AnnotationUI
@@ -260,7 +269,7 @@ def annotate_main(argv: Sequence[str]) -> int:
         description="Open a folder of pictures in the browser: click objects, name them, and "
                     "the store learns; labels are suggested from what it already knows.")
     parser.add_argument("image_dir", help="folder of images (searched recursively)")
-    parser.add_argument("--port", type=int, default=8000, help="HTTP port (default 8000)")
+    parser.add_argument("--port", type=_port, default=8000, help="HTTP port (default 8000)")
     parser.add_argument("--host", default="127.0.0.1",
                         help="address to bind (default 127.0.0.1; others need a token)")
     parser.add_argument("--token", default=None,

@@ -501,7 +501,7 @@ class SAMDetect:
 
     def add_examples(self, image: Any, label: str, masks: Any = "auto",
                      background: Any = True,
-                     payload: dict[str, Any] | None = None) -> list[int | str]:
+                     payload: dict[str, Any] | None = None) -> TaughtIds:
         """Store examples of ``label`` from a picture and masks: the one teaching call.
 
         The CLI (``sam-detect IMAGE --label``), the node (``~/add_example``,
@@ -514,8 +514,9 @@ class SAMDetect:
             >>> frame = np.full((120, 160, 3), 40, np.uint8)
             >>> frame[30:70, 20:60] = (220, 30, 30); frame[40:80, 100:140] = (30, 30, 220)
             >>> detector = SAMDetect(embedder=AverageEmbedder())
-            >>> len(detector.add_examples(frame, "red block", masks="largest"))
-            1
+            >>> taught = detector.add_examples(frame, "red block", masks="largest")
+            >>> len(taught), len(taught.background)  # the blue block: known background
+            (1, 1)
             >>> found = detector.detect(frame)
             >>> ids = detector.add_examples(frame, "blue block", masks=found[1], background=found)
             >>> sorted(detector.labels().items())
@@ -543,7 +544,8 @@ class SAMDetect:
                 also records its path as ``source``.
 
         Returns:
-            The ids of the stored examples.
+            The ids of the stored examples: a :class:`TaughtIds` list whose ``background``
+            holds the ids of the known background stored with them (an undo removes both).
 
         Raises:
             InvalidLabelError, InvalidImageError, InvalidMaskError: for a bad label, picture or
@@ -636,7 +638,7 @@ class SAMDetect:
 
     def add_embeddings(self, embeddings: np.ndarray, labels: Sequence[str],
                        payloads: Sequence[dict[str, Any]] | None = None,
-                       background: np.ndarray | None = None) -> list[int | str]:
+                       background: np.ndarray | None = None) -> TaughtIds:
         """Store precomputed embeddings (e.g. ``Instance.embedding`` of a past frame).
 
         Args:
@@ -651,7 +653,8 @@ class SAMDetect:
                 removed.
 
         Returns:
-            The ids of the new (non-background) examples.
+            The ids of the new (non-background) examples, a list whose ``background``
+            attribute holds the ids of the background stored with them (an undo removes both).
         """
         embeddings = np.atleast_2d(np.asarray(embeddings, np.float32))
         labels = [refuse_reserved(validate_label(label)) for label in labels]
@@ -671,12 +674,12 @@ class SAMDetect:
         kept = self._new_background(embeddings, background) if len(background) else background
         if len(embeddings):
             self._forget_claimed_background(embeddings)
-        ids = self.vector_store.add(embeddings, labels, payloads)
+        ids = TaughtIds(self.vector_store.add(embeddings, labels, payloads))
         if len(kept):
             names = sorted(set(labels))
-            self.vector_store.add(kept, [BACKGROUND_LABEL] * len(kept),
-                                  [{"added": added, "background": True,
-                                    "background_for": names}] * len(kept))
+            ids.background = list(self.vector_store.add(
+                kept, [BACKGROUND_LABEL] * len(kept),
+                [{"added": added, "background": True, "background_for": names}] * len(kept)))
         self._forget_votes()
         return ids
 
@@ -817,6 +820,19 @@ FACADE_OPTIONS = tuple(o.name for o in options_for(LIBRARY) if o.name not in STO
 RUNTIME_OPTIONS = tuple(name for name in FACADE_OPTIONS if BY_NAME[name].runtime)
 # Options used only to build a stage: given with a built stage they would do nothing.
 _BUILD_OPTIONS = {"segmenter": ("sam_model", "points_per_side"), "embedder": ("clip_model",)}
+
+
+class TaughtIds(list):
+    """The ids of newly taught examples, with those of the background stored beside them.
+
+    ``background`` lets whoever undoes the teaching remove everything it stored.
+    """
+
+    background: list[int | str]
+
+    def __init__(self, ids: Sequence[int | str] = ()) -> None:
+        super().__init__(ids)
+        self.background = []
 
 
 def _refuse_for_built_stages(given: dict[str, Any], segmenter: Any, embedder: Any,

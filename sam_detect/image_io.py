@@ -21,6 +21,11 @@ from sam_detect.errors import InvalidImageError, InvalidMaskError
 ImageLike = Any  # np.ndarray | PIL.Image.Image | str | os.PathLike
 
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp")
+#: The default pixel budget of pictures from outside (the node's frames, the annotation UI's
+#: folder): 8192 x 8192, 64 Mi pixels, ~200 MB decoded as RGB. Every camera up to 8K and
+#: every phone photo up to 64 MP fits; a few hundred bytes that declare more are refused from
+#: their header, before a decoder allocates anything.
+DEFAULT_MAX_PIXELS = 8192 * 8192
 
 
 def load_image(image: ImageLike) -> np.ndarray:
@@ -54,20 +59,98 @@ def load_image(image: ImageLike) -> np.ndarray:
 def _read_file(path: Path) -> np.ndarray:
     if not path.is_file():
         raise InvalidImageError(f"cannot read image {path}: no such file")
-    data = np.fromfile(path, np.uint8)
+    return decode_image(np.fromfile(path, np.uint8), str(path))
+
+
+def decode_image(data: bytes | np.ndarray, name: str = "image",
+                 max_pixels: int | None = None) -> np.ndarray:
+    """Return an image file's bytes decoded as RGB ``uint8`` ``(H, W, 3)``.
+
+    Args:
+        data: The file's bytes.
+        name: How errors name the picture (a path relative to what the user gave).
+        max_pixels: Refuse a picture whose header declares more pixels than this, before
+            decoding it (None: only OpenCV's own limit, 2^30).
+
+    Raises:
+        InvalidImageError: for empty or undecodable data, or a picture over the budget.
+
+    Example:
+        >>> import cv2
+        >>> png = cv2.imencode(".png", np.zeros((3, 4, 3), np.uint8))[1]
+        >>> decode_image(png.tobytes()).shape
+        (3, 4, 3)
+        >>> decode_image(png.tobytes(), "a.png", max_pixels=10)  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        sam_detect.errors.InvalidImageError: cannot read image a.png: it has 4x3 pixels, more...
+    """
+    data = np.frombuffer(data, np.uint8) if isinstance(data, (bytes, bytearray)) else data
     if data.size == 0:
-        raise InvalidImageError(f"cannot read image {path}: the file is empty")
-    decoded = _decode(data, path)
+        raise InvalidImageError(f"cannot read image {name}: the file is empty")
+    if max_pixels is not None:
+        check_pixel_budget(declared_size(data), max_pixels, f"cannot read image {name}")
+    decoded = _decode(data, name)
     if decoded is None:
-        raise InvalidImageError(f"cannot read image {path}: not a supported image format")
+        raise InvalidImageError(f"cannot read image {name}: not a supported image format")
+    if max_pixels is not None:  # a format whose header could not be read without decoding
+        check_pixel_budget(decoded.shape[1::-1], max_pixels, f"cannot read image {name}")
     if decoded.ndim == 3 and decoded.shape[2] == 4:
         decoded = cv2.cvtColor(decoded, cv2.COLOR_BGRA2RGBA)
     elif decoded.ndim == 3:
         decoded = cv2.cvtColor(decoded, cv2.COLOR_BGR2RGB)
-    return _normalise_array(decoded, source=str(path))
+    return _normalise_array(decoded, source=name)
 
 
-def _decode(data: np.ndarray, path: Path) -> np.ndarray | None:
+def check_pixel_budget(size: Any, max_pixels: int, what: str) -> None:
+    """Raise when ``size`` (width, height; None: unknown) has more than ``max_pixels`` pixels.
+
+    Raises:
+        InvalidImageError: ``"{what}: it has WxH pixels, more than the budget of N pixels"``.
+    """
+    if size is None:
+        return
+    width, height = (int(v) for v in size)
+    if width * height > max_pixels:
+        raise InvalidImageError(f"{what}: it has {width}x{height} pixels, more than the "
+                                f"budget of {max_pixels} pixels")
+
+
+def declared_size(data: bytes | np.ndarray) -> tuple[int, int] | None:
+    """Return the width and height an image file's header declares, without decoding it.
+
+    PNG is read from its IHDR chunk; other formats by Pillow's format plugins, which parse the
+    header only (Pillow's own bomb guard, which refuses before telling the size, is left to our
+    budget). None when the format is unknown to both (the decoder then decides).
+
+    Example:
+        >>> import cv2
+        >>> declared_size(cv2.imencode(".jpg", np.zeros((30, 40, 3), np.uint8))[1])
+        (40, 30)
+    """
+    import io
+
+    raw = data.tobytes() if isinstance(data, np.ndarray) else bytes(data)
+    if raw[:8] == b"\x89PNG\r\n\x1a\n" and raw[12:16] == b"IHDR":
+        return int.from_bytes(raw[16:20], "big"), int.from_bytes(raw[20:24], "big")
+    try:
+        from PIL import Image
+    except ImportError:  # pragma: no cover - pillow is a dependency
+        return None
+    Image.init()
+    for name in Image.ID:
+        factory, accept = Image.OPEN[name]
+        accepted = accept is None or accept(raw[:16])
+        if accepted is True or (accepted and not isinstance(accepted, str)):
+            try:
+                width, height = factory(io.BytesIO(raw), "").size
+                return int(width), int(height)
+            except Exception:  # not this format after all, or a broken header
+                continue
+    return None
+
+
+def _decode(data: np.ndarray, path: Path | str) -> np.ndarray | None:
     """Decode an image file's bytes; OpenCV's refusals become one-line errors.
 
     OpenCV raises (rather than returning None) for a header that declares more pixels than it
@@ -78,7 +161,7 @@ def _decode(data: np.ndarray, path: Path) -> np.ndarray | None:
         return cv2.imdecode(data, cv2.IMREAD_UNCHANGED)
     except cv2.error as error:
         if "CV_IO_MAX_IMAGE_PIXELS" in str(error):
-            size = _declared_size(data, path)
+            size = declared_size(data)
             declared = f"{size[0]}x{size[1]} pixels" if size else "more pixels"
             raise InvalidImageError(
                 f"cannot read image {path}: its header declares {declared}, more than OpenCV "
@@ -87,20 +170,6 @@ def _decode(data: np.ndarray, path: Path) -> np.ndarray | None:
         detail = " ".join(str(error).split(": error: ")[-1].split())
         raise InvalidImageError(
             f"cannot read image {path}: OpenCV refused it ({detail})") from None
-
-
-def _declared_size(data: np.ndarray, path: Path) -> tuple[int, int] | None:
-    """Return the width and height a file's header declares, without decoding it."""
-    head = data[:24].tobytes()
-    if head[:8] == b"\x89PNG\r\n\x1a\n" and head[12:16] == b"IHDR":
-        return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
-    try:
-        from PIL import Image
-
-        with Image.open(path) as image:  # reads the header only
-            return image.size
-    except Exception:  # unknown format, or PIL's own bomb guard: the size is only for the message
-        return None
 
 
 def _normalise_array(array: np.ndarray, source: str = "image") -> np.ndarray:

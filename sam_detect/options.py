@@ -369,6 +369,11 @@ OPTIONS: tuple[Option, ...] = (
     Option("depth_slop", float, 0.05, "seconds between a colour frame's stamp and its depth "
                                       "image's, at most", TOPICS, low=0.0, high=10.0,
            runtime=True, fronts=frozenset({NODE})),
+    Option("max_image_pixels", int, 8192 * 8192, "largest camera frame accepted, in pixels "
+                                                 "(width x height; compressed frames are "
+                                                 "checked on their header, before decoding); "
+                                                 "larger frames count as failed", TOPICS,
+           low=1, high=2 ** 30, runtime=True, fronts=frozenset({NODE})),
     Option("max_batch", int, 0, "frames of different cameras run through the models together, "
                                 "at most; 0: every waiting camera", TOPICS, low=0, high=1000,
            runtime=True, fronts=frozenset({NODE})),

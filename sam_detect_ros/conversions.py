@@ -27,6 +27,7 @@ from typing import Any, Sequence
 import cv2
 import numpy as np
 from sam_detect.errors import InvalidImageError, InvalidMaskError
+from sam_detect.image_io import declared_size
 from geometry_msgs.msg import Point
 from sam_detect.results import Detections, Instance
 from sam_detect_ros.msg import Instance as InstanceMsg
@@ -184,11 +185,35 @@ def rgb_to_image_msg(rgb: np.ndarray, header: Header | None = None,
     return msg
 
 
-def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:
-    """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, anything OpenCV reads) to RGB.
+def check_frame_pixels(msg: Image, max_pixels: int | None) -> None:
+    """Refuse an Image message with more than ``max_pixels`` pixels (None: no budget).
 
     Raises:
-        InvalidImageError: when the data is empty or cannot be decoded.
+        InvalidImageError: naming the size and the budget (the node's ``max_image_pixels``).
+
+    Example:
+        >>> check_frame_pixels(Image(width=4000, height=3000), 10_000_000)
+        Traceback (most recent call last):
+        ...
+        sam_detect.errors.InvalidImageError: image is 4000x3000: 12000000 pixels, over the \
+budget of 10000000 (max_image_pixels)
+    """
+    width, height = int(msg.width), int(msg.height)
+    if max_pixels is not None and width * height > max_pixels:
+        raise InvalidImageError(f"image is {width}x{height}: {width * height} pixels, over "
+                                f"the budget of {max_pixels} (max_image_pixels)")
+
+
+def compressed_msg_to_rgb(msg: CompressedImage, max_pixels: int | None = None) -> np.ndarray:
+    """Decode a ``sensor_msgs/CompressedImage`` (JPEG, PNG, anything OpenCV reads) to RGB.
+
+    Args:
+        msg: The message.
+        max_pixels: Refuse an image whose header declares more pixels, before decoding it: a
+            few hundred bytes can declare 20000x20000 (1.2 GB decoded). None: no budget.
+
+    Raises:
+        InvalidImageError: when the data is empty or cannot be decoded, or is over the budget.
 
     Example:
         >>> import numpy as np
@@ -199,11 +224,21 @@ def compressed_msg_to_rgb(msg: CompressedImage) -> np.ndarray:
     data = np.frombuffer(msg.data, np.uint8)
     if data.size == 0:
         raise InvalidImageError(f"compressed image (format '{msg.format}') is empty")
+    if max_pixels is not None:
+        size = declared_size(data)
+        if size is not None and size[0] * size[1] > max_pixels:
+            raise InvalidImageError(
+                f"compressed image of {data.size} bytes declares {size[0]}x{size[1]}: "
+                f"{size[0] * size[1]} pixels, over the budget of {max_pixels} "
+                "(max_image_pixels); not decoded")
     bgr = cv2.imdecode(data, cv2.IMREAD_COLOR)
     if bgr is None:
         raise InvalidImageError(
             f"cannot decode compressed image of {data.size} bytes (format '{msg.format}'); "
             "publish JPEG or PNG")
+    if max_pixels is not None and bgr.shape[0] * bgr.shape[1] > max_pixels:  # header unread
+        raise InvalidImageError(f"compressed image is {bgr.shape[1]}x{bgr.shape[0]}, over the "
+                                f"budget of {max_pixels} pixels (max_image_pixels)")
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
 
 
@@ -375,6 +410,7 @@ def stamp_ns(stamp: Any) -> int:
 __all__ = [
     "DEPTH_ENCODINGS",
     "IMAGE_ENCODINGS",
+    "check_frame_pixels",
     "compressed_msg_to_rgb",
     "depth_msg_to_metres",
     "detections_to_msg",

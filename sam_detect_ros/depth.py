@@ -27,6 +27,9 @@ from typing import Any, Iterable
 import numpy as np
 
 Position = tuple[float, float, float]
+#: The smallest focal length (pixels) taken from ``camera_info``. A pinhole camera with f = 1
+#: pixel sees 90 degrees off axis one pixel from the centre; real ones have hundreds.
+MIN_FOCAL_PX = 1.0
 
 
 @dataclass(frozen=True)
@@ -42,9 +45,20 @@ class Intrinsics:
 
     @classmethod
     def from_camera_info(cls, msg: Any) -> Intrinsics | None:
-        """Read ``sensor_msgs/CameraInfo``; None when K is unset (all zeros) or degenerate."""
+        """Read ``sensor_msgs/CameraInfo``; None when K is unset (all zeros) or degenerate.
+
+        Degenerate: a value that is not finite, or a focal length under
+        :data:`MIN_FOCAL_PX` pixels (``fx = 5e-324`` would put every object at infinity).
+
+        Example:
+            >>> from types import SimpleNamespace as Msg
+            >>> Intrinsics.from_camera_info(Msg(k=[5e-324, 0, 2, 0, 500, 2, 0, 0, 1],
+            ...                                 width=4, height=4)) is None
+            True
+        """
         k = [float(v) for v in msg.k]
-        if len(k) != 9 or not k[0] > 0 or not k[4] > 0 or not np.isfinite(k).all():
+        if (len(k) != 9 or not np.isfinite(k).all() or not k[0] >= MIN_FOCAL_PX
+                or not k[4] >= MIN_FOCAL_PX):
             return None
         return cls(fx=k[0], fy=k[4], cx=k[2], cy=k[5], width=int(msg.width),
                    height=int(msg.height))
@@ -67,9 +81,12 @@ def instance_position(depth_m: np.ndarray, mask: np.ndarray, bbox: Iterable[int]
     if rows.size < max(1, min_pixels):
         return None
     z = depth[rows, cols].astype(np.float64)
-    x = (cols + x0 - intrinsics.cx) * z / intrinsics.fx
-    y = (rows + y0 - intrinsics.cy) * z / intrinsics.fy
-    return float(np.median(x)), float(np.median(y)), float(np.median(z))
+    with np.errstate(over="ignore", invalid="ignore"):
+        x = (cols + x0 - intrinsics.cx) * z / intrinsics.fx
+        y = (rows + y0 - intrinsics.cy) * z / intrinsics.fy
+    position = float(np.median(x)), float(np.median(y)), float(np.median(z))
+    # has_position promises a point in space: never an infinite or NaN coordinate.
+    return position if all(np.isfinite(position)) else None
 
 
 def instance_positions(instances: Iterable[Any], depth_m: np.ndarray | None,

@@ -55,10 +55,11 @@ from sam_detect_ros.parameters import (
 )
 from sam_detect_ros.process import run_node
 from sam_detect_ros.services import NodeServices, SERVICE_QOS, ServiceGate, WARN_PERIOD_S
-from sam_detect_ros.srv import LabelInstance
-from sam_detect_ros.topics import camera_topics, check_input_values
+from sam_detect_ros.topics import camera_topics, check_camera_names, check_input_values
+from sam_detect_ros.transitions import guard_change_state
 
 NODE_NAME = "sam_detect"
+DELIVERY_CHECK_S = 1.0  # how often the cameras' frame delivery is checked (frame_delivery.py)
 
 
 class DetectNode(LifecycleNode):
@@ -115,7 +116,11 @@ class DetectNode(LifecycleNode):
         for srv_type, name, handler in self.node_services.handlers():
             self.create_service(srv_type, name, handler, qos_profile=SERVICE_QOS,
                                 callback_group=self._group)
-        self._camera_services: dict[str, Any] = {}
+        # A transition id the state lacks is refused, not an RCLError that ends the node.
+        guard_change_state(getattr(self, "_service_change_state", None), self.state,
+                           lambda: self._state_machine.available_transitions,
+                           self.get_logger().warning)
+        self.create_timer(DELIVERY_CHECK_S, self._check_delivery, callback_group=self._group)
         self.add_on_set_parameters_callback(self._on_set_parameters)
         if self._values["diagnostics_period"] > 0:
             self.create_timer(self._values["diagnostics_period"], self._publish_diagnostics,
@@ -148,21 +153,23 @@ class DetectNode(LifecycleNode):
             values = read_values(self)
             check_values(values)
             check_input_values(values)
+            check_camera_names(values["cameras"], self.get_namespace(), self.get_name())
             store = (self._injected.vector_store if self._injected is not None
                      else store_from_options(detector_options(values)))
         except Exception as error:
             return self._fail("configure", error)
         self._values, self._store = values, store
         self._history.size = values["history_size"]
-        for topics in camera_topics(values["cameras"]):
-            camera = Camera(topics, depth=StampPairer(values["depth_slop"]))
-            camera.advertise(self, values["use_depth"])
-            if topics.name:
-                self._camera_services[topics.name] = self.create_service(
-                    LabelInstance, f"~/{topics.name.strip('/')}/label_instance",
-                    self.node_services.camera_handler(topics.name),
-                    qos_profile=SERVICE_QOS, callback_group=self._group)
-            self._cameras.append(camera)
+        try:
+            for topics in camera_topics(values["cameras"]):
+                camera = Camera(topics, depth=StampPairer(values["depth_slop"]))
+                self._cameras.append(camera)  # first: a failure below still closes its outputs
+                camera.advertise(self, values["use_depth"],
+                                 self.node_services.camera_handler(topics.name), SERVICE_QOS,
+                                 self._group)
+        except Exception as error:  # a name ROS refuses: say which, and leave nothing behind
+            self._close_store()
+            return self._fail("configure", error)
         self._gate.open = True
         self.last_error = ""
         self.get_logger().info(f"configured: store {values['store']}, "
@@ -201,7 +208,7 @@ class DetectNode(LifecycleNode):
         for camera in self._cameras:
             camera.subscribe(self, self._worker.submit, image_qos,
                              self._values["image_transport"] == "compressed",
-                             self._values["use_depth"], self._group)
+                             self._values["use_depth"], self._group, self.frames.warn)
         self._worker.start()
         inputs = ", ".join(sub.topic_name for c in self._cameras for sub in c.subscriptions)
         self.get_logger().info(
@@ -257,10 +264,7 @@ class DetectNode(LifecycleNode):
     def _close_store(self) -> None:
         self._gate.close()
         for camera in self._cameras:
-            camera.unadvertise(self)
-        for service in self._camera_services.values():
-            self.destroy_service(service)
-        self._camera_services.clear()
+            camera.unadvertise(self)  # its publishers and its label_instance service
         self._cameras = []
         store, self._store = self._store, None
         if store is None or self._injected is not None:
@@ -277,6 +281,10 @@ class DetectNode(LifecycleNode):
     def last_latency_ms(self) -> float:
         """How long the last frame took, from its batch's start to publishing (ms)."""
         return self.frames.last_latency_ms
+
+    def _check_delivery(self) -> None:
+        if self.state() == "active":  # frames are expected only while subscribed
+            self.frames.check_delivery(self.count_publishers, self._worker.delivery_problem)
 
     def _on_worker_error(self, error: BaseException) -> None:
         self.get_logger().error(f"frame failed: {error!r}", throttle_duration_sec=WARN_PERIOD_S)

@@ -10,7 +10,9 @@ cost one embedder call per round instead of two.
 
 Frames lost before they reach the node (DDS drops best-effort samples under load; a
 ``KEEP_LAST`` queue overflows) never reach a callback. :class:`StampGapCounter` estimates them
-from gaps in the header stamps (ROS 2 headers have no sequence number): ``lost``.
+from gaps in the header stamps (ROS 2 headers have no sequence number): ``lost``; a
+:class:`~sam_detect_ros.frame_delivery.DeliveryWatch` per camera notices when a publisher's
+frames stop reaching the node altogether (:meth:`FrameWorker.delivery_problem`).
 
 No rclpy inside.
 
@@ -33,6 +35,8 @@ import statistics
 import threading
 import time
 from typing import Any, Callable
+
+from sam_detect_ros.frame_delivery import DeliveryWatch
 
 COUNTERS = ("received", "processed", "dropped", "failed", "lost")
 
@@ -122,6 +126,7 @@ class FrameWorker:
         self._order: list[str] = []
         self._counts: dict[str, dict[str, int]] = {}
         self._gaps: dict[str, StampGapCounter] = {}
+        self._delivery: dict[str, DeliveryWatch] = {}
         self._busy = False
         self._stopping = False
         self._thread: threading.Thread | None = None
@@ -134,6 +139,7 @@ class FrameWorker:
             counts = self._counts_of(camera)
             counts["received"] += 1
             counts["lost"] += self._gaps[camera].observe(stamp_ns)
+            self._watch(camera).arrived(time.monotonic(), stamp_ns)
             if camera in self._pending:
                 counts["dropped"] += 1
             self._pending[camera] = Frame(camera, message)
@@ -151,13 +157,29 @@ class FrameWorker:
             return {name: sum(self._counts.get(c, {}).get(name, 0) for c in cameras)
                     for name in COUNTERS}
 
+    def delivery_problem(self, camera: str, publishers: int) -> str | None:
+        """Return why ``camera``'s frames do not reach the node, or None when they do.
+
+        Args:
+            camera: The camera's name.
+            publishers: How many publishers its image topic has now.
+        """
+        with self._condition:
+            return self._watch(camera).problem(time.monotonic(), publishers)
+
+    def _watch(self, camera: str) -> DeliveryWatch:
+        if camera not in self._delivery:
+            self._delivery[camera] = DeliveryWatch()
+        return self._delivery[camera]
+
     # -- the worker ----------------------------------------------------------------------------
 
     def start(self) -> None:
-        """Start the worker thread (again, after :meth:`stop`)."""
+        """Start the worker thread (again, after :meth:`stop`); delivery is watched afresh."""
         with self._condition:
             if self._thread is not None and self._thread.is_alive():
                 return
+            self._delivery.clear()  # a pause is no silence of the cameras
             self._stopping = False
             self._thread = threading.Thread(target=self._run, name="sam_detect_worker",
                                             daemon=True)

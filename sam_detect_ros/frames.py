@@ -7,6 +7,11 @@ on each batch of waiting frames, one per camera: it decodes them, runs the detec
 them at once (or tracks each camera as its own video), remembers the results for
 ``~/label_instance`` and publishes detections, markers and the overlay. It takes what it needs
 from the node (the active detector, the cameras, the settings) as functions, and holds no node.
+
+Frames over the pixel budget (``max_image_pixels``; a compressed frame is judged by its header,
+before decoding) count as failed. :meth:`CameraFrames.check_delivery` warns when a camera's
+topic has a publisher but its frames do not reach the node
+(:mod:`sam_detect_ros.frame_delivery`).
 """
 
 from __future__ import annotations
@@ -19,6 +24,7 @@ from rclpy.qos import QoSProfile, ReliabilityPolicy
 from sam_detect.errors import SamDetectError
 from sam_detect.results import Detections
 from sam_detect_ros.conversions import (
+    check_frame_pixels,
     compressed_msg_to_rgb,
     depth_msg_to_metres,
     detections_to_msg,
@@ -27,24 +33,28 @@ from sam_detect_ros.conversions import (
     rgb_to_image_msg,
     stamp_ns,
 )
-from sam_detect_ros.depth import instance_positions, Intrinsics, StampPairer
+from sam_detect_ros.depth import instance_positions, Intrinsics, MIN_FOCAL_PX, StampPairer
 from sam_detect_ros.diagnostics import Throttle
+from sam_detect_ros.frame_delivery import delivery_warning
 from sam_detect_ros.frame_history import FrameHistory, RecentFrame
 from sam_detect_ros.frame_worker import Frame
 from sam_detect_ros.topics import CameraTopics
 from sam_detect_ros.msg import InstanceArray
+from sam_detect_ros.srv import LabelInstance
 from sensor_msgs.msg import CameraInfo, CompressedImage, Image
 from visualization_msgs.msg import MarkerArray
 
 WARN_PERIOD_S = 5.0  # throttle for warnings about bad frames, per camera
+DELIVERY_WARN_PERIOD_S = 30.0  # throttle for the warning about frames lost between processes
 DEPTH_WAIT_S = 0.1  # how long a frame waits for its depth image, while depth keeps coming
 
 
 @dataclass
 class Camera:
-    """One camera's topics, publishers, subscriptions and depth state (``name`` "" when single).
+    """One camera's topics, publishers, service, subscriptions and depth (``name`` "" if single).
 
     Attributes:
+        label_instance: The ``~/<camera>/label_instance`` service of a named camera.
         depth: Recent depth images, paired with colour frames by stamp.
         intrinsics: From the latest ``camera_info``; None before the first or when K is unset.
     """
@@ -53,6 +63,7 @@ class Camera:
     detections_pub: Any = None
     overlay_pub: Any = None
     markers_pub: Any = None
+    label_instance: Any = None
     subscriptions: list[Any] = field(default_factory=list)
     depth: StampPairer = field(default_factory=StampPairer)
     intrinsics: Intrinsics | None = None
@@ -62,8 +73,14 @@ class Camera:
         """Return the camera's namespace (``""`` for the single ``image`` input)."""
         return self.topics.name
 
-    def advertise(self, node: Any, use_depth: bool) -> None:
-        """Create the camera's lifecycle publishers on ``node`` (markers with depth)."""
+    def advertise(self, node: Any, use_depth: bool,
+                  label_instance: Callable[[Any, Any], Any] | None = None, qos: Any = None,
+                  group: Any = None) -> None:
+        """Create the camera's lifecycle publishers on ``node`` (markers with depth).
+
+        A named camera also gets its ``~/<camera>/label_instance`` service, answered by
+        ``label_instance`` (with ``qos`` and the callback ``group``).
+        """
         reliable = QoSProfile(depth=10, reliability=ReliabilityPolicy.RELIABLE)
         self.detections_pub = node.create_lifecycle_publisher(
             InstanceArray, self.topics.detections, reliable)
@@ -71,12 +88,18 @@ class Camera:
         if use_depth:
             self.markers_pub = node.create_lifecycle_publisher(
                 MarkerArray, self.topics.markers, reliable)
+        if self.name and label_instance is not None:
+            self.label_instance = node.create_service(
+                LabelInstance, f"~/{self.name.strip('/')}/label_instance", label_instance,
+                qos_profile=qos, callback_group=group)
 
     def subscribe(self, node: Any, submit: Callable[[str, Any, int], None], qos: Any,
-                  compressed: bool, use_depth: bool, group: Any) -> None:
+                  compressed: bool, use_depth: bool, group: Any,
+                  warn: Callable[[str, str], None] = lambda key, message: None) -> None:
         """Subscribe ``node`` to the camera's image (and depth, camera_info) topics.
 
-        Each image goes to ``submit(camera, message, stamp_ns)`` (the frame worker).
+        Each image goes to ``submit(camera, message, stamp_ns)`` (the frame worker); ``warn(key,
+        message)`` says why a ``camera_info`` is ignored.
         """
         topics = self.topics
         self.subscriptions.append(node.create_subscription(
@@ -90,8 +113,16 @@ class Camera:
                 qos, callback_group=group))
             self.subscriptions.append(node.create_subscription(
                 CameraInfo, topics.camera_info,
-                lambda msg: setattr(self, "intrinsics", Intrinsics.from_camera_info(msg)),
-                qos, callback_group=group))
+                lambda msg: self.read_camera_info(msg, warn), qos, callback_group=group))
+
+    def read_camera_info(self, msg: Any, warn: Callable[[str, str], None]) -> None:
+        """Take a ``camera_info``'s intrinsics; say why an unusable one is ignored."""
+        self.intrinsics = Intrinsics.from_camera_info(msg)
+        if self.intrinsics is None and any(msg.k):  # all zeros: an uncalibrated driver
+            warn(f"{self.name}/camera_info",
+                 f"ignoring camera_info: K has fx={msg.k[0]:g}, fy={msg.k[4]:g} (focal lengths "
+                 f"of at least {MIN_FOCAL_PX:g} pixel and finite values needed); no 3D "
+                 "positions until a usable one arrives")
 
     def unsubscribe(self, node: Any) -> None:
         """Destroy the camera's subscriptions on ``node``."""
@@ -100,10 +131,13 @@ class Camera:
         self.subscriptions.clear()
 
     def unadvertise(self, node: Any) -> None:
-        """Destroy the camera's publishers on ``node``."""
+        """Destroy the camera's publishers and service on ``node``."""
         for publisher in (self.detections_pub, self.overlay_pub, self.markers_pub):
             if publisher is not None:
                 node.destroy_lifecycle_publisher(publisher)
+        if self.label_instance is not None:
+            node.destroy_service(self.label_instance)
+            self.label_instance = None
 
 
 @dataclass
@@ -114,7 +148,7 @@ class CameraFrames:
         detector: Returns the active detector, or None (frames are then dropped).
         cameras: Returns the configured cameras.
         settings: Returns the node's current parameter values (``tracking``,
-            ``publish_overlay``).
+            ``publish_overlay``, ``max_image_pixels``, ``image_qos``).
         history: Where published frames are remembered for ``~/label_instance``.
         count: Counts a frame of a camera as ``processed`` or ``failed``.
         compute_lock: Held while the models run (services and parameter changes wait).
@@ -134,14 +168,17 @@ class CameraFrames:
     observe: Callable[[Any, Detections], None] | None = None
     last_latency_ms: float = 0.0
     warnings: Throttle = field(default_factory=lambda: Throttle(WARN_PERIOD_S))
+    delivery_warnings: Throttle = field(
+        default_factory=lambda: Throttle(DELIVERY_WARN_PERIOD_S))
 
     def process(self, frames: list[Frame]) -> None:
         """Run the detector on the waiting frames of every camera at once and publish."""
         started = time.perf_counter()
         decoded = []
+        budget = self.settings()["max_image_pixels"]
         for frame in frames:
             try:
-                decoded.append((frame, decode(frame)))
+                decoded.append((frame, decode(frame, budget)))
             except SamDetectError as error:
                 self.skip(frame.camera, error)
         if not decoded:
@@ -215,18 +252,43 @@ class CameraFrames:
         where = f" from camera {camera}" if camera else ""
         self.warn(camera, f"skipping frame{where}: {error}")
 
-    def warn(self, key: str, message: str) -> None:
+    def warn(self, key: str, message: str, throttle: Throttle | None = None) -> None:
         """Log ``message`` unless ``key`` spoke within the last few seconds."""
         # Throttled per camera: one broken camera must not silence the other's warnings.
-        if self.warnings.ready(key, time.monotonic()):
+        if (throttle or self.warnings).ready(key, time.monotonic()):
             self.logger.warning(message)
 
+    def check_delivery(self, publishers: Callable[[str], int],
+                       problem: Callable[[str, int], str | None]) -> None:
+        """Warn when a camera's image topic has a publisher but its frames do not arrive.
 
-def decode(frame: Frame) -> Any:
-    """Return a frame's image (raw or compressed) as RGB."""
+        Args:
+            publishers: Returns how many publishers a topic has (``Node.count_publishers``).
+            problem: Returns why a camera's frames do not arrive, given its publisher count, or
+                None (``FrameWorker.delivery_problem``).
+        """
+        for camera in self.cameras():
+            for subscription in camera.subscriptions[:1]:  # the image input
+                count = publishers(subscription.topic_name)
+                why = problem(camera.name, count)
+                if why is not None:
+                    self.warn(f"delivery/{camera.name}", delivery_warning(
+                        subscription.topic_name, count, why, self.settings()["image_qos"]),
+                        self.delivery_warnings)
+
+
+def decode(frame: Frame, max_pixels: int | None = None) -> Any:
+    """Return a frame's image (raw or compressed) as RGB.
+
+    Raises:
+        InvalidImageError: for a frame that cannot be decoded, or of more than ``max_pixels``
+            (a compressed one judged by its header, before decoding; None: no budget).
+    """
     if isinstance(frame.message, CompressedImage):
-        return compressed_msg_to_rgb(frame.message)
+        return compressed_msg_to_rgb(frame.message, max_pixels=max_pixels)
+    check_frame_pixels(frame.message, max_pixels)
     return image_msg_to_rgb(frame.message)
 
 
-__all__ = ["Camera", "CameraFrames", "DEPTH_WAIT_S", "WARN_PERIOD_S", "decode"]
+__all__ = ["Camera", "CameraFrames", "DELIVERY_WARN_PERIOD_S", "DEPTH_WAIT_S", "WARN_PERIOD_S",
+           "decode"]

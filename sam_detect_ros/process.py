@@ -5,6 +5,8 @@
 :func:`run_node` is what ``ros2 run sam_detect_ros detect_node`` (and ``python -m
 sam_detect_ros.detect_node``) runs: it spins the node until Ctrl-C or SIGTERM, stops it in
 order (the worker, the store, then ROS), and prints a start-up error as one line, exit status 2.
+An exception escaping a callback (rclpy lets some reach the executor) is logged and the node
+keeps serving.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from rclpy.signals import SignalHandlerOptions
 from sam_detect.errors import SamDetectError
 
 SIGNAL_POLL_S = 0.2  # how soon the main thread sees Ctrl-C / SIGTERM while idle
+ERROR_PERIOD_S = 5.0  # throttle for the line about a callback that failed
 
 
 class StopSignals:
@@ -77,7 +80,13 @@ def run_node(make_node: Callable[[], Any], render_error: Callable[[BaseException
         executor.add_node(node)
         signals.spinning = True
         while rclpy.ok() and not signals.requested:  # a timeout, so the handler gets to run
-            executor.spin_once(timeout_sec=SIGNAL_POLL_S)
+            try:
+                executor.spin_once(timeout_sec=SIGNAL_POLL_S)
+            except ExternalShutdownException:
+                raise
+            except Exception as error:  # a callback's bug is logged; the node keeps serving
+                node.get_logger().error(f"a callback failed: {error!r}",
+                                        throttle_duration_sec=ERROR_PERIOD_S)
     except (SamDetectError, ParameterException) as error:
         print(f"{name}: {render_error(error)}", file=sys.stderr)
         if node is None:
@@ -104,4 +113,4 @@ def run_node(make_node: Callable[[], Any], render_error: Callable[[BaseException
     return 0
 
 
-__all__ = ["SIGNAL_POLL_S", "StopSignals", "run_node"]
+__all__ = ["ERROR_PERIOD_S", "SIGNAL_POLL_S", "StopSignals", "run_node"]

@@ -19,6 +19,11 @@ from sam_detect.errors import SamDetectError
 from sam_detect.options import option
 
 _NAME = re.compile(r"/?[A-Za-z][A-Za-z0-9_]*(/[A-Za-z][A-Za-z0-9_]*)*")
+#: The longest fully qualified topic or service name ROS 2 accepts (rmw's
+#: RMW_TOPIC_MAX_NAME_LENGTH, 255 - 8: DDS adds a prefix and a suffix of its own).
+MAX_NAME_LENGTH = 247
+#: The topics a camera may use, by their CameraTopics property.
+TOPIC_KINDS = ("image", "compressed", "depth", "camera_info", "detections", "overlay", "markers")
 
 
 def _topic(base: str, doc: str) -> property:
@@ -73,4 +78,64 @@ def check_input_values(values: dict[str, Any]) -> None:
         raise SamDetectError(f"cameras: each camera once, got {cameras}")
 
 
-__all__ = ["CameraTopics", "camera_topics", "check_input_values"]
+def resolve_name(name: str, namespace: str = "/") -> str:
+    """Return a topic name as ROS resolves it in ``namespace`` (absolute names stay).
+
+    Example:
+        >>> resolve_name("front/image"), resolve_name("front/image", "/robot")
+        ('/front/image', '/robot/front/image')
+        >>> resolve_name("/front/image", "/robot")
+        '/front/image'
+    """
+    if name.startswith("/"):
+        return name
+    return f"{namespace.rstrip('/')}/{name}"
+
+
+def check_camera_names(cameras: list[str], namespace: str = "/",
+                       node: str = "sam_detect") -> None:
+    """Refuse cameras that are one camera twice, or whose names ROS cannot carry.
+
+    ``front`` and ``/front`` are the same camera in the root namespace (both read
+    ``/front/image``); ``front`` and ``/front`` in ``/robot`` read different topics but would
+    share the service ``~/front/label_instance``. Every topic and service name of a camera must
+    fit in :data:`MAX_NAME_LENGTH` characters once resolved.
+
+    Raises:
+        SamDetectError: naming the parameter, the cameras and the clash or the long name.
+
+    Example:
+        >>> check_camera_names(["front", "/front"])
+        Traceback (most recent call last):
+        ...
+        sam_detect.errors.SamDetectError: cameras: 'front' and '/front' are the same camera \
+(both read /front/image); list each camera once
+    """
+    node_prefix = resolve_name(node, namespace)
+    by_topic: dict[str, str] = {}
+    by_service: dict[str, str] = {}
+    for name in cameras:
+        topics = CameraTopics(name)
+        image = resolve_name(topics.image, namespace)
+        service = f"{node_prefix}/{name.strip('/')}/label_instance"
+        for seen, key, what in ((by_topic, image, f"both read {image}"),
+                                (by_service, service, f"both would answer {service}")):
+            if key in seen and seen[key] != name:
+                raise SamDetectError(f"cameras: '{seen[key]}' and '{name}' are the same camera "
+                                     f"({what}); list each camera once")
+            seen[key] = name
+        longest = max([resolve_name(getattr(topics, kind), namespace) for kind in TOPIC_KINDS]
+                      + [service], key=len)
+        if len(longest) > MAX_NAME_LENGTH:
+            raise SamDetectError(
+                f"cameras: '{_short(name)}' ({len(name)} characters) is too long: "
+                f"{_short(longest)} would have {len(longest)} characters, and ROS allows "
+                f"{MAX_NAME_LENGTH} in a topic or service name")
+
+
+def _short(name: str, keep: int = 40) -> str:
+    return name if len(name) <= keep else f"{name[:keep - 3]}..."
+
+
+__all__ = ["CameraTopics", "MAX_NAME_LENGTH", "camera_topics", "check_camera_names",
+           "check_input_values", "resolve_name"]

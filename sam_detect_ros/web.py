@@ -8,6 +8,9 @@ no copy); "Freeze" in the page takes the latest one with its detections, and tea
 ``SAMDetect.add_examples`` with the instance's embedding - the same as ``~/label_instance``.
 Prompted masks (points, box) run the models under the node's compute lock, between frames.
 
+The page is the annotation app's, behind the same guard (sam_detect/annotate/guard.py: token,
+loopback Host names, same-origin changes, a body cap read from the stream; docs/hardening.md).
+
 No rclpy here: the node creates one :class:`LiveWeb` and stops it on destroy.
 
 Example (what the node does):

@@ -82,3 +82,66 @@ def object_png(tmp_path: Path) -> Path:
     path = tmp_path / "object.png"
     cv2.imwrite(str(path), image)
     return path
+
+
+def _stream_chunked(url: str, path: str, total: int, headers: dict[str, str] | None = None,
+                    chunk: int = 1 << 20, timeout: float = 60.0) -> tuple[int, int]:
+    """POST ``total`` bytes of a chunked body to ``url + path``; stop when the server answers.
+
+    Returns ``(status, bytes sent before the answer came)``; status 0 when the server neither
+    answered nor read on for ``timeout`` seconds. A raw socket, because an HTTP client would
+    send the whole body before it reads the answer.
+    """
+    import select
+    import socket
+    import time
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    sock = socket.create_connection((parts.hostname, parts.port), timeout=timeout)
+    head = (f"POST {path} HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Content-Type: application/json\r\nTransfer-Encoding: chunked\r\n"
+            + "".join(f"{k}: {v}\r\n" for k, v in (headers or {}).items()) + "\r\n")
+    sock.sendall(head.encode())
+    block = f"{chunk:x}\r\n".encode() + b"x" * chunk + b"\r\n"
+    blocks = -(-total // chunk)
+    pending = memoryview(block)
+    sent, answer = 0, b""
+    sock.setblocking(False)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            readable, writable, _ = select.select([sock], [sock] if pending else [], [], 1.0)
+            if readable:
+                try:
+                    answer = sock.recv(4096)
+                except ConnectionError:
+                    answer = b""
+                break
+            if writable:
+                try:
+                    done = sock.send(pending)
+                except BlockingIOError:
+                    continue
+                except ConnectionError:
+                    break
+                sent += done
+                pending = pending[done:]
+                if not pending and blocks > 0:
+                    blocks -= 1  # one more chunk, or the last one that ends the body
+                    pending = memoryview(block if blocks else b"0\r\n\r\n")
+                deadline = time.monotonic() + timeout
+    finally:
+        sock.close()
+    status = int(answer.split(b" ")[1]) if answer.startswith(b"HTTP/1.1 ") else 0
+    return status, sent
+
+
+@pytest.fixture
+def stream_chunked() -> Any:
+    """Return ``stream(url, path, total, headers=None) -> (status, bytes sent)``.
+
+    A chunked POST of ``total`` bytes that stops as soon as the server answers
+    (:func:`_stream_chunked`).
+    """
+    return _stream_chunked

@@ -4,22 +4,26 @@
 
 Safe by default: :class:`AnnotationUI` binds 127.0.0.1; any other host needs a token
 (``token=`` / ``--token`` or ``$SAM_DETECT_TOKEN``), checked in constant time on every request
-and never logged (uvicorn's access log, which prints URLs, is off). Request bodies are capped,
-pictures and examples are addressed by index or id (never by path), and a bad request gets a
-one-line 4xx before anything is written.
+and never logged (uvicorn's access log, which prints URLs, is off). Before any work,
+:class:`~sam_detect.annotate.guard.RequestGuard` checks the token, the Host (loopback names only
+without a token), the origin of every change and the body size (docs/hardening.md). Pictures
+and examples are addressed by index or id (never by path), and a bad request gets a one-line
+4xx, naming pictures relative to the folder, before anything is written.
 
 (No ``from __future__ import annotations`` here: FastAPI reads the route functions'
 annotations, and the request models are imported inside :func:`create_app`.)
 """
 
-import hmac
-import ipaddress
+import errno
 import logging
 import os
+import socket
 import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
+from sam_detect.annotate.guard import is_loopback, TOKEN_COOKIE  # noqa: F401 - re-exported
 from sam_detect.errors import SamDetectError, require_extra
 
 logger = logging.getLogger(__name__)
@@ -27,22 +31,7 @@ logger = logging.getLogger(__name__)
 STATIC_DIR = Path(__file__).parent / "static"
 MAX_BODY_BYTES = 64 * 1024
 TOKEN_ENV = "SAM_DETECT_TOKEN"
-TOKEN_COOKIE = "sam_detect_token"
-
-
-def is_loopback(host: str) -> bool:
-    """Return whether ``host`` only accepts connections from this machine.
-
-    Example:
-        >>> is_loopback("127.0.0.1"), is_loopback("localhost"), is_loopback("0.0.0.0")
-        (True, True, False)
-    """
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+MIN_TOKEN_LENGTH = 8
 
 
 def resolve_token(host: str, token: str | None) -> str | None:
@@ -52,8 +41,14 @@ def resolve_token(host: str, token: str | None) -> str | None:
         SamDetectError: when ``host`` is reachable from other machines and there is no token.
     """
     token = token or os.environ.get(TOKEN_ENV) or None
-    if token is not None and len(token) < 8:
-        raise SamDetectError("the token is too short; use at least 8 characters")
+    if token is not None and not (token.isascii() and token.isprintable()
+                                  and not any(c.isspace() for c in token)):
+        # Headers lose surrounding spaces and cookies refuse some characters: a token only the
+        # URL could carry would lock out every script and the page's own requests.
+        raise SamDetectError("the token must be printable ASCII without spaces")
+    if token is not None and len(token) < MIN_TOKEN_LENGTH:
+        raise SamDetectError(f"the token is too short; use at least {MIN_TOKEN_LENGTH} "
+                             "characters")
     if token is None and not is_loopback(host):
         raise SamDetectError(
             f"--host {host} is reachable from other machines: give --token or set "
@@ -61,8 +56,26 @@ def resolve_token(host: str, token: str | None) -> str | None:
     return token
 
 
-def _example_id(value: str) -> int | str:
-    return int(value) if value.isdigit() else value
+def example_id(value: str) -> int | str:
+    """Return a stored example's id from a URL: ASCII digits (below 2^64) or a UUID.
+
+    Raises:
+        NotFoundError: for anything else (``²``, a full-width ``１``, a name).
+
+    Example:
+        >>> example_id("12"), example_id("6f1c36b0-5d36-4e59-9d3a-1c2e7c0b8e1a")
+        (12, '6f1c36b0-5d36-4e59-9d3a-1c2e7c0b8e1a')
+    """
+    from sam_detect.annotate.session import NotFoundError
+
+    if value.isascii() and value.isdigit() and int(value) < 2 ** 64:
+        return int(value)
+    try:
+        if len(value) == 36:
+            return str(uuid.UUID(value))
+    except ValueError:
+        pass
+    raise NotFoundError(f"no stored example {value[:40]!r}: ids are numbers or UUIDs")
 
 
 def create_app(session: Any, token: str | None = None,
@@ -72,50 +85,47 @@ def create_app(session: Any, token: str | None = None,
     Args:
         session: An :class:`~sam_detect.annotate.session.AnnotationSession`.
         token: When set, every request must carry it (``Authorization: Bearer``, the
-            ``X-Token`` header, or the cookie set by opening ``/?token=...`` once).
-        max_body_bytes: Larger request bodies are refused with 413.
+            ``X-Token`` header, or the cookie set by opening ``/?token=...`` once); when None,
+            only requests to a loopback name (``127.0.0.1``, ``localhost``, ``[::1]``) are served.
+        max_body_bytes: Larger request bodies are refused with 413 (never read past this).
     """
     require_extra("fastapi", "ui", "the annotation UI")
     from fastapi import FastAPI, HTTPException, Query, Request
-    from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
+    from fastapi.exceptions import RequestValidationError
+    from fastapi.responses import FileResponse, JSONResponse, Response
     from fastapi.staticfiles import StaticFiles
 
+    from sam_detect.annotate.guard import RequestGuard
     from sam_detect.annotate.schemas import PromptRequest, RelabelRequest, SaveRequest, Target
-    from sam_detect.annotate.session import NotFoundError, label_colours
+    from sam_detect.annotate.session import ConflictError, label_colours, NotFoundError
 
     app = FastAPI(title="sam_detect annotate", docs_url=None, redoc_url=None, openapi_url=None)
     app.state.session = session
 
-    @app.middleware("http")
-    async def guard(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > max_body_bytes):
-            return JSONResponse({"detail": f"request body over {max_body_bytes} bytes"}, 413)
-        if request.method in ("POST", "PUT", "PATCH") and length is None:
-            body = await request.body()  # chunked upload: read, but never more than allowed
-            if len(body) > max_body_bytes:
-                return JSONResponse({"detail": f"request body over {max_body_bytes} bytes"}, 413)
-        if token is not None:
-            given = request.query_params.get("token")
-            if given is not None and hmac.compare_digest(given.encode(), token.encode()):
-                # The page's URL should not keep the token: move it into a cookie.
-                response = RedirectResponse(str(request.url.remove_query_params("token")), 303)
-                response.set_cookie(TOKEN_COOKIE, token, httponly=True, samesite="strict")
-                return response
-            header = request.headers.get("authorization", "")
-            candidates = [request.headers.get("x-token", ""),
-                          header[7:] if header.lower().startswith("bearer ") else "",
-                          request.cookies.get(TOKEN_COOKIE, "")]
-            if not any(c and hmac.compare_digest(c.encode(), token.encode())
-                       for c in candidates):
-                return JSONResponse({"detail": "a valid token is required (open the URL "
-                                               "with ?token=... once)"}, 401)
-        return await call_next(request)
+    app.add_middleware(RequestGuard, token=token, max_body_bytes=max_body_bytes)
+    root = getattr(session.source, "root", None)
+
+    def public(message: str) -> str:
+        """Return an error message fit for the page: one line, no absolute server path."""
+        message = " ".join(str(message).split())
+        if root is not None:  # name pictures relative to the folder, as the page does
+            message = message.replace(f"{root}{os.sep}", "").replace(str(root), ".")
+        return message
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Any:
+        # FastAPI's own handler echoes the input, which JSON cannot carry when it is NaN or
+        # 1e400 (a 500); the field and the problem are what a client needs.
+        problems = ["{}: {}".format(".".join(str(part) for part in error.get("loc", ())),
+                                    error.get("msg", "invalid"))
+                    for error in exc.errors()[:5]]
+        return JSONResponse({"detail": public("; ".join(problems) or "invalid request")}, 422)
 
     @app.exception_handler(SamDetectError)
     async def library_error(request: Request, exc: SamDetectError) -> Any:
-        status = 404 if isinstance(exc, NotFoundError) else 400
-        return JSONResponse({"detail": " ".join(str(exc).split())}, status)
+        status = (404 if isinstance(exc, NotFoundError) else 409
+                  if isinstance(exc, ConflictError) else 400)
+        return JSONResponse({"detail": public(str(exc))}, status)
 
     @app.get("/", include_in_schema=False)
     def page() -> Any:
@@ -131,7 +141,7 @@ def create_app(session: Any, token: str | None = None,
     @app.get("/api/state")
     def state() -> Any:
         names = session.names()
-        return {"live": bool(session.source.live), "count": len(names), "names": names[:5000],
+        return {"live": bool(session.source.live), "count": len(names), "names": names,
                 "labels": session.labels(), "masker": session.masker.name,
                 "colours": label_colours(list(session.labels())),
                 "max_body_bytes": max_body_bytes}
@@ -191,18 +201,18 @@ def create_app(session: Any, token: str | None = None,
 
     @app.get("/api/examples/{point_id}")
     def example(point_id: str) -> Any:
-        found = session.examples(ids=[_example_id(point_id)], limit=1)
+        found = session.examples(ids=[example_id(point_id)], limit=1)
         if not found:
             raise HTTPException(404, f"no stored example {point_id}")
         return found[0]
 
     @app.delete("/api/examples/{point_id}")
     def delete(point_id: str) -> Any:
-        return session.delete_example(_example_id(point_id))
+        return session.delete_example(example_id(point_id))
 
     @app.post("/api/examples/{point_id}/relabel")
     def relabel(point_id: str, request: RelabelRequest) -> Any:
-        return session.relabel_example(_example_id(point_id), request.label)
+        return session.relabel_example(example_id(point_id), request.label)
 
     @app.get("/api/hard")
     def hard(limit: int = Query(20, ge=1, le=200)) -> Any:
@@ -218,6 +228,34 @@ def create_app(session: Any, token: str | None = None,
         return session.freeze()
 
     return app
+
+
+def listen(host: str, port: int) -> socket.socket:
+    """Return a socket bound to ``host:port`` and listening, for uvicorn to serve on.
+
+    Raises:
+        SamDetectError: for a port outside 1-65535, or an address that cannot be bound (in use,
+            not this machine's, no permission), in one line.
+    """
+    if isinstance(port, bool) or not isinstance(port, int) or not 1 <= port <= 65535:
+        raise SamDetectError(f"port must be a number from 1 to 65535, got {port!r}")
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except (OSError, UnicodeError) as error:
+        raise SamDetectError(f"cannot listen on {host}:{port}: "
+                             f"{getattr(error, 'strerror', None) or error}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+        sock.listen(128)
+    except OSError as error:
+        sock.close()
+        raise SamDetectError(f"cannot listen on {host}:{port}: {error.strerror or error}"
+                             + (" (another program uses that port; pick another with --port)"
+                                if error.errno == errno.EADDRINUSE else "")) from None
+    return sock
 
 
 class ServerThread:
@@ -307,13 +345,24 @@ class AnnotationUI:
         import uvicorn
 
         app = self.app(image_directory, host=host)
-        print(f"annotate: open http://{host}:{port}/"
+        try:
+            # Listen first: an address in use is one line, before any URL is printed.
+            listening = listen(host, port)
+        except SamDetectError:
+            app.state.session.close()
+            raise
+        shown = f"[{host}]" if ":" in host else host
+        print(f"annotate: open http://{shown}:{port}/"
               + ("  (append ?token=<your token> once)" if self.token or
                  os.environ.get(TOKEN_ENV) else ""), flush=True)
         try:
-            uvicorn.run(app, host=host, port=port, access_log=False, log_level="warning")
+            config = uvicorn.Config(app, host=host, port=port, access_log=False,
+                                    log_level="warning")
+            uvicorn.Server(config).run(sockets=[listening])
         finally:
+            listening.close()
             app.state.session.close()
 
 
-__all__ = ["AnnotationUI", "ServerThread", "create_app", "is_loopback", "resolve_token"]
+__all__ = ["AnnotationUI", "ServerThread", "create_app", "example_id", "is_loopback", "listen",
+           "resolve_token"]

@@ -4,13 +4,19 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 MAX_POINTS = 64
 MAX_RUNS = 200_000  # runs of an edited mask; the body cap binds first
 
 
-class Target(BaseModel):
+class Body(BaseModel):
+    """A request body: numbers must be finite (JSON's ``NaN`` and ``1e400`` are refused, 422)."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
+
+
+class Target(Body):
     """The mask a request is about: a detected instance, or a candidate of a prompt."""
 
     instance: int | None = Field(None, ge=0, le=100_000)
@@ -38,7 +44,7 @@ class SaveRequest(Target):
     mask: EditedMask | None = None
 
 
-class PromptRequest(BaseModel):
+class PromptRequest(Body):
     """Points (xy pixels; labels 1 = object, 0 = background) and/or a box ``x0, y0, x1, y1``."""
 
     points: list[tuple[float, float]] = Field(default_factory=list, max_length=MAX_POINTS)
@@ -46,7 +52,7 @@ class PromptRequest(BaseModel):
     box: tuple[float, float, float, float] | None = None
 
 
-class RelabelRequest(BaseModel):
+class RelabelRequest(Body):
     """Move a stored example to ``label``."""
 
     label: str = Field(..., max_length=256)

@@ -32,7 +32,7 @@ import numpy as np
 
 from sam_detect.classifier import is_background
 from sam_detect.errors import InvalidImageError, SamDetectError
-from sam_detect.image_io import IMAGE_SUFFIXES, load_image
+from sam_detect.image_io import DEFAULT_MAX_PIXELS, decode_image, IMAGE_SUFFIXES
 from sam_detect.labels import validate_label
 from sam_detect.palette import UNKNOWN_COLOUR, assign_colours, hex_colour, text_colour
 from sam_detect.results import Instance, Neighbour, decode_rle, encode_rle, mask_to_bbox
@@ -50,6 +50,10 @@ class NotFoundError(SamDetectError):
     """An image, instance, prompt or example the request names does not exist."""
 
 
+class ConflictError(SamDetectError):
+    """The picture a request is about changed since the page was shown it."""
+
+
 # -- sources -------------------------------------------------------------------------------------
 
 
@@ -60,14 +64,19 @@ class FolderSource:
         directory: The folder. Files are listed once; symbolic links leading outside the folder
             are skipped, and files are only ever read by their index in this list, so a request
             cannot name a path.
+        max_pixels: Pictures whose header declares more pixels are refused before decoding
+            (default :data:`~sam_detect.image_io.DEFAULT_MAX_PIXELS`, 8192 x 8192).
 
     Raises:
         InvalidImageError: when the folder does not exist or holds no image.
+
+    A picture deleted since the listing is a :class:`NotFoundError`, one that cannot be decoded
+    an :class:`~sam_detect.errors.InvalidImageError`; both name it relative to the folder.
     """
 
     live = False
 
-    def __init__(self, directory: str | Path) -> None:
+    def __init__(self, directory: str | Path, max_pixels: int = DEFAULT_MAX_PIXELS) -> None:
         root = Path(directory).expanduser().resolve()
         if not root.is_dir():
             raise InvalidImageError(f"{directory} is not a folder of images")
@@ -78,20 +87,31 @@ class FolderSource:
             raise InvalidImageError(f"no images found in {directory}")
         self.root = root
         self.files = files
+        self.max_pixels = max_pixels
         self._names = [p.relative_to(root).as_posix() for p in files]
 
     def names(self) -> list[str]:
         """Return the images' paths relative to the folder, in display order."""
         return list(self._names)
 
+    def _read(self, index: int) -> bytes:
+        name = self._names[index]
+        try:
+            return self.files[index].read_bytes()
+        except FileNotFoundError:
+            raise NotFoundError(f"{name} is no longer in the folder") from None
+        except OSError as error:
+            raise NotFoundError(f"cannot read {name}: {error.strerror or 'error'}") from None
+
     def digest(self, index: int) -> str:
         """Return the SHA-1 of image ``index``'s file: the cache key, cheaper than decoding."""
-        return hashlib.sha1(self.files[index].read_bytes()).hexdigest()
+        return hashlib.sha1(self._read(index)).hexdigest()
 
     def load(self, index: int) -> tuple[np.ndarray, str]:
-        """Return image ``index`` as RGB and the SHA-1 of its file's bytes."""
-        data = self.files[index].read_bytes()
-        return load_image(self.files[index]), hashlib.sha1(data).hexdigest()
+        """Return image ``index`` as RGB and the SHA-1 of the very bytes decoded."""
+        data = self._read(index)
+        image = decode_image(data, self._names[index], max_pixels=self.max_pixels)
+        return image, hashlib.sha1(data).hexdigest()
 
     def instances(self, index: int) -> list[Instance] | None:
         """Folders carry no precomputed detections."""
@@ -100,6 +120,10 @@ class FolderSource:
 
 class LiveSource:
     """Frames frozen from a running camera, each with the detections the node made for it.
+
+    Frames are addressed by a stable number: the Nth frame frozen is always index N - 1, also
+    after older frames were dropped, so a request made from an older view never reaches another
+    frame. A dropped frame keeps its name (marked "no longer kept") and answers 404.
 
     Args:
         grab: Returns the latest ``(rgb_frame, instances)`` or ``None`` when no frame came yet.
@@ -113,12 +137,12 @@ class LiveSource:
                  keep: int = 10) -> None:
         self.grab = grab
         self.keep = keep
-        self._frames: list[tuple[str, np.ndarray, list[Instance], str]] = []
-        self._count = 0
+        self._names: list[str] = []  # every frame ever frozen, by its number
+        self._frames: dict[int, tuple[np.ndarray, list[Instance], str]] = {}
         self._lock = threading.Lock()
 
     def freeze(self) -> int:
-        """Take the latest frame and its detections; return its index.
+        """Take the latest frame and its detections; return its (stable) index.
 
         Raises:
             NotFoundError: when the camera has sent nothing yet.
@@ -130,32 +154,44 @@ class LiveSource:
         frame = np.ascontiguousarray(frame)
         digest = hashlib.sha1(memoryview(frame).cast("B")).hexdigest()
         with self._lock:
-            self._count += 1
-            stamp = time.strftime("%H:%M:%S")
-            self._frames.append((f"frame-{self._count} {stamp}", frame, list(instances), digest))
-            del self._frames[:-self.keep]
-            return len(self._frames) - 1
+            index = len(self._names)
+            self._names.append(f"frame-{index + 1} {time.strftime('%H:%M:%S')}")
+            self._frames[index] = (frame, list(instances), digest)
+            for old in [i for i in self._frames if i <= index - self.keep]:
+                del self._frames[old]
+                self._names[old] += " (no longer kept)"
+            return index
+
+    def dropped(self, index: int) -> bool:
+        """Return whether frame ``index`` was frozen once and has been dropped since."""
+        with self._lock:
+            return 0 <= index < len(self._names) and index not in self._frames
 
     def names(self) -> list[str]:
-        """Return the frozen frames' names, oldest first."""
+        """Return the frozen frames' names by index, oldest first (dropped ones marked)."""
         with self._lock:
-            return [name for name, *_ in self._frames]
+            return list(self._names)
+
+    def _frame(self, index: int) -> tuple[np.ndarray, list[Instance], str]:
+        with self._lock:
+            frame = self._frames.get(index)
+        if frame is None:
+            raise NotFoundError(f"frame {index + 1} is no longer kept (the last {self.keep} "
+                                "frozen frames are); freeze a new one")
+        return frame
 
     def digest(self, index: int) -> str:
         """Return frozen frame ``index``'s content hash."""
-        with self._lock:
-            return self._frames[index][3]
+        return self._frame(index)[2]
 
     def load(self, index: int) -> tuple[np.ndarray, str]:
         """Return frozen frame ``index`` and its content hash."""
-        with self._lock:
-            _, frame, _, digest = self._frames[index]
+        frame, _, digest = self._frame(index)
         return frame, digest
 
     def instances(self, index: int) -> list[Instance] | None:
         """Return the node's detections of frozen frame ``index``."""
-        with self._lock:
-            return list(self._frames[index][2])
+        return list(self._frame(index)[1])
 
 
 # -- cached work ---------------------------------------------------------------------------------
@@ -177,6 +213,7 @@ class Summary:
     """What is kept of every encoded picture even after its pixels leave the cache."""
 
     name: str
+    digest: str
     shape: tuple[int, int]
     bboxes: list[tuple[int, int, int, int]]
     rles: list[dict[str, Any]]
@@ -190,6 +227,7 @@ class PromptResult:
     index: int
     masks: list[np.ndarray]
     embeddings: list[np.ndarray]
+    digest: str = ""
     done: threading.Event = field(default_factory=threading.Event)
     created: float = field(default_factory=time.monotonic)
 
@@ -348,6 +386,7 @@ class AnnotationSession:
         self._lock = threading.RLock()
         self._cache: collections.OrderedDict[str, Encoded] = collections.OrderedDict()
         self._digests: dict[int, str] = {}
+        self._shown: dict[int, str] = {}  # the content of each picture as the page last saw it
         self._encoding: dict[str, threading.Event] = {}  # pictures being encoded right now
         self._summaries: dict[int, Summary] = {}
         self._prompts: collections.OrderedDict[str, PromptResult] = collections.OrderedDict()
@@ -407,7 +446,7 @@ class AnnotationSession:
         encoded.jpeg = data.tobytes() if ok else b""
         dim = int(self.detector.embedder.dim)
         summary = Summary(
-            name=self.source.names()[index], shape=image.shape[:2],
+            name=self.source.names()[index], digest=digest, shape=image.shape[:2],
             bboxes=[tuple(int(v) for v in i.bbox) for i in instances],
             rles=[encode_rle(i.mask) for i in instances],
             embeddings=(np.stack([i.embedding for i in instances]).astype(np.float32)
@@ -452,6 +491,8 @@ class AnnotationSession:
         """
         start = time.perf_counter()
         encoded, cached = self.encoded(index)
+        with self._lock:
+            self._shown[index] = encoded.digest
         self._schedule_prefetch(index)
         height, width = encoded.image.shape[:2]
         return {
@@ -506,7 +547,7 @@ class AnnotationSession:
                 raise SamDetectError("no object found at those prompts; add a point or a box")
             embedding = self.detector.embed_masks(encoded.image, [first])[0]
         prompt_id = uuid.uuid4().hex
-        result = PromptResult(index, [first], [embedding])
+        result = PromptResult(index, [first], [embedding], encoded.digest)
         with self._lock:
             self._prompts[prompt_id] = result
             while len(self._prompts) > PROMPTS_KEPT:
@@ -568,13 +609,21 @@ class AnnotationSession:
 
     def _target(self, index: int, instance: int | None, prompt: str | None,
                 candidate: int) -> tuple[Encoded, np.ndarray, np.ndarray, Instance | None]:
-        """Return the picture, the mask, the embedding and (for a detection) the instance."""
-        encoded, _ = self.encoded(index)
+        """Return the picture, the mask, the embedding and (for a detection) the instance.
+
+        Raises:
+            ConflictError: when the picture changed since the page was shown it (or since the
+                prompt was made on it): the instance or mask asked for belongs to the old one.
+        """
+        encoded = self._as_shown(index)
         if prompt is not None:
             with self._lock:
                 result = self._prompts.get(prompt)
             if result is None or result.index != index:
                 raise NotFoundError("that mask is no longer available; click the object again")
+            if result.digest and result.digest != encoded.digest:
+                raise ConflictError(f"{self.source.names()[index]} changed since that mask was "
+                                    "made; click the object again")
             if candidate >= len(result.masks):
                 result.done.wait(30.0)  # asked for a candidate still being made
             with self._lock:
@@ -587,6 +636,21 @@ class AnnotationSession:
         if not match:
             raise NotFoundError(f"no instance {instance} in image {index}")
         return encoded, match[0].mask, match[0].embedding, match[0]
+
+    def _as_shown(self, index: int) -> Encoded:
+        """Return picture ``index`` encoded, as the page was last shown it.
+
+        Raises:
+            ConflictError: when the picture changed since the page was shown it: what the
+                page selected or painted belongs to the old one.
+        """
+        encoded, _ = self.encoded(index)
+        with self._lock:
+            shown = self._shown.get(index)
+        if shown is not None and shown != encoded.digest:
+            raise ConflictError(f"{self.source.names()[index]} changed since it was shown; "
+                                "open it again")
+        return encoded
 
     def _payload(self, index: int, encoded: Encoded, mask: np.ndarray) -> dict[str, Any]:
         bbox = mask_to_bbox(mask)
@@ -616,7 +680,9 @@ class AnnotationSession:
             ids, payload = self._save_edited(index, label, mask)
         else:
             ids, payload = self._save_selected(index, label, instance, prompt, candidate)
-        record = {"ids": list(ids), "label": label, "bbox": payload["bbox"],
+        # Undo removes all the save stored: the example and the background it brought.
+        record = {"ids": list(ids), "background_ids": list(getattr(ids, "background", [])),
+                  "label": label, "bbox": payload["bbox"],
                   "instance": instance if mask is None else None}
         with self._lock:
             self._saved.setdefault(index, []).append(record)
@@ -629,7 +695,7 @@ class AnnotationSession:
 
     def _save_edited(self, index: int, label: str,
                      rle: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
-        encoded, _ = self.encoded(index)
+        encoded = self._as_shown(index)  # the mask was painted on the picture as shown
         mask = edited_mask(rle, encoded.image.shape)
         with self._model_lock:
             embedding = self.detector.embed_masks(encoded.image, [mask])[0]
@@ -665,7 +731,10 @@ class AnnotationSession:
                 if record in saved:
                     saved.remove(record)
         ids = [i for record in entry["records"] for i in record["ids"]]
+        hidden = [i for record in entry["records"] for i in record.get("background_ids", [])]
         removed = self.detector.remove_examples(ids)
+        if hidden:  # counted apart: "removed" is what the person saved
+            self.detector.remove_examples(hidden)
         return {"removed": removed, "index": entry["index"], "labels": self.labels()}
 
     def label_similar(self, index: int, label: str, instance: int | None = None,
@@ -676,8 +745,7 @@ class AnnotationSession:
         threshold = self.similar_threshold
         if threshold is None:
             threshold = (1.0 + float(self.detector.unknown_threshold)) / 2
-        with self._lock:
-            summaries = dict(self._summaries)
+        summaries = self._kept_summaries()
         chosen: list[tuple[int, int, float]] = []
         for image_index, summary in summaries.items():
             if not len(summary.embeddings):
@@ -687,14 +755,26 @@ class AnnotationSession:
                 if not self._is_saved(image_index, summary.bboxes[k]) and not (
                         image_index == index and instance is not None and k == instance):
                     chosen.append((image_index, int(k), float(scores[k])))
-        records, embeddings, payloads = [], [], []
-        from sam_detect.results import decode_rle
-
+        records, embeddings, payloads, skipped = [], [], [], {}
+        images: dict[int, np.ndarray | None] = {}
         for image_index, k, _ in chosen:
             summary = summaries[image_index]
-            image, digest = self.source.load(image_index)
+            if image_index not in images:
+                # A picture deleted, replaced or dropped since it was encoded is left out (and
+                # named); the others are still taught.
+                try:
+                    image, digest = self.source.load(image_index)
+                    if digest != summary.digest:
+                        raise ConflictError(f"{summary.name} changed since it was encoded")
+                    images[image_index] = image
+                except SamDetectError as error:
+                    images[image_index] = None
+                    skipped[summary.name] = str(error)
+            image = images[image_index]
+            if image is None:
+                continue
             mask = decode_rle(summary.rles[k])
-            payload = {"source": summary.name, "image_sha1": digest,
+            payload = {"source": summary.name, "image_sha1": summary.digest,
                        "bbox": list(summary.bboxes[k]), "rle": summary.rles[k],
                        "thumbnail": thumbnail(image, mask, summary.bboxes[k]),
                        "via": "annotate-similar"}
@@ -703,7 +783,8 @@ class AnnotationSession:
             records.append({"index": image_index, "label": label, "bbox": payload["bbox"],
                             "instance": k})
         if not records:
-            return {"taught": 0, "threshold": round(threshold, 3), "labels": self.labels()}
+            return {"taught": 0, "threshold": round(threshold, 3), "labels": self.labels(),
+                    "skipped": skipped}
         ids = self.detector.add_embeddings(np.stack(embeddings), [label] * len(records), payloads)
         with self._lock:
             for record, point_id in zip(records, ids):
@@ -712,8 +793,14 @@ class AnnotationSession:
             self._undo.append({"index": index, "records": records})
             del self._undo[:-UNDO_DEPTH]
         return {"taught": len(records), "threshold": round(threshold, 3),
-                "images": sorted({summaries[i].name for i, _, _ in chosen}),
-                "labels": self.labels()}
+                "images": sorted({summaries[r["index"]].name for r in records}),
+                "labels": self.labels(), "skipped": skipped}
+
+    def _kept_summaries(self) -> dict[int, Summary]:
+        """Return the summaries of the encoded pictures the source still has."""
+        dropped = getattr(self.source, "dropped", lambda index: False)
+        with self._lock:
+            return {i: s for i, s in self._summaries.items() if not dropped(i)}
 
     def _is_saved(self, index: int, bbox: Sequence[int]) -> bool:
         """Whether this session saved an example where ``bbox`` is (box IoU >= 0.7)."""
@@ -744,15 +831,23 @@ class AnnotationSession:
         return [self._example(e.id, e.label, e.payload) for e in found
                 if not is_background(e.label)]  # the store's own evidence, not a user's
 
+    def _user_example(self, point_id: Any) -> None:
+        """Raise unless ``point_id`` is an example a person stored (not hidden background)."""
+        found = self.detector.vector_store.list_examples(ids=[point_id], limit=1)
+        if not found or is_background(found[0].label):
+            raise NotFoundError(f"no stored example {point_id}")
+
     def delete_example(self, point_id: Any) -> dict[str, Any]:
-        """Delete one stored example."""
+        """Delete one stored example (known background is the store's, never the page's)."""
+        self._user_example(point_id)
         removed = self.detector.remove_examples([point_id])
         if not removed:
             raise NotFoundError(f"no stored example {point_id}")
         return {"removed": removed, "labels": self.labels()}
 
     def relabel_example(self, point_id: Any, label: str) -> dict[str, Any]:
-        """Move one stored example to another label."""
+        """Move one stored example to another label (never hidden background)."""
+        self._user_example(point_id)
         changed = self.detector.relabel_examples([point_id], label)
         if not changed:
             raise NotFoundError(f"no stored example {point_id}")
@@ -776,8 +871,7 @@ class AnnotationSession:
         Doubt is the larger of ``1 - margin`` (vote shares of the two best labels) and
         ``1 - similarity`` of the nearest stored example.
         """
-        with self._lock:
-            summaries = dict(self._summaries)
+        summaries = self._kept_summaries()
         rows = []
         sharpness = self.detector.classifier.sharpness
         for image_index, summary in summaries.items():
@@ -846,5 +940,5 @@ class AnnotationSession:
         self._worker.join(timeout=5)
 
 
-__all__ = ["AnnotationSession", "FolderSource", "LiveSource", "NotFoundError", "mask_png",
-           "thumbnail", "vote_shares"]
+__all__ = ["AnnotationSession", "ConflictError", "FolderSource", "LiveSource", "NotFoundError",
+           "mask_png", "thumbnail", "vote_shares"]

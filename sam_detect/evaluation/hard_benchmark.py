@@ -29,7 +29,7 @@ from __future__ import annotations
 import os
 from collections import defaultdict
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
@@ -57,7 +57,7 @@ from sam_detect.evaluation.hard_scenes import (
     paste_stamp,
     relight_stamp,
 )
-from sam_detect.evaluation.photo_pool import divide_photos
+from sam_detect.evaluation.photo_pool import divide_photos, PhotoPool
 
 DISTRACTOR_PREFIX = "other_"  # given to a distractor folder whose name is a few-shot category's
 
@@ -82,6 +82,34 @@ def split_stamps(stamps: Sequence[Stamp], min_per_class: int,
             name = DISTRACTOR_PREFIX + name
         distractors.append(Stamp(stamp.path, stamp.source, name, stamp.supercategory))
     return main, distractors
+
+
+def prepare_photos(splits: Sequence[str], known: Sequence[str], stamps_root: str | None,
+                   min_per_class: int, seed: int, unseen_categories: int | None
+                   ) -> tuple[PhotoPool, Callable[[str], np.ndarray]]:
+    """Return the photos divided between the splits, and a texture loader that caches.
+
+    What both benchmark generators (category and instance level) start from: the split names
+    checked against ``known``, the stamps found and divided so that no photo is in two splits.
+
+    Raises:
+        SamDetectError: for an unknown split, or missing stamps.
+    """
+    unknown = [s for s in splits if s not in known]
+    if unknown or not splits:
+        raise SamDetectError(f"unknown split '{unknown[0] if unknown else ''}'; choose from "
+                             f"{', '.join(known)}")
+    folder = stamps_dir(stamps_root)
+    main, distractors = split_stamps(scan_photo_stamps(folder), min_per_class, folder)
+    pool = divide_photos(main, distractors, seed, unseen_categories)
+    cache: dict[str, np.ndarray] = {}
+
+    def load(name: str) -> np.ndarray:
+        if name not in cache:
+            cache[name] = load_texture(name)
+        return cache[name]
+
+    return pool, load
 
 
 def make_hard_benchmark(
@@ -126,20 +154,8 @@ def make_hard_benchmark(
     if images < 1 or width < 64 or height < 64:
         raise SamDetectError("need --images >= 1 and --size of at least 64x64 with --hard")
     check_size(size)
-    unknown = [s for s in splits if s not in SPLITS]
-    if unknown or not splits:
-        raise SamDetectError(f"unknown split '{unknown[0] if unknown else ''}'; choose from "
-                             f"{', '.join(SPLITS)}")
-    folder = stamps_dir(stamps_root)
-    main, distractors = split_stamps(scan_photo_stamps(folder), min_per_class, folder)
-    pool = divide_photos(main, distractors, seed, unseen_categories)
-    cache: dict[str, np.ndarray] = {}
-
-    def load(name: str) -> np.ndarray:
-        if name not in cache:
-            cache[name] = load_texture(name)
-        return cache[name]
-
+    pool, load = prepare_photos(splits, SPLITS, stamps_root, min_per_class, seed,
+                                unseen_categories)
     return {split: _write_split(Path(out) / split, SPLITS[split], images, seed, size,
                                 *pool.split(split), load, progress, pool.describe(split))
             for split in splits}

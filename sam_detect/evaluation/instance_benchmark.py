@@ -50,14 +50,11 @@ from sam_detect.evaluation.benchmark import (
     _folder_category,
     _scaled_stamp,
     check_size,
-    load_texture,
     read_rgba,
-    scan_photo_stamps,
     Stamp,
-    stamps_dir,
 )
 from sam_detect.evaluation.core.coco import IMAGES_DIR, annotation_from_mask, write_coco
-from sam_detect.evaluation.hard_benchmark import split_stamps
+from sam_detect.evaluation.hard_benchmark import prepare_photos
 from sam_detect.evaluation.hard_scenes import (
     find_place,
     finish_frame,
@@ -67,7 +64,6 @@ from sam_detect.evaluation.hard_scenes import (
     SceneSettings,
     SPLITS as SCENE_SPLITS,
 )
-from sam_detect.evaluation.photo_pool import divide_photos
 
 KIND = "instance"
 #: The view transforms a scene view may carry (each present in every split of a useful size).
@@ -376,20 +372,8 @@ def make_instance_benchmark(
     if taught_objects < 2 or never_taught < 0 or teach_views < 1:
         raise SamDetectError("need --taught-objects >= 2, --never-taught >= 0 and "
                              "--teach-views >= 1")
-    unknown = [s for s in splits if s not in SPLITS]
-    if unknown or not splits:
-        raise SamDetectError(f"unknown split '{unknown[0] if unknown else ''}'; choose from "
-                             f"{', '.join(SPLITS)}")
-    folder = stamps_dir(stamps_root)
-    main, distractors = split_stamps(scan_photo_stamps(folder), min_per_class, folder)
-    pool = divide_photos(main, distractors, seed, unseen_categories)
-    textures: dict[str, np.ndarray] = {}
-
-    def load(name: str) -> np.ndarray:
-        if name not in textures:
-            textures[name] = load_texture(name)
-        return textures[name]
-
+    pool, load = prepare_photos(splits, SPLITS, stamps_root, min_per_class, seed,
+                                unseen_categories)
     summaries = {}
     for split in splits:
         settings = SPLITS[split]

@@ -95,10 +95,22 @@ def test_position_is_absent_when_it_cannot_be_measured(case: str) -> None:
     ([615.0, 0, 319.5, 0, 615.0, 239.5, 0, 0, 1], K),
     ([0.0] * 9, None),  # an uncalibrated driver publishes zeros
     ([615.0, 0, 319.5, 0, float("nan"), 239.5, 0, 0, 1], None),
+    ([5e-324, 0, 319.5, 0, 615.0, 239.5, 0, 0, 1], None),  # the QA pass's fx: a subnormal
+    ([615.0, 0, 319.5, 0, 1e-9, 239.5, 0, 0, 1], None),
+    ([0.5, 0, 319.5, 0, 615.0, 239.5, 0, 0, 1], None),     # under 1 pixel
+    ([615.0, 0, float("inf"), 0, 615.0, 239.5, 0, 0, 1], None),
+    ([1.0, 0, 319.5, 0, 1.0, 239.5, 0, 0, 1], Intrinsics(1.0, 1.0, 319.5, 239.5, 640, 480)),
 ])
 def test_intrinsics_from_camera_info(k: list[float], expected: Intrinsics | None) -> None:
     info = SimpleNamespace(k=k, width=640, height=480)
     assert Intrinsics.from_camera_info(info) == expected
+
+
+def test_a_position_is_finite_or_absent() -> None:
+    """has_position promises a point: absurd intrinsics give none, never an infinite one."""
+    depth, masks = box_scene([(0.1, 0.05, 1.0)])
+    absurd = Intrinsics(5e-324, 5e-324, K.cx, K.cy, K.width, K.height)
+    assert instance_positions(_instances(masks), depth, absurd) == [None]
 
 
 def test_pairer_takes_the_nearest_stamp_within_the_slop() -> None:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 from typing import Any
 
@@ -345,3 +346,96 @@ def test_max_batch_one_serves_the_cameras_in_turn(harness_factory: Any, wait_unt
     out["front"].wait(2)
     out["wrist"].wait(2)
     assert detector.calls == [1, 1, 1]  # one camera at a time, never a batch
+
+
+# -- hostile frames (issue 17) -------------------------------------------------------------------
+
+def jpeg_declaring(width: int, height: int) -> bytes:
+    """Return a JPEG of a few hundred bytes whose header (SOF0) declares ``width`` x ``height``."""
+    import cv2
+
+    data = bytearray(cv2.imencode(".jpg", np.zeros((8, 8, 3), np.uint8))[1].tobytes())
+    sof = data.index(b"\xff\xc0")
+    data[sof + 5:sof + 7] = height.to_bytes(2, "big")
+    data[sof + 7:sof + 9] = width.to_bytes(2, "big")
+    return bytes(data)
+
+
+@pytest.mark.parametrize("declared, budget", [
+    ((20000, 20000), None),                 # the QA pass's bomb, under the default budget
+    ((2000, 2000), 1_000_000),              # a small budget set by the user
+])
+def test_a_compressed_frame_over_the_pixel_budget_is_refused_from_its_header(
+        harness_factory: Any, wait_until: Any, capfd: Any, declared: tuple[int, int],
+        budget: int | None) -> None:
+    parameters = {"image_transport": "compressed"}
+    if budget is not None:
+        parameters["max_image_pixels"] = budget
+    harness = harness_factory(parameters, ready=False)
+    pub = publisher(harness, CompressedImage, "image/compressed", wait_until)
+    bomb = jpeg_declaring(*declared)
+    assert len(bomb) < 1000
+    pub.publish(CompressedImage(header=header(1), format="jpeg", data=bomb))
+    wait_until(lambda: harness.node.frame_counts()["failed"] == 1, what="the refusal")
+    width, height = declared
+    limit = budget or 8192 * 8192
+    assert (f"declares {width}x{height}: {width * height} pixels, over the budget of {limit} "
+            "(max_image_pixels); not decoded") in capfd.readouterr().err
+    detections = Topic(harness.client_node, InstanceArray, "detections")
+    wait_until(lambda: harness.node.cameras[0].detections_pub.get_subscription_count() > 0)
+    pub.publish(rgb_to_compressed_msg(synthetic_frame(0), "jpeg", header(2)))
+    assert len(detections.wait(2).instances) == 3  # the node goes on
+
+
+def test_a_raw_frame_over_the_pixel_budget_is_refused(harness_factory: Any, wait_until: Any,
+                                                      capfd: Any) -> None:
+    harness = harness_factory({"max_image_pixels": 320 * 240 - 1})
+    harness.client.publisher.publish(rgb_to_image_msg(synthetic_frame(0), header(1)))
+    wait_until(lambda: harness.node.frame_counts()["failed"] == 1, what="the refusal")
+    assert "image is 320x240: 76800 pixels, over the budget of 76799" in capfd.readouterr().err
+    from rclpy.parameter import Parameter
+
+    harness.node.set_parameters([Parameter("max_image_pixels", value=320 * 240)])  # runtime
+    detections, _ = harness.client.send(synthetic_frame(0), 2)
+    assert len(detections.instances) == 3
+
+
+def test_camera_info_with_an_absurd_focal_length_gives_no_position(
+        depth_node: tuple[Any, dict[str, Any]], wait_until: Any, capfd: Any) -> None:
+    harness, topics = depth_node
+    topics["camera_info"].publish(camera_info(5))
+    wait_until(lambda: harness.node.cameras[0].intrinsics is not None, what="camera_info")
+    good = harness.node.cameras[0].intrinsics
+    absurd = camera_info(5)
+    absurd.k = [5e-324, 0.0, CX, 0.0, FY, CY, 0.0, 0.0, 1.0]
+    topics["camera_info"].publish(absurd)
+    wait_until(lambda: harness.node.cameras[0].intrinsics != good, what="the absurd camera_info")
+    topics["depth"].publish(depth_msg(depth_of_scene(5), 6))
+    wait_until(lambda: harness.node.cameras[0].depth.nearest(6 * 10**9) is not None)
+    detections, _ = harness.client.send(synthetic_frame(5), 5)
+    assert len(detections.instances) == 3
+    for instance in detections.instances:
+        assert not instance.has_position
+        assert np.isfinite([instance.position.x, instance.position.y, instance.position.z]).all()
+    assert "ignoring camera_info" in capfd.readouterr().err
+
+
+def test_a_publisher_whose_frames_never_arrive_gets_a_warning_naming_the_profile(
+        harness_factory: Any, capfd: Any, wait_until: Any) -> None:
+    """A publisher exists on image (the test client's) but its frames never reach the node."""
+    harness = harness_factory({})
+    assert harness.client.publisher.get_subscription_count() == 1
+    capfd.readouterr()
+
+    def warned() -> str:
+        return "\n".join(line for line in capfd.readouterr().err.splitlines()
+                         if "but no frame arrived in" in line)
+
+    line = wait_until(warned, what="the delivery warning")
+    assert re.search(r"/image has 1 publisher but no frame arrived in [5-9] s: large frames "
+                     r"between processes are lost without Fast DDS's shared-memory profile",
+                     line), line
+    assert "FASTRTPS_DEFAULT_PROFILES_FILE" in line and "fastdds_shm.xml" in line
+    # Frames arriving again: no more warnings of it.
+    harness.client.send(synthetic_frame(0), 0)
+    assert harness.node._worker.delivery_problem("", 1) is None

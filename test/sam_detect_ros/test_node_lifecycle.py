@@ -5,6 +5,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+import re
 import subprocess
 import sys
 from typing import Any
@@ -191,3 +192,53 @@ def test_deactivate_frees_the_models_and_cached_gpu_memory(
     assert change(harness, "deactivate") and emptied == [1]
     assert embedder() is None, "the models are still referenced after deactivate"
     assert change(harness, "activate") and harness.node.detector.embedder is not None
+
+
+def change_by_id(harness: Any, transition_id: int) -> bool:
+    """Ask for a transition by id, as launch_ros and nav2's lifecycle manager do."""
+    answer = harness.call(ChangeState, "change_state", transition=Transition(id=transition_id))
+    return answer.success
+
+
+@pytest.mark.parametrize("steps, refused, stays", [
+    ([], Transition.TRANSITION_ACTIVATE, "unconfigured"),            # activate, unconfigured
+    ([Transition.TRANSITION_CONFIGURE], Transition.TRANSITION_CONFIGURE, "inactive"),  # twice
+    ([Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE],
+     Transition.TRANSITION_CLEANUP, "active"),                      # cleanup while active
+    ([], Transition.TRANSITION_DEACTIVATE, "unconfigured"),
+    ([], 0, "unconfigured"),                                        # create
+    ([], 99, "unconfigured"),                                       # no such transition
+    ([Transition.TRANSITION_CONFIGURE, Transition.TRANSITION_ACTIVATE],
+     Transition.TRANSITION_INACTIVE_SHUTDOWN, "active"),             # the wrong shutdown
+])
+def test_a_transition_id_the_state_lacks_is_refused_and_the_node_lives_on(
+        harness_factory: Any, capfd: Any, steps: list[int], refused: int, stays: str) -> None:
+    harness = harness_factory({"autostart": False}, ready=False)
+    for step in steps:
+        assert change_by_id(harness, step)
+    assert not change_by_id(harness, refused)
+    assert state(harness) == stays  # still answering get_state
+    assert not change_by_id(harness, refused)  # and again
+    assert "not available in state" in capfd.readouterr().err
+    # Ids the state has still work, to the end of the lifecycle.
+    if stays == "unconfigured":
+        assert change_by_id(harness, Transition.TRANSITION_CONFIGURE)
+    if state(harness) == "inactive":
+        assert change_by_id(harness, Transition.TRANSITION_ACTIVATE)
+    assert state(harness) == "active" and teach_box(harness).success
+    assert change_by_id(harness, Transition.TRANSITION_ACTIVE_SHUTDOWN)
+    assert state(harness) == "finalized"
+
+
+@pytest.mark.parametrize("cameras, message", [
+    (["front", "/front"], "'front' and '/front' are the same camera (both read /front/image)"),
+    (["a" * 300], "is too long"),
+    (["cam" + "x" * 218], "ROS allows 247 in a topic or service name"),  # the service
+])
+def test_cameras_ros_cannot_serve_are_refused_with_the_reason(
+        harness_factory: Any, cameras: list[str], message: str) -> None:
+    with pytest.raises(SamDetectError, match=re.escape(message)):
+        harness_factory({"cameras": cameras})
+    harness = harness_factory({"autostart": False, "cameras": cameras}, ready=False)
+    assert not change(harness, "configure") and state(harness) == "unconfigured"
+    assert message in harness.node.last_error

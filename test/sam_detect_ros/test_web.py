@@ -44,7 +44,9 @@ def test_freeze_and_teach_over_http_is_label_instance(harness_factory: Any) -> N
 
     harness = harness_factory({"web_port": free_port()})
     url = harness.node._web.url
-    with httpx.Client(base_url=url, timeout=30) as http:
+    # The header the page's own requests carry (changes without it are refused: CSRF).
+    with httpx.Client(base_url=url, timeout=30,
+                      headers={"X-Requested-With": "sam-detect"}) as http:
         assert http.get("api/state").json()["live"] is True
         refused = http.post("api/freeze")
         assert refused.status_code == 404 and "no camera frame" in refused.json()["detail"]
@@ -105,3 +107,80 @@ def test_a_person_teaches_the_robot_from_the_browser(harness_factory: Any) -> No
     stored = [e for e in detector.vector_store.list_examples() if e.label != "__background__"]
     assert [e.payload["via"] for e in stored] == ["annotate-live"]
     assert np.isfinite(stored[0].payload["bbox"]).all()
+
+
+def test_the_nodes_page_refuses_other_sites_rebinding_and_huge_bodies(
+        harness_factory: Any, stream_chunked: Any) -> None:
+    """Issue 17, items 1-3, on the node's own UI (the same guard as sam-detect annotate)."""
+    import httpx
+
+    harness = harness_factory({"web_port": free_port()})
+    url = harness.node._web.url
+    harness.client.send(synthetic_frame(0), 0)
+    ours = {"X-Requested-With": "sam-detect"}
+    with httpx.Client(base_url=url, timeout=30) as http:
+        view = http.post("api/freeze", headers=ours).json()
+        saved = http.post(f"api/images/{view['index']}/save", headers=ours,
+                          json={"label": "ball", "instance": view["instances"][0]["id"]})
+        assert saved.status_code == 200, saved.text
+        for headers in ({"Origin": "http://evil.example"}, {"Sec-Fetch-Site": "same-site"}, {},
+                        {"Content-Type": "application/x-www-form-urlencoded"}):
+            for path in ("api/undo", "api/freeze"):
+                refused = http.post(path, headers=headers)
+                assert refused.status_code == 403, (path, headers, refused.text)
+        rebinding = {"Host": f"attacker.example:{harness.node._web.port}"}
+        for path in ("api/examples", "api/export/coco", "api/state"):
+            rebound = http.get(path, headers=rebinding)
+            assert rebound.status_code == 403, rebound.text
+    assert harness.node.detector.labels() == {"ball": 1}
+    status, sent = stream_chunked(url, "/api/undo", 300 * 1024 * 1024)
+    assert status == 413 and sent < 64 * 1024 * 1024, (status, sent)
+    assert harness.node.detector.labels() == {"ball": 1}
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium "
+                                                  "(scripts/bootstrap.sh installs it)")
+def test_a_form_on_another_port_cannot_undo_what_the_robot_was_taught(
+        harness_factory: Any) -> None:
+    """The QA pass's attack on the node's page, in Chromium: a foreign page posts a form."""
+    import http.server
+    import threading
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    harness = harness_factory({"web_port": free_port()})
+    web = harness.node._web
+    harness.client.send(synthetic_frame(0), 0)
+    view = web.session.freeze()
+    web.session.save(view["index"], "ball", instance=view["instances"][0]["id"])
+    taught = harness.node.detector.labels()
+    target = web.url
+    page_html = (f'<form id="f" method="post" action="{target}api/undo"></form>'
+                 '<script>document.getElementById("f").submit()</script>').encode()
+
+    class Evil(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(page_html)))
+            self.end_headers()
+            self.wfile.write(page_html)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    evil = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Evil)
+    threading.Thread(target=evil.serve_forever, daemon=True).start()
+    try:
+        with sync_api.sync_playwright() as playwright:
+            browser = playwright.chromium.launch(executable_path=str(CHROMIUM),
+                                                 args=["--no-sandbox", "--disable-gpu"])
+            try:
+                page = browser.new_page()
+                with page.expect_navigation(url=f"{target}api/undo"):
+                    page.goto(f"http://127.0.0.1:{evil.server_address[1]}/")
+                assert "this server's own page" in page.content()
+            finally:
+                browser.close()
+    finally:
+        evil.shutdown()
+    assert harness.node.detector.labels() == taught == {"ball": 1}

@@ -44,9 +44,10 @@ function showTiming(what, started, serverMs) {
     (serverMs !== undefined ? ` (server ${Math.round(serverMs)} ms)` : "");
 }
 
-// Every request of the page goes through here (one place for headers and errors).
+// Every request of the page goes through here. X-Requested-With marks it as the page's own: the
+// server refuses changes without it (or a JSON body), which no form on another site can send.
 async function api(method, path, body) {
-  const options = {method, headers: {}};
+  const options = {method, headers: {"X-Requested-With": "sam-detect"}};
   if (body !== undefined) {
     options.headers["Content-Type"] = "application/json";
     options.body = JSON.stringify(body);

@@ -16,17 +16,20 @@ pytest.importorskip("fastapi")
 from fastapi.testclient import TestClient  # noqa: E402
 
 from sam_detect import AnnotationUI  # noqa: E402
+from sam_detect.classifier import BACKGROUND_LABEL  # noqa: E402
 from sam_detect.errors import SamDetectError  # noqa: E402
 from sam_detect.results import decode_rle  # noqa: E402
 
 TOKEN = "s3cret-token-123"
+#: A loopback Host and the header the page's own requests carry (test_security.py: why).
+LOCAL = {"base_url": "http://127.0.0.1:8000", "headers": {"X-Requested-With": "sam-detect"}}
 
 
 @pytest.fixture
 def client(photos, detector):
     folder, _ = photos
     app = AnnotationUI(detector).app(folder)
-    with TestClient(app) as client:
+    with TestClient(app, **LOCAL) as client:
         yield client
     app.state.session.close()
 
@@ -313,7 +316,7 @@ def test_a_sam2_detector_answers_clicks_with_its_prompted_predictor(photos, torc
                               pred_iou_thresh=0.0, stability_thresh=0.0, min_area=1)
     with SAMDetect(segmenter=segmenter, embedder="average") as detector:
         app = AnnotationUI(detector).app(folder)
-        with TestClient(app) as client:
+        with TestClient(app, **LOCAL) as client:
             assert client.get("/api/state").json()["masker"] == "sam2"
             client.get("/api/images/0")
             result = client.post("/api/images/0/prompt", json={"points": [[80, 90]]}).json()
@@ -330,7 +333,7 @@ def test_the_cache_is_keyed_by_content_not_by_name(photos, detector):
     folder, _ = photos
     shutil.copy(folder / "a.png", folder / "z_copy_of_a.png")
     app = AnnotationUI(detector, prefetch=0).app(folder)
-    with TestClient(app) as client:
+    with TestClient(app, **LOCAL) as client:
         names = client.get("/api/state").json()["names"]
         assert client.get("/api/images/0").json()["cached"] is False
         copy = client.get(f"/api/images/{names.index('z_copy_of_a.png')}").json()
@@ -420,8 +423,10 @@ def test_an_edited_mask_is_embedded_and_taught_in_place_of_the_selection(
     fresh = detector.embed_masks(cv2.imread(str(photos[0] / "a.png"))[:, :, ::-1], [edited])[0]
     hit = detector.vector_store.search(fresh[None, :], k=1, label_filter=["pan"])[0][0]
     assert hit.score > 0.999
+    assert detector.vector_store.labels().get(BACKGROUND_LABEL)  # the other objects: background
     assert client.post("/api/undo").json()["removed"] >= 1
     assert "pan" not in detector.labels()
+    assert detector.vector_store.count() == 0  # the undo took the hidden background with it
 
 
 @pytest.mark.parametrize("mask, message", [

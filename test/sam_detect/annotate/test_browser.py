@@ -407,3 +407,64 @@ def test_the_wheel_zooms_at_the_pointer_and_a_drag_pans(page, server, photos):
     assert picture.bounding_box()["width"] > moved["width"]
     page.get_by_role("button", name="Fit").click()
     assert picture.bounding_box()["width"] == pytest.approx(fit["width"], abs=1)
+
+
+@pytest.fixture
+def other_site():
+    """Serve one HTML page (set ``other_site.html``) on another port of this machine."""
+    import http.server
+    import threading
+
+    class Page(http.server.BaseHTTPRequestHandler):
+        html = ""
+
+        def do_GET(self):  # noqa: N802 - the http.server name
+            body = Page.html.encode()
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args):
+            pass
+
+    site = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Page)
+    thread = threading.Thread(target=site.serve_forever, daemon=True)
+    thread.start()
+    site.page = Page
+    site.url = f"http://127.0.0.1:{site.server_address[1]}/"
+    yield site
+    site.shutdown()
+    thread.join(timeout=10)
+
+
+def test_a_form_on_another_port_cannot_change_the_store(page, server, other_site, detector,
+                                                        photos):
+    """The QA pass's attack: a page on another port posts a form (and no-cors fetches) at us."""
+    session = server.server.config.app.state.session
+    view = session.view(0)
+    for inst in view["instances"]:
+        session.save(0, "mug", instance=inst["id"])
+    before = detector.vector_store.count()
+    assert detector.labels() == {"mug": len(view["instances"])}
+    target = server.url
+    other_site.page.html = f"""<!doctype html><title>cats</title>
+<form id="undo" method="post" action="{target}api/undo"></form>
+<script>
+  const hits = ["api/undo", "api/undo", "api/examples/1/relabel"].map((path) =>
+    fetch("{target}" + path, {{method: "POST", mode: "no-cors", body: '{{"label": "pwned"}}',
+                               headers: {{"Content-Type": "text/plain"}}}}).catch(() => null));
+  Promise.all(hits).then(() => document.getElementById("undo").submit());
+</script>"""
+    with page.expect_navigation(url=f"{target}api/undo"):
+        page.goto(other_site.url)
+    assert "this server's own page" in page.content()
+    assert detector.vector_store.count() == before
+    assert detector.labels() == {"mug": len(view["instances"])}
+    # The page itself still changes things (its requests carry X-Requested-With).
+    page.goto(target)
+    sync_api.expect(page.get_by_role("status")).to_contain_text("objects found")
+    page.get_by_role("button", name="Undo").click()
+    sync_api.expect(page.get_by_role("list", name="Labels").get_by_role("listitem")).to_have_text(
+        [f"mug ({len(view['instances']) - 1})"])

@@ -72,7 +72,12 @@ def test_annotate_serves_the_folder_and_never_prints_the_token(photos, host, tok
 @pytest.mark.parametrize("args, message", [
     (["--host", "0.0.0.0"], "reachable from other machines"),
     (["--host", "0.0.0.0", "--token", "short"], "too short"),
+    (["--host", "0.0.0.0", "--token", "          "], "printable ASCII without spaces"),
     (["--top-k", "0"], "--top-k must be at least 1"),
+    (["--port", "70000"], "--port: must be a number from 1 to 65535, got '70000'"),
+    (["--port", "-1"], "--port: must be a number from 1 to 65535, got '-1'"),
+    (["--port", "0"], "--port: must be a number from 1 to 65535"),
+    (["--port", "８０"], "--port: must be a number from 1 to 65535"),
 ])
 def test_annotate_refuses_unsafe_or_bad_settings_with_one_line(photos, args, message,
                                                                monkeypatch):
@@ -89,3 +94,19 @@ def test_annotate_refuses_a_folder_without_pictures(tmp_path):
     result = subprocess.run([sys.executable, "-m", "sam_detect", "annotate", str(tmp_path),
                              *FAST], capture_output=True, text=True, timeout=120)
     assert result.returncode == 2 and "no images found" in result.stderr
+
+
+def test_a_port_in_use_is_one_line_before_any_url(photos):
+    folder, _ = photos
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen(1)
+        port = taken.getsockname()[1]
+        result = subprocess.run([sys.executable, "-m", "sam_detect", "annotate", str(folder),
+                                 "--port", str(port), *FAST], capture_output=True, text=True,
+                                timeout=120)
+    assert result.returncode == 2, result
+    assert "http://" not in result.stdout
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr
+    assert "another program uses that port" in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1

@@ -28,8 +28,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from sam_detect.classifier import (
-    BACKGROUND_LABEL, KNNClassifier, Prediction, parameters_for, visible_labels)
+from sam_detect.classifier import BACKGROUND_LABEL, KNNClassifier, Prediction, visible_labels
 from sam_detect.classifier.background import (
     background_boxes, background_masks, refuse_reserved)
 from sam_detect.embedding.cache import EmbeddingCache
@@ -143,10 +142,10 @@ class SAMDetect:
         self.default_top_k = DEFAULT_TOP_K
         self.qdrant_batch_size = 0
         self.embedding_cache = EmbeddingCache()
-        open_set = parameters_for(embedder)
-        self.classifier = KNNClassifier(unknown_threshold=embedder.unknown_threshold,
-                                        margin=open_set.margin,
-                                        calibration=open_set.calibration)
+        # The open-set decision and confidence fit themselves to the store and the embedder
+        # (sam_detect/classifier/open_set.py); margin 0: exactly the fitted operating point.
+        self.classifier = KNNClassifier(unknown_threshold=embedder.unknown_threshold, margin=0.0)
+        self.open_set = _open_set_fitter(self)
         self._video_trackers: dict[str, Any] = {}  # track(): one per video stream
         # A built segmenter keeps its own limit unless max_instances is given.
         self._apply({name: self.options[name] for name in RUNTIME_OPTIONS
@@ -270,7 +269,12 @@ class SAMDetect:
         return self._embed(crops)
 
     def classify(self, embeddings: np.ndarray, top_k: int | None = None) -> list[Prediction]:
-        """Return a k-NN :class:`~sam_detect.classifier.Prediction` for each embedding row."""
+        """Return a k-NN :class:`~sam_detect.classifier.Prediction` for each embedding row.
+
+        The vote and the open-set decision use the decision fitted to the store
+        (:attr:`open_set`); a store that cannot give its vectors back gets the plain margin
+        over generic objects.
+        """
         embeddings = np.asarray(embeddings, np.float32)
         if len(embeddings) == 0 or self.vector_store.count() == 0:
             return [Prediction(None, 0.0, []) for _ in range(len(embeddings))]
@@ -280,9 +284,37 @@ class SAMDetect:
         for start in range(0, len(embeddings), size):
             hits += self.vector_store.search(embeddings[start:start + size],
                                              top_k or self.default_top_k)
-        reference = self.reference_similarity(embeddings)
-        return [self.classifier.predict(neighbours, None if reference is None else reference[i])
-                for i, neighbours in enumerate(hits)]
+        if self.classifier.margin is None:  # the open-set tests are off: floor and background
+            return [self.classifier.predict(neighbours) for neighbours in hits]
+        state = self.open_set.current()
+        whitening = state.whitening
+        embeddings = embeddings / np.maximum(
+            np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+        queries = whitening.sketch(embeddings)
+        generic = generic_similarity(whitening, embeddings, queries, state)
+        predictions = []
+        for i, neighbours in enumerate(hits):
+            sketches = self.open_set.sketches(state, [n.id for n in neighbours])
+            if any(s is None for s in sketches):  # vectors we cannot read: the plain margin
+                reference = self.reference_similarity(embeddings[i:i + 1])
+                predictions.append(self.classifier.predict(
+                    neighbours, None if reference is None else float(reference[0])))
+                continue
+            white = (whitening.similarities(np.array([[n.score for n in neighbours]]),
+                                            queries[i:i + 1], np.stack(sketches))[0]
+                     if neighbours else np.zeros(0))
+            predictions.append(self.classifier.predict(neighbours, float(generic[i]),
+                                                       list(white), state.model))
+        return predictions
+
+    def wait_for_open_set(self, timeout: float | None = None) -> bool:
+        """Block until the open-set decision is fitted to every change made so far.
+
+        Frames never wait for a refit; a caller that must see its own teaching in the very next
+        frame (a teaching service before it answers, a script) calls this. Returns False on
+        timeout.
+        """
+        return self.open_set.wait(timeout)
 
     def reference_similarity(self, embeddings: np.ndarray) -> np.ndarray | None:
         """Return each embedding's similarity to generic objects; None when the margin is off.
@@ -446,10 +478,14 @@ class SAMDetect:
         if video is not None:
             video.relabel(track_id, validate_label(label))
 
-    def _forget_votes(self) -> None:
-        """Drop the tracks' label votes: the store changed, so the next frame decides."""
+    def _store_changed(self, labels: set[str]) -> None:
+        """Tell the tracks which labels were taught, forgotten or moved.
+
+        Tracks of those labels, and unknown ones (a newly taught object was unknown), decide
+        again from the next frame; every other track keeps its evidence.
+        """
         for tracker in self._video_trackers.values():
-            tracker.forget_votes()
+            tracker.forget_votes(labels)
 
     def tracks(self, stream: str = "") -> list[Any]:
         """Return the tracks that :meth:`track` keeps for ``stream`` (live and lost), by id."""
@@ -525,12 +561,17 @@ class SAMDetect:
         if len(embeddings):
             self._forget_claimed_background(embeddings)
         ids = self.vector_store.add(embeddings, labels, payloads)
+        self.open_set.added(ids, embeddings, labels, payloads)
         if len(kept):
             names = sorted(set(labels))
-            self.vector_store.add(kept, [BACKGROUND_LABEL] * len(kept),
-                                  [{"added": added, "background": True,
-                                    "background_for": names}] * len(kept))
-        self._forget_votes()
+            # The picture the background was seen in, for "closer to the background of ...".
+            seen_in = {k: payloads[0][k] for k in ("source", "track_id", "camera")
+                       if k in payloads[0]}
+            extra = [{"added": added, "background": True, "background_for": names,
+                      **seen_in}] * len(kept)
+            kept_ids = self.vector_store.add(kept, [BACKGROUND_LABEL] * len(kept), extra)
+            self.open_set.added(kept_ids, kept, [BACKGROUND_LABEL] * len(kept), extra)
+        self._store_changed(set(labels))
         return ids
 
     def _same_object_similarity(self, embeddings: np.ndarray) -> np.ndarray:
@@ -563,6 +604,7 @@ class SAMDetect:
                   if n.score >= limit and n.id is not None]
         if doomed:
             self.vector_store.remove(ids=doomed)
+            self.open_set.removed(ids=doomed)
 
     def teach(self, instance: Instance, label: str,
               payload: dict[str, Any] | None = None,
@@ -665,19 +707,25 @@ class SAMDetect:
     def remove_label(self, label: str) -> int:
         """Forget every example of ``label``; returns how many were removed."""
         removed = self.vector_store.remove(label=refuse_reserved(validate_label(label)))
-        self._forget_votes()
+        self.open_set.removed(label=label)
+        self._store_changed({label})
         return removed
 
     def remove_examples(self, ids: Sequence[int | str]) -> int:
         """Forget stored examples by id (an undo, a gallery delete); returns how many."""
+        labels = {e.label for e in self.vector_store.list_examples(ids=list(ids))}
         removed = self.vector_store.remove(ids=list(ids))
-        self._forget_votes()
+        self.open_set.removed(ids=list(ids))
+        self._store_changed(labels)
         return removed
 
     def relabel_examples(self, ids: Sequence[int | str], label: str) -> int:
         """Move stored examples to ``label``; returns how many changed."""
-        changed = self.vector_store.relabel(list(ids), refuse_reserved(validate_label(label)))
-        self._forget_votes()
+        label = refuse_reserved(validate_label(label))
+        labels = {e.label for e in self.vector_store.list_examples(ids=list(ids))}
+        changed = self.vector_store.relabel(list(ids), label)
+        self.open_set.relabelled(list(ids), label)
+        self._store_changed(labels | {label})
         return changed
 
     # -- crops and pictures ------------------------------------------------------------------
@@ -709,7 +757,8 @@ class SAMDetect:
         return evaluate(self, dataset_path, metrics=metrics, **options)
 
     def close(self) -> None:
-        """Flush and release the vector store."""
+        """Stop refitting and flush and release the vector store."""
+        self.open_set.close()
         self.vector_store.close()
 
     def __enter__(self) -> SAMDetect:
@@ -796,6 +845,30 @@ def _build_embedder(options: dict[str, Any], preferred: str | None,
     return create_embedder(options["embedder"], device=options["device"],
                            model_name=options["clip_model"], preferred=preferred, log=log,
                            **acceleration)
+
+
+def _open_set_fitter(detector: SAMDetect) -> Any:
+    """Return the fitter that keeps ``detector``'s open-set decision fitted to its store."""
+    from sam_detect.classifier.fitting import OpenSetFitter
+    from sam_detect.classifier.reference import fingerprint, reference_embeddings
+
+    def reference() -> tuple[str, np.ndarray]:
+        fade = detector.fade_strategy
+        return (fingerprint(detector.embedder, fade),
+                reference_embeddings(detector.embedder, fade))
+
+    return OpenSetFitter(detector.vector_store, reference)
+
+
+def generic_similarity(whitening: Any, embeddings: np.ndarray, sketches: np.ndarray,
+                       state: Any) -> np.ndarray:
+    """Return each row's whitened similarity to generic objects (mean of its 3 best)."""
+    from sam_detect.classifier.open_set import GENERIC_TOP
+
+    white = whitening.similarities(embeddings @ state.reference.T, sketches,
+                                   state.reference_sketch)
+    top = min(GENERIC_TOP, white.shape[1])
+    return -np.partition(-white, top - 1, axis=1)[:, :top].mean(axis=1)
 
 
 def _explicit_fade_settings(strategy: Any) -> dict[str, Any]:

@@ -20,8 +20,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sam_detect.classifier.background import is_background
 from sam_detect.classifier.calibration import Calibration
+from sam_detect.classifier.open_set import NO_RIVAL, OpenSetModel, vote
 from sam_detect.results import Neighbour
 
 
@@ -101,42 +101,51 @@ class KNNClassifier:
     margin: float | None = None
     calibration: Calibration | None = None
 
-    def predict(self, neighbours: list[Neighbour], reference: float | None = None) -> Prediction:
+    def predict(self, neighbours: list[Neighbour], reference: float | None = None,
+                similarities: list[float] | None = None,
+                model: OpenSetModel | None = None) -> Prediction:
         """Return the label and confidence that ``neighbours`` (any order) vote for.
 
         Args:
             neighbours: The query's nearest stored examples.
             reference: The query's similarity to the embedder's generic objects
-                (:func:`~sam_detect.classifier.reference.reference_similarity`); ``None`` when
-                unknown.
+                (:func:`~sam_detect.classifier.reference.reference_similarity`, or whitened
+                with ``model``); ``None`` when unknown.
+            similarities: Per neighbour (same order), the similarity the vote and the decision
+                use: whitened ones with ``model``; None: the neighbours' own scores.
+            model: A decision fitted to the store
+                (:class:`~sam_detect.classifier.open_set.OpenSetModel`): its per-label operating
+                points and confidence decide, ``margin`` is then extra lead over the operating
+                point. None: ``margin`` over generic objects and ``calibration`` decide.
         """
-        neighbours = sorted(neighbours, key=lambda n: -n.score)
-        taught = [n for n in neighbours if not is_background(n.label)]
-        if not taught:
+        order = sorted(range(len(neighbours)), key=lambda i: -neighbours[i].score)
+        white = [float(neighbours[i].score if similarities is None else similarities[i])
+                 for i in order]
+        neighbours = [neighbours[i] for i in order]
+        generic = NO_RIVAL if reference is None else float(reference)
+        scored = vote([n.label for n in neighbours], [n.score for n in neighbours], white,
+                      generic, self.sharpness)
+        if scored.candidate is None:
             return Prediction(None, 0.0, neighbours)
-        votes: dict[str, float] = {}
-        best: dict[str, float] = {}
-        for neighbour in taught:
-            votes[neighbour.label] = (votes.get(neighbour.label, 0.0)
-                                      + max(neighbour.score, 0.0) ** self.sharpness)
-            best[neighbour.label] = max(best.get(neighbour.label, -1.0), neighbour.score)
-        winner = min(votes, key=lambda label: (-votes[label], -best[label], label))
-        total = sum(votes.values())
-        share = votes[winner] / total if total > 0 else 0.0
-        similarity = best[winner]
-        background = max((n.score for n in neighbours if is_background(n.label)), default=-1.0)
-        rival = max(background, -1.0 if reference is None else float(reference))
-        margin = similarity - rival
-        second = max((s for label, s in best.items() if label != winner), default=-1.0)
         closed_set = self.unknown_threshold <= -1.0  # the sensitivity's end: never unknown
-        rejected = not closed_set and (
-            similarity < self.unknown_threshold or background >= similarity
-            or (self.margin is not None and reference is not None and margin < self.margin))
-        if rejected:
-            return Prediction(None, 0.0, neighbours, margin, winner, similarity - second, share)
-        if self.calibration is not None:
-            confidence = self.calibration.probability(margin, similarity - second, share)
+        below_floor = scored.raw < self.unknown_threshold
+        if model is not None:
+            _, above, _ = model.decide(scored)
+            above -= self.margin or 0.0
+            rejected = not closed_set and (below_floor or above < 0.0
+                                           or scored.background >= scored.similarity)
+            confidence = model.confidence.probability(above + (self.margin or 0.0), scored.lead)
         else:
-            confidence = min(1.0, max(0.0, share * similarity))
-        return Prediction(winner, confidence, neighbours, margin, winner, similarity - second,
-                          share)
+            above = scored.score
+            rejected = not closed_set and (
+                below_floor or scored.background >= scored.similarity
+                or (self.margin is not None and reference is not None and above < self.margin))
+            if self.calibration is not None:
+                confidence = self.calibration.probability(above, scored.lead, scored.share)
+            else:
+                confidence = min(1.0, max(0.0, scored.share * scored.similarity))
+        if rejected:
+            return Prediction(None, 0.0, neighbours, above, scored.candidate, scored.lead,
+                              scored.share)
+        return Prediction(scored.candidate, confidence, neighbours, above, scored.candidate,
+                          scored.lead, scored.share)

@@ -50,6 +50,8 @@ class Track:
             propagation looks for.
         colours: Hue-saturation histogram of its pixels, learnt while it was not hidden; decides
             which object is in front where two overlap.
+        renewed: Labels whose examples changed since its last frame: if its next frame names
+            one of them, its evidence starts afresh from that frame.
     """
 
     track_id: int
@@ -72,6 +74,7 @@ class Track:
     peak_area: int = 0
     patch: np.ndarray | None = field(default=None, repr=False)
     colours: np.ndarray | None = field(default=None, repr=False)
+    renewed: frozenset = field(default=frozenset(), repr=False)
 
     @property
     def live(self) -> bool:

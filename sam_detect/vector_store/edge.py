@@ -476,6 +476,7 @@ class EdgeVectorStore(StoreBase):
         label: str | None = None,
         ids: list[PointId] | None = None,
         limit: int | None = None,
+        with_vectors: bool = False,
     ) -> list[StoredExample]:
         """Return stored examples by increasing id (see the protocol)."""
         qe = self._qe
@@ -488,13 +489,14 @@ class EdgeVectorStore(StoreBase):
                 if ids is not None:
                     valid = sorted({int(i) for i in ids
                                     if isinstance(i, (int, np.integer)) and 0 <= int(i) <= MAX_ID})
-                    records = self._shard.retrieve(valid, with_payload=True, with_vector=False)
+                    records = self._shard.retrieve(valid, with_payload=True,
+                                                   with_vector=with_vectors)
                     return records_to_examples(sorted(records, key=lambda r: int(r.id)), int,
                                                label, limit)
                 flt = None if label is None else self._filter([label])
                 records = scroll_records(lambda offset, page: self._shard.scroll(
                     qe.ScrollRequest(offset=offset, limit=page, filter=flt, with_payload=True,
-                                     with_vector=False)), limit)
+                                     with_vector=with_vectors)), limit)
         return records_to_examples(records, int)
 
     def relabel(self, ids: list[PointId], label: str) -> int:

@@ -194,6 +194,7 @@ class MemoryVectorStore(StoreBase):
         label: str | None = None,
         ids: list[PointId] | None = None,
         limit: int | None = None,
+        with_vectors: bool = False,
     ) -> list[StoredExample]:
         """Return stored examples in the order they were added (see the protocol)."""
         limit = check_limit(limit)
@@ -209,7 +210,8 @@ class MemoryVectorStore(StoreBase):
             rows = rows[:limit] if limit is not None else rows
             return [
                 StoredExample(int(self._ids[row]), self._names[self._codes[row]],
-                              dict(self._payloads[row]))
+                              dict(self._payloads[row]),
+                              self._vectors[row].copy() if with_vectors else None)
                 for row in rows
             ]
 

@@ -398,6 +398,7 @@ class QdrantVectorStore(StoreBase):
         label: str | None = None,
         ids: list[PointId] | None = None,
         limit: int | None = None,
+        with_vectors: bool = False,
     ) -> list[StoredExample]:
         """Return stored examples in the collection's id order (see the protocol)."""
         limit = check_limit(limit)
@@ -409,12 +410,13 @@ class QdrantVectorStore(StoreBase):
                 if ids is not None:
                     valid = list(dict.fromkeys(str(i) for i in ids if _is_uuid(i)))
                     records = self._client.retrieve(self.collection_name, valid,
-                                                    with_payload=True, with_vectors=False)
+                                                    with_payload=True,
+                                                    with_vectors=with_vectors)
                     return records_to_examples(records, str, label, limit)
                 flt = None if label is None else self._label_filter([label])
                 records = scroll_records(lambda offset, page: self._client.scroll(
                     self.collection_name, scroll_filter=flt, limit=page, offset=offset,
-                    with_payload=True, with_vectors=False), limit)
+                    with_payload=True, with_vectors=with_vectors), limit)
         return records_to_examples(records, str)
 
     def relabel(self, ids: list[PointId], label: str) -> int:

@@ -22,7 +22,7 @@ EXTRAS = {
     "models": ["torch>=2.1", "transformers>=4.56", "safetensors", "huggingface_hub>=0.34"],
     "qdrant": ["qdrant-client>=1.16"],
     "eval": ["matplotlib>=3.8", "scikit-image>=0.22", "scikit-learn>=1.3", "scipy>=1.10",
-             "motmetrics>=1.4"],
+             "motmetrics>=1.4", "jinja2>=3.1"],
     # The annotation web app (sam-detect annotate, the node's web_port).
     "ui": ["fastapi>=0.110", "uvicorn>=0.29"],
     "tensorrt": ["torch-tensorrt"],
@@ -51,7 +51,8 @@ setup(
         "scipy>=1.10",  # tracking's optimal assignment
         "qdrant-edge-py>=0.9",
     ],
-    package_data={"sam_detect.annotate": ["static/*"]},
+    package_data={"sam_detect.annotate": ["static/*"],
+                  "sam_detect.evaluation": ["templates/*"]},
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["sam-detect = sam_detect.cli:main"]},
 )

@@ -48,12 +48,18 @@ def format_report(report: Any) -> str:
     if isinstance(report, dict):
         report = EvaluationReport.from_dict(report)
     config, dataset = report.config, report.dataset
+    kind = dataset.get("kind") or "category"
+    split = f", {dataset['split']} split" if dataset.get("split") else ""
+    labels = "objects taught or never taught" if kind == "instance" else "categories"
     lines = [
-        f"dataset {dataset['path']}: {dataset['images']} images, {dataset['instances']} objects, "
-        f"{len(dataset['categories'])} categories",
+        f"dataset {dataset['path']} ({kind} level{split}): {dataset['images']} images, "
+        f"{dataset['instances']} objects, {len(dataset['categories'])} {labels}",
         f"segmenter {config['segmenter']}, embedder {config['embedder']}, fade {config['fade']}, "
         f"store {config['store']}, {config['seeds']} seeds, {config.get('held_out', 0)} "
-        "categories never taught",
+        f"{'objects' if kind == 'instance' else 'categories'} held out"
+        + (f" + {len(config['never_taught'])} never taught by the dataset"
+           if config.get("never_taught") else "")
+        + (f"; taught from {config['support']}" if config.get("support") else ""),
     ]
     seg = report.segmentation
     if seg:
@@ -262,7 +268,23 @@ def make_benchmark_parser() -> argparse.ArgumentParser:
                              "noise, photo/patchwork/stripe backgrounds) written as two splits: "
                              "OUT/tune (tune on it) and OUT/validation (report on it)")
     parser.add_argument("--split", choices=("tune", "validation", "both"), default="both",
-                        help="with --hard: which split(s) to write")
+                        help="with --hard or --instance: which split(s) to write")
+    parser.add_argument("--instance", action="store_true",
+                        help="instance-level benchmark: each label is ONE photographed object, "
+                             "taught from its teaching pictures and asked in cluttered scenes "
+                             "under scale, rotation, mirror, lighting, blur, occlusion and edge "
+                             "cuts; written as OUT/tune and OUT/validation with disjoint objects "
+                             "(--images is scenes per split)")
+    parser.add_argument("--taught-objects", type=int, default=16,
+                        help="with --instance: objects taught per split")
+    parser.add_argument("--never-taught", type=int, default=8,
+                        help="with --instance: never-taught objects per split, half of them of "
+                             "a taught object's kind (another apple)")
+    parser.add_argument("--teach-views", type=int, default=5,
+                        help="with --instance: teaching pictures per taught object")
+    parser.add_argument("--unseen-categories", type=int, default=None, metavar="N",
+                        help="with --hard: few-shot categories held out of tune (validation "
+                             "only; default a quarter of them); the splits never share a photo")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     return parser
 
@@ -272,8 +294,12 @@ def make_benchmark_main(argv: Sequence[str]) -> int:
     from sam_detect.evaluation.benchmark import make_benchmark, parse_range, parse_size
 
     args = make_benchmark_parser().parse_args(list(argv))
+    if args.hard and args.instance:
+        raise SamDetectError("choose one of --hard (category level) and --instance")
     if args.hard:
         return _make_hard_benchmark(args)
+    if args.instance:
+        return _make_instance_benchmark(args)
     if args.sequences:
         from sam_detect.evaluation.sequences import make_sequences
 
@@ -304,13 +330,44 @@ def _make_hard_benchmark(args: argparse.Namespace) -> int:
     summaries = make_hard_benchmark(
         args.out, images=args.images, seed=args.seed, splits=splits,
         min_per_class=args.min_per_class, size=parse_size(args.size),
-        stamps_root=args.stamps_dir, progress=not args.quiet and sys.stderr.isatty())
+        stamps_root=args.stamps_dir, progress=not args.quiet and sys.stderr.isatty(),
+        unseen_categories=args.unseen_categories)
     for split, summary in summaries.items():
         print(f"{split}: wrote {summary['images']} images with {summary['instances']} objects "
+              f"of {len(summary['categories'])} categories from {summary['stamps']} photos "
               f"({summary['distractor_instances']} distractors of "
               f"{len(summary['distractor_categories'])} never-taught categories) to "
               f"{Path(summary['path']).parent}")
         print("  backgrounds: " + ", ".join(f"{k} {v}" for k, v in summary["backgrounds"].items()))
+    unseen = next(iter(summaries.values()))["unseen_categories"]
+    print("no photo is in both splits; categories in validation only: "
+          + (", ".join(unseen) or "none"))
+    return 0
+
+
+def _make_instance_benchmark(args: argparse.Namespace) -> int:
+    from sam_detect.evaluation.benchmark import parse_size
+    from sam_detect.evaluation.instance_benchmark import make_instance_benchmark
+
+    splits = ("tune", "validation") if args.split == "both" else (args.split,)
+    summaries = make_instance_benchmark(
+        args.out, images=args.images, seed=args.seed, splits=splits,
+        min_per_class=args.min_per_class, size=parse_size(args.size),
+        stamps_root=args.stamps_dir, taught_objects=args.taught_objects,
+        never_taught=args.never_taught, teach_views=args.teach_views,
+        unseen_categories=args.unseen_categories,
+        progress=not args.quiet and sys.stderr.isatty())
+    for split, summary in summaries.items():
+        views = summary["views_per_object"]
+        print(f"{split}: wrote {summary['scenes']} scenes and {summary['teach_images']} teaching "
+              f"pictures ({summary['instances']} objects) to {Path(summary['path']).parent}")
+        print(f"  {len(summary['taught_objects'])} taught objects, "
+              f"{len(summary['never_taught_objects'])} never taught "
+              f"({len(summary['same_kind_never_taught'])} of a taught object's kind), "
+              f"{len(summary['kinds'])} kinds; scene views per object {views['min']}-"
+              f"{views['max']} (mean {views['mean']})")
+        print("  views with: " + ", ".join(f"{k} {v}" for k, v in summary["transforms"].items()))
+    print("tune and validation share no object")
     return 0
 
 
@@ -429,14 +486,18 @@ def dashboard_parser() -> argparse.ArgumentParser:
 
 def dashboard_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect dashboard``; return the exit status."""
-    from sam_detect.evaluation.dashboard import write_dashboard
+    from sam_detect.evaluation.dashboard import clean_rows, write_dashboard
     from sam_detect.evaluation.sweep import read_rows
 
     args = dashboard_parser().parse_args(list(argv))
     rows = read_rows(args.results)
-    if not rows:
+    if not any(isinstance(row, dict) for row in rows):
         raise SamDetectError(f"no results in {', '.join(map(str, args.results))}: give the "
                              "files that sam-detect evaluate --json or sam-detect bench wrote")
     page = write_dashboard(rows, args.out, threshold=args.threshold)
+    _, ignored = clean_rows(rows)
+    if ignored:
+        print(f"ignored {len(ignored)} field(s) of the wrong type: {'; '.join(ignored[:5])}"
+              + (" ..." if len(ignored) > 5 else ""), file=sys.stderr)
     print(f"dashboard written to {page}")
     return 0

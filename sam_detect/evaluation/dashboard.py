@@ -19,13 +19,17 @@ page shows:
 * tracking, when the results hold them (``bench/results/tracking_eval.json``: IDF1 and label
   flips per configuration against their targets; ``tracking_cpu.jsonl``: ms per frame tracked
   vs untracked per segmenter with the speed-up);
+* category-level and instance-level figures side by side (``make-benchmark --hard`` and
+  ``--instance`` reports), each with its split;
 * tables of the latest results, regressions against the run before, and the rows of every other
   benchmark (GPU, stores, pipeline).
+
+The page is a jinja2 template (``templates/dashboard.html``) rendered with autoescape: a results
+file is data from anywhere, and none of its strings can become markup or script on the page.
 """
 
 from __future__ import annotations
 
-import html
 import os
 from collections import defaultdict
 from pathlib import Path
@@ -56,14 +60,6 @@ OPEN_SET_METRICS = (("accuracy", "accuracy"), ("end_to_end", "end-to-end"),
                     ("unknown_rejection", "unknown rejected"), ("false_unknown", "false unknown"),
                     ("one_taught_others_unknown", "one taught: others unknown"),
                     ("one_taught_recognised", "one taught: recognised"), ("ece", "ECE"))
-CSS = """
-body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
-table { border-collapse: collapse; margin: 1em 0; font-size: 0.85em; }
-th, td { border: 1px solid #ccc; padding: 3px 6px; text-align: left; }
-th { background: #eee; }
-img { max-width: 100%; border: 1px solid #ddd; margin: 0.5em 0; }
-.bad { color: #b00; font-weight: bold; }
-"""
 
 
 def run_id(row: dict[str, Any]) -> tuple[str, str]:
@@ -466,11 +462,14 @@ def _number(value: Any, spec: str = ".3f") -> str:
                                      str(value))
 
 
-def tracking_section(rows: Sequence[dict[str, Any]], out: Path) -> list[str]:
-    """Draw the tracking plots into ``out`` and return the page's tracking HTML.
+def tracking_section(rows: Sequence[dict[str, Any]], out: Path) -> dict[str, Any] | None:
+    """Draw the tracking plots into ``out`` and return what the page shows of tracking.
 
-    Returns an empty list (and leaves no tracking plot in ``out``) when ``rows`` hold neither
-    a tracking report nor tracking speed rows.
+    Returns None (and leaves no tracking plot in ``out``) when ``rows`` hold neither a tracking
+    report nor tracking speed rows; else the ``runs`` and ``speed`` tables (``header`` and
+    ``body``; None when absent), the reports' ``notes``, the targets, the ``plots`` and the
+    ``gpu_goal`` note (None when a GPU row exists). Values are plain text: the template escapes
+    them.
     """
     runs = tracking_runs(rows)
     speed = [r for r in rows if _is_tracking_speed(r)]
@@ -478,34 +477,32 @@ def tracking_section(rows: Sequence[dict[str, Any]], out: Path) -> list[str]:
         if not present and (out / name).exists():
             (out / name).unlink()
     if not runs and not speed:
-        return []
-    parts = ["<h2>Tracking</h2>"]
-    notes = [str(r["note"]) for r in rows if _is_tracking_eval(r) and r.get("note")]
+        return None
+    section: dict[str, Any] = {
+        "plots": TRACKING_PLOTS, "idf1_target": f"{IDF1_TARGET:.2f}",
+        "flips_target": f"{FLIPS_TARGET:g}", "runs": None, "speed": None,
+        "notes": [str(r["note"]) for r in rows if _is_tracking_eval(r) and r.get("note")],
+        "gpu_goal": None}
     if runs:
         plot_tracking(rows, out / TRACKING_PLOTS[0])
-        parts.append(f"<p>Targets: IDF1 &ge; {IDF1_TARGET:.2f} and at most {FLIPS_TARGET:g} "
-                     "label flip per 100 track-frames on the validation sequences."
-                     + "".join(f" {html.escape(n)}." for n in notes) + "</p>")
-        parts.append(f"<img src='{TRACKING_PLOTS[0]}' alt='IDF1 and label flips per "
-                     "configuration'>")
         body = []
         for split, config, run in sorted(runs, key=lambda r: (r[0] != "validation", r[1])):
             overall = run["overall"]
-            met = (overall.get("idf1") is not None and overall["idf1"] >= IDF1_TARGET
-                   and (overall.get("label_flips_per_100_frames") or 0.0) <= FLIPS_TARGET)
+            idf1 = _float(overall.get("idf1"))
+            flips = _float(overall.get("label_flips_per_100_frames"))
+            met = idf1 is not None and idf1 >= IDF1_TARGET and (flips or 0.0) <= FLIPS_TARGET
             body.append([split, config] + [_number(overall.get(k)) for k in (
                 "idf1", "idp", "idr", "num_switches", "mota", "label_flips_per_100_frames",
                 "label_accuracy")] + [_number(run.get("keyframe_interval")),
                                       _number(run.get("keyframe_share"), ".2f"),
                                       _number(run.get("ms_per_frame"), ".1f"),
                                       "yes" if met else "no"])
-        parts.append(_html_table(("split", "configuration", "IDF1", "IDP", "IDR", "id switches",
-                                  "MOTA", "label flips /100", "label accuracy",
-                                  "keyframe interval", "keyframe share", "ms/frame",
-                                  "targets met"), body))
+        section["runs"] = {"header": ("split", "configuration", "IDF1", "IDP", "IDR",
+                                      "id switches", "MOTA", "label flips /100",
+                                      "label accuracy", "keyframe interval", "keyframe share",
+                                      "ms/frame", "targets met"), "body": body}
     if speed:
         plot_tracking_speed(rows, out / TRACKING_PLOTS[1])
-        parts.append(f"<img src='{TRACKING_PLOTS[1]}' alt='ms per frame tracked vs untracked'>")
         body = []
         for row in speed:
             ratio = _speedup(row)
@@ -514,28 +511,218 @@ def tracking_section(rows: Sequence[dict[str, Any]], out: Path) -> list[str]:
                       or row.get("keyframe_interval") != SPEEDUP_KEYFRAME_INTERVAL
                       else f"\u2265 {SPEEDUP_TARGET:g}\u00d7: "
                       + ("met" if ratio is not None and ratio >= SPEEDUP_TARGET else "missed"))
-            body.append([name, _number(float(row["untracked_ms"]), ".1f"),
-                         _number(float(row["tracked_ms"]), ".1f"),
+            body.append([name, _number(_float(row["untracked_ms"]), ".1f"),
+                         _number(_float(row["tracked_ms"]), ".1f"),
                          "" if ratio is None else f"{ratio:.2f}\u00d7",
                          _number(row.get("keyframe_interval")),
                          _number(row.get("keyframe_share"), ".2f"), target,
                          str(row.get("date") or "")])
-        parts.append(_html_table(("segmenter", "untracked ms/frame", "tracked ms/frame",
-                                  "speed-up", "keyframe interval", "keyframe share", "target",
-                                  "date"), body))
+        section["speed"] = {"header": ("segmenter", "untracked ms/frame", "tracked ms/frame",
+                                       "speed-up", "keyframe interval", "keyframe share",
+                                       "target", "date"), "body": body}
     if not any("gpu" in str(r.get("path")).lower() or "cuda" in str(r.get("path")).lower()
                for r in speed):
-        parts.append(f"<p>{html.escape(GPU_GOAL)}</p>")
-    return parts
+        section["gpu_goal"] = GPU_GOAL
+    return section
 
 
-def _html_table(header: Sequence[str], body: Sequence[Sequence[Any]]) -> str:
-    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
-    lines = ["<table>", f"<tr>{head}</tr>"]
-    for cells in body:
-        lines.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
-    lines.append("</table>")
-    return "\n".join(lines)
+def _float(value: Any) -> float | None:
+    """Return ``value`` as a float when it is a number (not a bool), else None."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return float(value)
+    return None
+
+
+KINDS_PLOT = "kinds_side_by_side.png"
+KIND_METRICS = (("accuracy", "accuracy given a correct segment"), ("end_to_end", "end-to-end"),
+                ("unknown_rejection", "never-taught rejected"),
+                ("false_unknown", "false unknown"), ("ece", "ECE"))
+KIND_COLUMNS = ("kind", "split", "dataset", "embedder", "shots", "seeds", "segmentation recall",
+                "segmentation precision", "accuracy given a correct segment", "end-to-end",
+                "never-taught rejected", "false unknown", "unknown AUROC", "ECE",
+                "one taught: others unknown", "one taught: recognised", "commit")
+_DICT_FIELDS = ("dataset", "latency_ms", "segmentation", "embedding_quality")
+
+
+def _kind_of(row: dict[str, Any]) -> tuple[str, str]:
+    """Return ``(kind, split)`` of an eval row: category or instance level, and its split."""
+    dataset = row.get("dataset") or {}
+    return str(dataset.get("kind") or "category"), str(dataset.get("split") or "-")
+
+
+def kind_rows(rows: Sequence[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Return the newest default-fade eval row per kind, split, dataset, embedder and decision.
+
+    Ordered category level first, then instance level; tune before validation in each.
+    """
+    newest: dict[tuple[str, ...], dict[str, Any]] = {}
+    for row in sorted(_eval_rows(rows), key=run_id):
+        if row.get("fade") != DEFAULT_FADE or not row.get("few_shot"):
+            continue
+        kind, split = _kind_of(row)
+        dataset = row.get("dataset") or {}
+        newest[(kind, split, str(dataset.get("label") or dataset.get("name")),
+                str(row.get("embedder")), str(row.get("decision") or ""))] = row
+    order = sorted(newest, key=lambda k: (k[0] != "category", k[0], k[1] != "tune", k[1:]))
+    return [newest[k] for k in order]
+
+
+def kinds_table(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return the side-by-side table (``header``, ``body``): one line per kind, split and shots."""
+    body = []
+    for row in kind_rows(rows):
+        kind, split = _kind_of(row)
+        dataset = row.get("dataset") or {}
+        seg = row.get("segmentation") or {}
+        for entry in row.get("few_shot") or []:
+            def cell(metric: str) -> str:
+                value = entry.get(metric)
+                return _ci_cell(value) if isinstance(value, dict) else "-"
+            auc = _float((entry.get("unknown_roc") or {}).get("auc"))
+            seeds = (entry.get("accuracy") or {}).get("n") if isinstance(
+                entry.get("accuracy"), dict) else None
+            body.append([kind, split, str(dataset.get("label") or dataset.get("name")),
+                         str(row.get("embedder")), entry.get("shots"), _number(seeds),
+                         _number(_float(seg.get("recall"))), _number(_float(seg.get("precision"))),
+                         cell("accuracy"), cell("end_to_end"), cell("unknown_rejection"),
+                         cell("false_unknown"), "-" if auc is None else f"{auc:.3f}",
+                         cell("ece"), cell("one_taught_others_unknown"),
+                         cell("one_taught_recognised"), str(row.get("commit") or "")[:7]])
+    return {"header": KIND_COLUMNS, "body": body}
+
+
+def _ci_cell(entry: dict[str, Any]) -> str:
+    mean, low, high = (_float(entry.get(k)) for k in ("mean", "low", "high"))
+    if mean is None:
+        return "-"
+    if low is None or high is None:
+        return f"{mean:.3f}"
+    return f"{mean:.3f} [{low:.3f}, {high:.3f}]"
+
+
+def plot_kinds(rows: Sequence[dict[str, Any]], path: Path) -> None:
+    """Plot each kind's metrics per split and shot count, side by side (one panel per kind)."""
+    chosen = kind_rows(rows)
+    kinds = sorted({_kind_of(r)[0] for r in chosen}, key=lambda k: (k != "category", k))
+    fig, axes = _figure(len(kinds))
+    for ax, kind in zip(axes, kinds):
+        series = [(r, e) for r in chosen if _kind_of(r)[0] == kind
+                  for e in r.get("few_shot") or [] if isinstance(e, dict)]
+        width = 0.8 / max(len(series), 1)
+        for index, (row, entry) in enumerate(series):
+            stats = [_error(entry.get(m) if isinstance(entry.get(m), dict) else None)
+                     for m, _ in KIND_METRICS]
+            xs = [i + (index - (len(series) - 1) / 2) * width for i in range(len(KIND_METRICS))]
+            dataset = row.get("dataset") or {}
+            ax.bar(xs, [s[0] for s in stats], width, yerr=[[s[1] for s in stats],
+                                                           [s[2] for s in stats]],
+                   capsize=2, hatch=None if _kind_of(row)[1] == "validation" else "//",
+                   label=f"{_kind_of(row)[1]}, {entry.get('shots')} shot(s) "
+                         f"({dataset.get('label') or dataset.get('name')}, {row.get('embedder')})")
+        ax.set_xticks(range(len(KIND_METRICS)), [n for _, n in KIND_METRICS], fontsize=7,
+                      rotation=15)
+        ax.set_ylim(0, 1)
+        ax.set_title(f"{kind} level (hatched: tune; plain: validation)", fontsize=10)
+        ax.grid(axis="y", alpha=0.3)
+        ax.legend(fontsize=6)
+    _save(fig, path)
+
+
+def clean_rows(rows: Sequence[Any]) -> tuple[list[dict[str, Any]], list[str]]:
+    """Return the rows with every field of the wrong type left out, and what was left out.
+
+    A results file is data from anywhere: a row that is not a JSON object, a ``latency_ms`` or
+    ``few_shot`` that is a string, a metric whose mean is not a number... would stop the page
+    with a traceback. Such a row or field is dropped and named instead (``row 3 latency_ms
+    (str)``); everything else is kept as it was.
+
+    Example:
+        >>> kept, ignored = clean_rows([{"benchmark": "eval", "latency_ms": "fast"}, [1, 2]])
+        >>> kept, ignored
+        ([{'benchmark': 'eval'}], ['row 1 latency_ms (str)', 'row 2 (list, not a result)'])
+    """
+    kept: list[dict[str, Any]] = []
+    ignored: list[str] = []
+    for index, original in enumerate(rows, start=1):
+        if not isinstance(original, dict):
+            ignored.append(f"row {index} ({type(original).__name__}, not a result)")
+            continue
+        row = dict(original)
+
+        def drop(key: str, value: Any, where: str = "") -> None:
+            ignored.append(f"row {index} {where}{key} ({type(value).__name__})")
+
+        fields = _DICT_FIELDS + (("machine",) if row.get("benchmark") == "eval" else ())
+        for key in fields:
+            if row.get(key) is not None and not isinstance(row[key], dict):
+                drop(key, row.pop(key))
+        if row.get("few_shot") is not None and not isinstance(row["few_shot"], list):
+            drop("few_shot", row.pop("few_shot"))
+        for key in ("tracked_ms", "untracked_ms"):
+            if key in row and _float(row[key]) is None:
+                drop(key, row.pop(key))
+        for key in ("latency_ms", "segmentation", "embedding_quality"):
+            if isinstance(row.get(key), dict):
+                row[key] = _clean_numbers(row[key], key, drop)
+        if isinstance(row.get("few_shot"), list):
+            row["few_shot"] = [e for e in (_clean_entry(e, drop) for e in row["few_shot"])
+                               if e is not None]
+        kept.append(row)
+    return kept, ignored
+
+
+def _clean_numbers(values: dict[str, Any], where: str, drop: Any) -> dict[str, Any]:
+    """Keep numbers, None, strings naming things, and dicts of numbers (a stage's median/p95)."""
+    kept: dict[str, Any] = {}
+    for key, value in values.items():
+        if value is None or _float(value) is not None:
+            kept[key] = value
+        elif isinstance(value, dict) and all(v is None or _float(v) is not None
+                                             or not isinstance(v, (str, list, dict))
+                                             for v in value.values()):
+            kept[key] = value
+        elif isinstance(value, dict) and key.startswith("recall_by"):
+            kept[key] = {k: v for k, v in value.items() if _float(v) is not None}
+        else:
+            drop(key, value, f"{where}.")
+    return kept
+
+
+def _clean_entry(entry: Any, drop: Any) -> dict[str, Any] | None:
+    """Return a ``few_shot`` entry with its wrongly typed metrics left out (None: unusable)."""
+    if not isinstance(entry, dict) or isinstance(entry.get("shots"), bool) or not isinstance(
+            entry.get("shots"), int):
+        drop("entry", entry, "few_shot ")
+        return None
+    kept: dict[str, Any] = {}
+    for key, value in entry.items():
+        if key in ("shots", "queries"):
+            kept[key] = value
+        elif key == "unknown_roc":
+            if isinstance(value, dict) and all(
+                    isinstance(value.get(k), list) and all(_float(v) is not None
+                                                           for v in value[k])
+                    for k in ("false_unknown", "unknown_rejection")) and len(
+                    value["false_unknown"]) == len(value["unknown_rejection"]):
+                kept[key] = value
+            elif value:
+                drop(key, value, "few_shot.")
+        elif key == "reliability":
+            if isinstance(value, list) and all(
+                    isinstance(b, dict) and _float(b.get("confidence")) is not None
+                    and _float(b.get("accuracy")) is not None for b in value):
+                kept[key] = value
+            else:
+                drop(key, value, "few_shot.")
+        elif isinstance(value, dict):
+            if all(value.get(k) is None or _float(value.get(k)) is not None
+                   for k in ("mean", "low", "high")):
+                kept[key] = value
+            else:
+                drop(key, value, "few_shot.")
+        else:
+            kept[key] = value
+    return kept
 
 
 def _flat(row: dict[str, Any]) -> dict[str, Any]:
@@ -551,19 +738,25 @@ def _flat(row: dict[str, Any]) -> dict[str, Any]:
     return flat
 
 
-def _generic_table(rows: Sequence[dict[str, Any]]) -> str:
+def _generic_table(rows: Sequence[dict[str, Any]]) -> dict[str, Any]:
+    """Return ``header`` and ``body`` of a table of flattened rows."""
     flats = [_flat(r) for r in rows]
     columns: list[str] = []
     for flat in flats:
         columns.extend(k for k in flat if k not in columns)
     body = [[("" if f.get(c) is None else (f"{f[c]:.4g}" if isinstance(f[c], float) else f[c]))
              for c in columns] for f in flats]
-    return _html_table(columns, body)
+    return {"header": columns, "body": body}
 
 
 def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
                     threshold: float = 0.1) -> Path:
     """Write ``index.html`` and the plots into ``out``; return the page's path.
+
+    The page is rendered by jinja2 from ``templates/dashboard.html`` with autoescape on, so
+    every string a results file brings (machine names, dataset names, notes) is text on the
+    page, never markup. Fields of the wrong type (a string where numbers belong) are left out
+    and named on the page (:func:`clean_rows`).
 
     Example:
         >>> import tempfile
@@ -572,6 +765,8 @@ def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
         ('index.html', True)
     """
     require_extra("matplotlib", "eval", "sam-detect dashboard")
+    require_extra("jinja2", "eval", "sam-detect dashboard")
+    rows, ignored = clean_rows(rows)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     plot_latency_over_commits(rows, out / PLOTS[0])
@@ -581,55 +776,55 @@ def write_dashboard(rows: Sequence[dict[str, Any]], out: str | os.PathLike,
     plot_unknown_roc(rows, out / PLOTS[4])
     plot_open_set_by_dataset(rows, out / PLOTS[5])
     plot_reliability(rows, out / PLOTS[6])
+    kinds = kinds_table(rows)
+    if kinds["body"]:
+        plot_kinds(rows, out / KINDS_PLOT)
+    elif (out / KINDS_PLOT).exists():
+        (out / KINDS_PLOT).unlink()
 
     latest = latest_run(rows)
     runs = sorted({run_id(r) for r in _eval_rows(rows)})
     previous = [r for r in _eval_rows(rows) if len(runs) > 1 and run_id(r) == runs[-2]]
     regressions = find_regressions(latest, previous, threshold) if previous else []
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8"><title>sam-detect metrics</title>',
-        f"<style>{CSS}</style></head><body>",
-        "<h1>sam-detect metrics</h1>",
-        f"<p>{len(runs)} benchmark run(s), {len(rows)} rows. "
-    ]
+    header = None
     if latest:
         date, commit = run_id(latest[0])
         machine = latest[0].get("machine") or {}
         dataset = latest[0].get("dataset") or {}
-        parts[-1] += (f"Latest: commit <code>{html.escape(commit[:12])}</code>, "
-                      f"{html.escape(date)}, on {html.escape(str(machine.get('processor')))} "
-                      f"({machine.get('cpus')} CPUs, {html.escape(str(machine.get('device')))}); "
-                      f"dataset {html.escape(str(dataset.get('name')))} with "
-                      f"{dataset.get('images')} images, {dataset.get('instances')} objects.")
-    parts[-1] += "</p>"
-    if regressions:
-        parts.append("<h2 class='bad'>Regressions against the previous run</h2><ul>")
-        parts += [f"<li class='bad'>{html.escape(r['key'])} {html.escape(r['metric'])}: "
-                  f"{r['previous']:.4g} &rarr; {r['current']:.4g} ({r['change']:+.1%})</li>"
-                  for r in regressions]
-        parts.append("</ul>")
+        header = {"commit": commit[:12], "date": date, "processor": machine.get("processor"),
+                  "cpus": machine.get("cpus"), "device": machine.get("device"),
+                  "dataset": dataset.get("name"), "images": dataset.get("images"),
+                  "instances": dataset.get("instances")}
     titles = ("Per-stage latency over commits", "Accuracy per fade strategy (95 % CI)",
               "Few-shot convergence", "Vector store latency vs size", "ROC of unknown",
               "Open set per dataset: hard vs easy, tune vs validation",
               "Reliability of confidence")
-    for title, name in zip(titles, PLOTS):
-        parts.append(f"<h2>{title}</h2><img src='{name}' alt='{html.escape(title)}'>")
-    parts += tracking_section(rows, out)
-    if latest:
-        parts.append("<h2>Latest results</h2>")
-        parts.append("<p>Accuracy is top-1 given a correct segment, mean &plusmn; 95 % CI "
-                     "half-width over seeds; e2e needs the segmenter's mask (IoU &ge; 0.5) too; "
-                     "nn = nearest-neighbour agreement, silh = cosine silhouette; latencies are "
-                     "medians per image in ms.</p>")
-        parts.append(_html_table(TABLE_COLUMNS, [table_cells(r) for r in latest]))
     others = [r for r in rows if not _is_tracking_eval(r) and not _is_tracking_speed(r)]
-    kinds = sorted({str(r.get("benchmark")) for r in others} - {"eval"})
-    for kind in sorted(kinds, key=lambda k: (k != "gpu", k)):
+    other_kinds = sorted({str(r.get("benchmark")) for r in others} - {"eval"})
+    tables = []
+    for kind in sorted(other_kinds, key=lambda k: (k != "gpu", k)):
         mine = [r for r in others if str(r.get("benchmark")) == kind]
-        parts.append(f"<h2>{html.escape(kind)} benchmark rows (latest {min(len(mine), 50)})</h2>")
-        parts.append(_generic_table(mine[-50:]))
-    parts.append("</body></html>")
+        tables.append({"kind": kind, "shown": min(len(mine), 50), **_generic_table(mine[-50:])})
     page = out / "index.html"
-    page.write_text("\n".join(parts) + "\n", encoding="utf-8")
+    page.write_text(_template().render(
+        run_count=len(runs), row_count=len(rows), latest=header, ignored=ignored,
+        regressions=[{"key": r["key"], "metric": r["metric"],
+                      "previous": f"{r['previous']:.4g}", "current": f"{r['current']:.4g}",
+                      "change": f"{r['change']:+.1%}"} for r in regressions],
+        kinds={**kinds, "plot": KINDS_PLOT},
+        plots=[{"title": t, "file": n} for t, n in zip(titles, PLOTS)],
+        tracking=tracking_section(rows, out),
+        results=({"header": TABLE_COLUMNS, "body": [table_cells(r) for r in latest]}
+                 if latest else None),
+        others=tables) + "\n", encoding="utf-8")
     return page
+
+
+def _template() -> Any:
+    """Return the page template; it escapes every value it is given (autoescape)."""
+    import jinja2
+
+    environment = jinja2.Environment(
+        loader=jinja2.PackageLoader("sam_detect.evaluation", "templates"),
+        autoescape=True, undefined=jinja2.StrictUndefined)
+    return environment.get_template("dashboard.html")

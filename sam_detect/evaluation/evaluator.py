@@ -40,6 +40,7 @@ import numpy as np
 
 from sam_detect.errors import SamDetectError, require_extra
 from sam_detect.evaluation.coco import CocoDataset, GroundTruth
+from sam_detect.evaluation.instance_split import dataset_kind, split_views, teaching_images
 from sam_detect.evaluation.metrics import (
     encode_masks,
     greedy_match,
@@ -93,12 +94,15 @@ class Split:
         support: Per taught category, instance ids in teaching order (``[:k]`` is k-shot).
         query: Ids of query instances of taught categories.
         unknown: Ids of all instances of held-out categories.
+        teach_only: Ids that may be taught but are never asked (an instance-level dataset's
+            teaching pictures; see :mod:`sam_detect.evaluation.instance_split`).
     """
 
     held_out: list[str]
     support: dict[str, list[int]]
     query: list[int]
     unknown: list[int]
+    teach_only: frozenset[int] = frozenset()
 
 
 def resolve_metrics(metrics: Sequence[str] | None) -> set[str]:
@@ -205,6 +209,24 @@ def split_instances(
     return Split(held, support, sorted(query), sorted(unknown))
 
 
+def draw_split(instances: Sequence[GroundTruth], max_shots: int, seed: int, held_out: int = 0,
+               never_taught: Sequence[str] = (), teach_images: set[int] | None = None) -> Split:
+    """Return the split the dataset's kind asks for.
+
+    ``teach_images`` None: category level (:func:`split_instances`); else the ids of an
+    instance-level dataset's teaching pictures (:func:`~.instance_split.split_views`).
+    """
+    if teach_images is None:
+        return split_instances(instances, max_shots, seed, held_out, never_taught=never_taught)
+    return split_views(instances, teach_images, max_shots, seed, held_out,
+                       never_taught=never_taught)
+
+
+def _teach_images(dataset: CocoDataset) -> set[int] | None:
+    """Return an instance dataset's teaching pictures (None at category level)."""
+    return teaching_images(dataset) if dataset_kind(dataset.info) == "instance" else None
+
+
 def _describe(component: Any) -> str:
     """Return a cache key for a segmenter: its own repr when it has one (dataclasses do).
 
@@ -286,6 +308,7 @@ def _compute_vectors(detector: Any, dataset: CocoDataset, instances: list[Ground
         by_image[gt.image_id].append(gt)
 
     need_segments = bool(groups & {"segmentation", "end_to_end"})
+    teach = _teach_images(dataset) or set()  # teaching pictures are not scenes: not segmented
     need_embeddings = bool(groups & {"classification", "unknown", "end_to_end",
                                      "embedding_quality"})
     gt_vectors: dict[int, np.ndarray] = {}
@@ -310,7 +333,7 @@ def _compute_vectors(detector: Any, dataset: CocoDataset, instances: list[Ground
 
         matches: list[tuple[int, int, float]] = []
         rles: list[dict[str, Any]] = []
-        if need_segments:
+        if need_segments and image_id not in teach:
             key = (dataset_key, image_id, seg_key)
             if key not in cache.segments:
                 segments = detector.segment(get_image())
@@ -423,6 +446,8 @@ def evaluate(
     _check_detector(detector)
     dataset, image_ids, instances = _load_instances(dataset_path, max_images)
     never_taught = list(dataset.info.get("distractor_categories") or [])
+    teach = _teach_images(dataset)
+    scenes = [g for g in instances if g.image_id not in (teach or ())]
     categories = sorted({g.category for g in instances})
     if (len(set(categories) - set(never_taught)) - held_out < 2
             and groups - {"segmentation", "latency"}):
@@ -439,7 +464,9 @@ def evaluate(
 
     report = EvaluationReport(
         dataset={"path": str(dataset.root), "images": len(image_ids),
-                 "instances": len(instances), "categories": categories},
+                 "instances": len(instances), "categories": categories,
+                 "kind": dataset_kind(dataset.info), "split": dataset.info.get("split"),
+                 "teaching_images": len(teach or ())},
         config={
             "segmenter": getattr(getattr(detector, "segmenter", None), "name", seg_key),
             "embedder": embed_key[0],
@@ -453,30 +480,36 @@ def evaluate(
             "seed": seed,
             "held_out": held_out,
             "never_taught": never_taught,
+            "support": "teaching pictures" if teach else (
+                "other views of the object" if dataset_kind(dataset.info) == "instance"
+                else "other photos of the category"),
             "iou_threshold": iou_threshold,
         })
     if "segmentation" in groups:
-        report.segmentation = _segmentation_report(dataset, instances, matched_iou, n_segments)
+        report.segmentation = _segmentation_report(dataset, scenes, matched_iou, n_segments)
     if groups & {"classification", "unknown", "end_to_end"}:
         report.few_shot, report.runs = _few_shot_report(
             detector, instances, gt_vectors, pred_vectors, shots, seeds, seed, held_out, groups,
-            never_taught)
+            never_taught, teach)
     if "embedding_quality" in groups:
-        report.embedding_quality = _embedding_quality(instances, gt_vectors)
+        report.embedding_quality = _embedding_quality(instances, gt_vectors, teach is not None)
     if "latency" in groups:
         report.latency_ms = _latency_report(detector, dataset, instances, gt_vectors,
-                                            image_ids, shots[-1], seed, latency_images)
+                                            [i for i in image_ids if i not in (teach or ())],
+                                            shots[-1], seed, latency_images, teach)
     report.elapsed_s = round(time.perf_counter() - started, 3)
     return report
 
 
-def _embedding_quality(instances: list[GroundTruth],
-                       gt_vectors: dict[int, np.ndarray]) -> dict[str, Any]:
+def _embedding_quality(instances: list[GroundTruth], gt_vectors: dict[int, np.ndarray],
+                       per_view: bool = False) -> dict[str, Any]:
     ordered = sorted(gt_vectors)
     gt_of = {g.id: g for g in instances}
     vectors = np.stack([gt_vectors[i] for i in ordered])
     labels = [gt_of[i].category for i in ordered]
-    return {"nn_agreement": nn_agreement(vectors, labels, [gt_of[i].source for i in ordered]),
+    # At instance level every view of a label shares its source: only its own image is a copy.
+    sources = [f"image:{gt_of[i].image_id}" if per_view else gt_of[i].source for i in ordered]
+    return {"nn_agreement": nn_agreement(vectors, labels, sources),
             "silhouette": silhouette_cosine(vectors, labels)}
 
 
@@ -563,7 +596,8 @@ def _one_taught(detector: Any, split: Split, instances: list[GroundTruth],
         _teach(detector, {category: ids}, gt_vectors, k)
         taught = set(ids[:k])
         own = [g.id for g in instances if g.category == category and g.id in queries]
-        rest = [g.id for g in instances if g.category != category and g.id not in taught]
+        rest = [g.id for g in instances if g.category != category and g.id not in taught
+                and g.id not in split.teach_only]
         if own:
             labels = [p.label for p in detector.classify(np.stack([gt_vectors[i] for i in own]))]
             recognised.append(float(np.mean([label == category for label in labels])))
@@ -585,6 +619,7 @@ def _few_shot_report(
     held_out: int,
     groups: set[str],
     never_taught: Sequence[str] = (),
+    teach_images: set[int] | None = None,
 ) -> tuple[list[FewShotRow], list[dict[str, Any]]]:
     """Teach and ask for every seed and shot count; return the rows and the per-run values."""
     gt_of = {g.id: g for g in instances}
@@ -593,8 +628,8 @@ def _few_shot_report(
     per_class_runs: dict[int, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     pooled: dict[int, dict[str, list[Any]]] = defaultdict(lambda: defaultdict(list))
     for offset in range(seeds):
-        split = split_instances(instances, shots[-1], seed + offset, held_out,
-                                never_taught=never_taught)
+        split = draw_split(instances, shots[-1], seed + offset, held_out, never_taught,
+                           teach_images)
         for k in shots:
             _teach(detector, split.support, gt_vectors, k)
             run: dict[str, Any] = {"seed": seed + offset, "shots": k, "queries": len(split.query)}
@@ -672,13 +707,14 @@ def _latency_report(
     k: int,
     seed: int,
     n_images: int,
+    teach_images: set[int] | None = None,
 ) -> dict[str, Any]:
     """Run ``detector.detect`` with a taught store; return per-stage median and p95 (ms)."""
     if n_images <= 0:
         return {}
     _clear(detector)
     if gt_vectors:
-        split = split_instances(instances, k, seed)
+        split = draw_split(instances, k, seed, teach_images=teach_images)
         for category, ids in split.support.items():
             chosen = [i for i in ids[:k] if i in gt_vectors]
             if chosen:
@@ -702,6 +738,10 @@ def _load_instances(dataset_path: str | Path, max_images: int | None
                     ) -> tuple[CocoDataset, list[int], list[GroundTruth]]:
     dataset = CocoDataset(dataset_path)
     image_ids = dataset.image_ids[:max_images] if max_images else dataset.image_ids
+    teach = _teach_images(dataset)
+    if teach and max_images:  # the first N scenes, and every teaching picture
+        scenes = [i for i in dataset.image_ids if i not in teach][:max_images]
+        image_ids = sorted(teach | set(scenes))
     wanted = set(image_ids)
     instances = [g for g in dataset.instances() if g.image_id in wanted]
     if not instances:
@@ -740,8 +780,8 @@ def open_set_scores(detector: Any, dataset_path: str | Path, shots: int = 5, see
     gt_of = {g.id: g for g in instances}
     rows: list[dict[str, Any]] = []
     for offset in range(seeds):
-        split = split_instances(instances, shots, seed + offset, held_out,
-                                never_taught=dataset.info.get("distractor_categories") or ())
+        split = draw_split(instances, shots, seed + offset, held_out,
+                           dataset.info.get("distractor_categories") or (), _teach_images(dataset))
         _teach(detector, split.support, vectors.gt, shots)
         asked = [(i, False) for i in split.query] + [(i, True) for i in split.unknown]
         predictions = detector.classify(np.stack([vectors.gt[i] for i, _ in asked]))

@@ -8,7 +8,9 @@ the easy benchmark (``images/*.png`` + ``annotations.json``):
 * ``OUT/tune/``: tune thresholds, segmenters and fades on it.
 * ``OUT/validation/``: report on it and never tune on it. Its generator settings differ from the
   tune split's (random stream, background photos and textures, stripe variants, clutter, overlap,
-  blur and noise ranges; see :mod:`sam_detect.evaluation.hard_scenes`).
+  blur and noise ranges; see :mod:`sam_detect.evaluation.hard_scenes`), and so do its objects:
+  the splits share no photo, and a few categories are in validation only
+  (:mod:`sam_detect.evaluation.photo_pool`; recorded in ``info["photo_pool"]``).
 
 Scene content is described in :mod:`sam_detect.evaluation.hard_scenes`. Beside the few-shot
 categories (the photographic stamp folders with at least ``min_per_class`` photos, the same as the
@@ -54,6 +56,7 @@ from sam_detect.evaluation.hard_scenes import (
     paste_stamp,
     relight_stamp,
 )
+from sam_detect.evaluation.photo_pool import divide_photos
 
 DISTRACTOR_PREFIX = "other_"  # given to a distractor folder whose name is a few-shot category's
 
@@ -89,8 +92,13 @@ def make_hard_benchmark(
     size: tuple[int, int] = (640, 480),
     stamps_root: str | os.PathLike | None = None,
     progress: bool = False,
+    unseen_categories: int | None = None,
 ) -> dict[str, dict[str, Any]]:
     """Write the hard benchmark's splits to ``out/<split>/``; return a summary per split.
+
+    The splits share no object photo (:func:`~sam_detect.evaluation.photo_pool.divide_photos`):
+    each few-shot category's photos are divided between them, ``unseen_categories`` categories
+    are in validation only, and the distractor photos are divided too.
 
     Args:
         out: Output folder; each split goes to its own subfolder.
@@ -101,11 +109,13 @@ def make_hard_benchmark(
         size: Image ``(width, height)``.
         stamps_root: Stamps folder (default ``$SAM_DETECT_STAMPS_DIR`` or the Debian one).
         progress: Show a progress bar on stderr.
+        unseen_categories: Few-shot categories held out of the tune split (default a quarter).
 
     Returns:
         ``{split: summary}``; a summary has ``path``, ``images``, ``instances``,
         ``distractor_instances``, ``categories``, ``distractor_categories``, ``per_category``,
-        ``backgrounds`` (images per background family) and ``stamps``.
+        ``backgrounds`` (images per background family), ``stamps`` (the split's photos) and
+        ``unseen_categories`` (the categories tune never holds).
 
     Raises:
         SamDetectError: for missing stamps, an unknown split or invalid arguments.
@@ -120,6 +130,7 @@ def make_hard_benchmark(
                              f"{', '.join(SPLITS)}")
     folder = stamps_dir(stamps_root)
     main, distractors = split_stamps(scan_photo_stamps(folder), min_per_class, folder)
+    pool = divide_photos(main, distractors, seed, unseen_categories)
     cache: dict[str, np.ndarray] = {}
 
     def load(name: str) -> np.ndarray:
@@ -127,14 +138,14 @@ def make_hard_benchmark(
             cache[name] = load_texture(name)
         return cache[name]
 
-    return {split: _write_split(Path(out) / split, SPLITS[split], images, seed, size, main,
-                                distractors, load, progress)
+    return {split: _write_split(Path(out) / split, SPLITS[split], images, seed, size,
+                                *pool.split(split), load, progress, pool.describe(split))
             for split in splits}
 
 
 def _write_split(out: Path, settings: SceneSettings, images: int, seed: int,
                  size: tuple[int, int], main: list[Stamp], distractors: list[Stamp],
-                 load: Any, progress: bool) -> dict[str, Any]:
+                 load: Any, progress: bool, photo_pool: dict[str, Any]) -> dict[str, Any]:
     from tqdm import tqdm
 
     width, height = size
@@ -213,6 +224,7 @@ def _write_split(out: Path, settings: SceneSettings, images: int, seed: int,
         "size": [width, height],
         "distractor_categories": distractor_names,
         "settings": settings.to_dict(),
+        "photo_pool": photo_pool,
         "license": "stamps: tuxpaint-stamps-default (GPL-2.0); photos and textures: "
                    "scikit-image data",
     }
@@ -233,6 +245,7 @@ def _write_split(out: Path, settings: SceneSettings, images: int, seed: int,
         "per_category": per_category,
         "backgrounds": dict(sorted(backgrounds.items())),
         "stamps": len(main) + len(distractors),
+        "unseen_categories": list(photo_pool["unseen_categories"]),
     }
 
 

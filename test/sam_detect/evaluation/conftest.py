@@ -78,8 +78,10 @@ def build_fake_stamps(root: Path) -> Path:
     write_rgba(root / "food/fruit/icon.png", photo_stamp(rng, 60, size=(24, 20)))
     rgb_only = photo_stamp(rng, 60)[:, :, :3]
     cv2.imwrite(str(root / "food/fruit/opaque.png"), rgb_only)
-    # A category with too few photos, in a top folder that has a big category of its own.
+    # A category with too few photos, in a top folder that has a big category of its own
+    # (a hard benchmark's distractors: two photos, so that each split gets one).
     write_rgba(root / "animals/fish/photo0.png", photo_stamp(rng, 100))
+    write_rgba(root / "animals/fish/photo1.png", photo_stamp(rng, 100))
     return root
 
 

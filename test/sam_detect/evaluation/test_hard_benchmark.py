@@ -41,7 +41,9 @@ def test_split_is_coco_with_marked_distractors(hard: Path, split: str) -> None:
     data = _annotations(hard / split)
     distractors = {c["name"] for c in data["categories"] if c["distractor"]}
     few_shot = {c["name"] for c in data["categories"] if not c["distractor"]}
-    assert few_shot == set(EXPECTED_CATEGORIES)
+    unseen = set(ds.info["photo_pool"]["unseen_categories"])
+    assert len(unseen) == 1  # a quarter of the 4 categories
+    assert few_shot == set(EXPECTED_CATEGORIES) - (unseen if split == "tune" else set())
     assert distractors == {"fish"} == set(ds.info["distractor_categories"])
     categories = [g.category for g in ds.instances()]
     assert "fish" in categories and set(categories) & few_shot
@@ -72,6 +74,72 @@ def test_splits_differ(hard: Path) -> None:
     assert not set(hs.TUNE.photos + hs.TUNE.textures) & set(
         hs.VALIDATION.photos + hs.VALIDATION.textures)
     assert hs.TUNE.stream != hs.VALIDATION.stream
+
+
+def _photos(root: Path) -> dict[str, set[str]]:
+    """Return the stamp files pasted in a split, per category."""
+    data = _annotations(root)
+    names = {c["id"]: c["name"] for c in data["categories"]}
+    found: dict[str, set[str]] = {}
+    for ann in data["annotations"]:
+        found.setdefault(names[ann["category_id"]], set()).add(ann["source"])
+    return found
+
+
+def test_splits_share_no_photo_and_unseen_categories_are_validation_only(hard: Path) -> None:
+    tune, validation = _photos(hard / "tune"), _photos(hard / "validation")
+    tune_info = CocoDataset(hard / "tune").info["photo_pool"]
+    validation_info = CocoDataset(hard / "validation").info["photo_pool"]
+    unseen = set(tune_info["unseen_categories"])
+    assert unseen == set(validation_info["unseen_categories"])
+    assert not set().union(*tune.values()) & set().union(*validation.values())
+    assert not unseen & set(tune) and not unseen & set(tune_info["photos_per_category"])
+    assert unseen <= set(validation)  # 10 scenes draw every category of the 4
+    # Each other category is divided: its photos are in both splits, none in both.
+    for category in set(EXPECTED_CATEGORIES) - unseen:
+        assert tune_info["photos_per_category"][category] >= 1
+        assert validation_info["photos_per_category"][category] >= \
+            tune_info["photos_per_category"][category]
+    # Every unseen category keeps all its 5 photos for validation.
+    assert all(validation_info["photos_per_category"][c] == 5 for c in unseen)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 7])
+def test_photo_division_is_disjoint_and_deterministic(fake_stamps: Path, seed: int) -> None:
+    from sam_detect.evaluation.benchmark import scan_photo_stamps
+    from sam_detect.evaluation.photo_pool import divide_photos
+
+    main, distractors = hb.split_stamps(scan_photo_stamps(fake_stamps), MIN_PER_CLASS,
+                                        fake_stamps)
+    pool = divide_photos(main, distractors, seed)
+    assert pool == divide_photos(main, distractors, seed)
+    for kind in (0, 1):  # few-shot photos, distractor photos
+        tune = {s.source for s in pool.tune[kind]}
+        validation = {s.source for s in pool.validation[kind]}
+        assert not tune & validation
+        assert tune | validation == {s.source for s in (main, distractors)[kind]}
+    assert {s.category for s in pool.tune[1]} == {s.category for s in pool.validation[1]} \
+        == {"fish"}
+    assert not set(pool.unseen_categories) & {s.category for s in pool.tune[0]}
+
+
+@pytest.mark.parametrize("unseen, tune_categories", [(0, 4), (1, 3), (2, 2)])
+def test_unseen_category_count(fake_stamps: Path, unseen: int, tune_categories: int) -> None:
+    from sam_detect.evaluation.benchmark import scan_photo_stamps
+    from sam_detect.evaluation.photo_pool import divide_photos
+
+    main, distractors = hb.split_stamps(scan_photo_stamps(fake_stamps), MIN_PER_CLASS,
+                                        fake_stamps)
+    pool = divide_photos(main, distractors, 1, unseen_categories=unseen)
+    assert len(pool.unseen_categories) == unseen
+    assert len({s.category for s in pool.tune[0]}) == tune_categories
+    assert len({s.category for s in pool.validation[0]}) == 4
+
+
+def test_too_many_unseen_categories_is_a_clear_error(fake_stamps: Path, tmp_path: Path) -> None:
+    with pytest.raises(SamDetectError, match="--unseen-categories 3 leaves fewer than 2"):
+        hb.make_hard_benchmark(tmp_path, images=1, stamps_root=fake_stamps,
+                               min_per_class=MIN_PER_CLASS, unseen_categories=3)
 
 
 def test_same_seed_same_bytes(fake_stamps: Path, hard: Path, tmp_path: Path) -> None:
@@ -137,5 +205,6 @@ def test_cli_writes_both_splits(fake_stamps: Path, tmp_path: Path,
     assert status == 0
     out = capsys.readouterr().out
     assert "tune: wrote 2 images" in out and "validation: wrote 2 images" in out
+    assert "no photo is in both splits; categories in validation only: " in out
     assert (tmp_path / "b/tune/annotations.json").is_file()
     assert (tmp_path / "b/validation/annotations.json").is_file()

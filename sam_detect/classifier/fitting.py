@@ -103,7 +103,7 @@ class OpenSetFitter:
     """
 
     def __init__(self, store: Any, reference: Callable[[], tuple[str, np.ndarray]],
-                 settings: FitSettings | None = None, background: bool = True) -> None:
+                 settings: FitSettings | None = None, background: bool = False) -> None:
         self.store = store
         self.reference = reference
         self.settings = settings or FitSettings()

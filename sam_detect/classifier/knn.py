@@ -42,6 +42,9 @@ class Prediction:
             taught was among the neighbours); equals ``label`` when it was accepted.
         lead: The candidate's best similarity minus the second label's (``nan``: no candidate).
         share: The candidate's share of the vote (``nan``: no candidate).
+        similarity: The candidate's best similarity as the decision saw it (whitened with a
+            fitted decision); ``nan``: no candidate.
+        generic: The query's similarity to generic objects as the decision saw it.
     """
 
     label: str | None
@@ -51,6 +54,8 @@ class Prediction:
     candidate: str | None = None
     lead: float = math.nan
     share: float = math.nan
+    similarity: float = math.nan
+    generic: float = math.nan
 
 
 @dataclass
@@ -134,7 +139,7 @@ class KNNClassifier:
             above -= self.margin or 0.0
             rejected = not closed_set and (below_floor or above < 0.0
                                            or scored.background >= scored.similarity)
-            confidence = model.confidence.probability(above + (self.margin or 0.0), scored.lead)
+            confidence = model.confidence.probability(above + (self.margin or 0.0))
         else:
             above = scored.score
             rejected = not closed_set and (
@@ -144,8 +149,6 @@ class KNNClassifier:
                 confidence = self.calibration.probability(above, scored.lead, scored.share)
             else:
                 confidence = min(1.0, max(0.0, scored.share * scored.similarity))
-        if rejected:
-            return Prediction(None, 0.0, neighbours, above, scored.candidate, scored.lead,
-                              scored.share)
-        return Prediction(scored.candidate, confidence, neighbours, above, scored.candidate,
-                          scored.lead, scored.share)
+        return Prediction(None if rejected else scored.candidate,
+                          0.0 if rejected else confidence, neighbours, above, scored.candidate,
+                          scored.lead, scored.share, scored.similarity, scored.generic)

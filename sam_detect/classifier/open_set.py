@@ -62,7 +62,8 @@ class Whitening:
 
     Example:
         >>> rng = np.random.default_rng(0)
-        >>> reference = rng.normal(size=(50, 8)); reference /= np.linalg.norm(reference, axis=1)[:, None]
+        >>> reference = rng.normal(size=(50, 8))
+        >>> reference /= np.linalg.norm(reference, axis=1)[:, None]
         >>> whitening = Whitening.fit(reference)
         >>> a, b = reference[:2]
         >>> sa, sb = whitening.sketch(np.stack([a, b]))
@@ -127,20 +128,23 @@ class Whitening:
 class FitSettings:
     """Where :func:`fit_decision` puts the operating point (fitted on the TUNE split).
 
+    Scores are measured in units of the spread of the generic objects' scores (about the same
+    for every store of one embedder), so these numbers hold for any embedder.
+
     Attributes:
-        false_unknown: Share of a multi-picture label's left-out examples allowed below its
-            operating point.
-        false_accept: Share of the negatives (objects never taught) a label taught once lets
-            through.
-        shrink: Pseudo-count pulling a label's own positives towards the pooled ones.
+        operating_point: How far above the typical never-taught object's score a label is
+            reported, in spreads.
+        negatives_above_generic: Where never-taught objects typically sit above the generic
+            ones, in spreads: what the store's own negatives are pulled towards when few.
+        shrink: Pseudo-count of that typical place against the store's own negatives.
         top_k: Neighbours of a simulated query (the detector's ``top_k``).
         sharpness: The vote's exponent (the classifier's).
         most_queries: Most left-out examples scored per fit (a sample beyond): bounds the cost.
     """
 
-    false_unknown: float = 0.08
-    false_accept: float = 0.04
-    shrink: float = 3.0
+    operating_point: float = -0.25
+    negatives_above_generic: float = 1.8
+    shrink: float = 8.0
     top_k: int = 5
     sharpness: float = 4.0
     most_queries: int = 3000
@@ -148,37 +152,49 @@ class FitSettings:
 
 @dataclass(frozen=True)
 class ConfidenceModel:
-    """``P(label right) = sigmoid(w0 * u + w1 * v + b)``, in units of the negatives' spread.
+    """``P(label right) = sigmoid(slope * above / spread + bias)``.
 
-    ``u`` is the open-set score above the label's operating point and ``v`` the lead over the
-    second label (0 to 1 similarity, clipped), both divided by ``spread``.
+    ``above`` is the open-set score above the label's operating point, in units of ``spread``
+    (the generic objects' spread for this embedder), so one slope serves every embedder. The
+    bias carries what the store says about itself (:func:`store_bias`).
 
     Example:
-        >>> ConfidenceModel((2.0, 0.0), 0.0, 0.1).probability(0.0, 0.3)
+        >>> ConfidenceModel(2.0, 0.0, 0.1).probability(0.0)
         0.5
     """
 
-    weights: tuple[float, float] = (1.2, 0.3)
-    bias: float = 0.4
+    slope: float = 2.11
+    bias: float = -2.16
     spread: float = 0.1
 
-    def features(self, above: np.ndarray, lead: np.ndarray) -> np.ndarray:
-        """Return the model's ``(n, 2)`` inputs."""
-        spread = max(self.spread, 1e-6)
-        return np.column_stack([np.asarray(above, float) / spread,
-                                np.clip(np.asarray(lead, float), 0.0, 1.0) / spread])
-
-    def probability(self, above: float, lead: float) -> float:
+    def probability(self, above: float, lead: float = 1.0) -> float:
         """Return the probability that a label this far above its operating point is right."""
-        z = float(self.features(np.array([above]), np.array([lead]))[0] @ np.array(self.weights)
-                  + self.bias)
+        z = self.slope * float(above) / max(self.spread, 1e-6) + self.bias
         return float(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))))
 
 
-#: The confidence prior, in units of the negatives' spread: what the store's own positives and
-#: negatives are pulled towards when they are few (fitted on the TUNE split, see docs/open_set.md).
-CONFIDENCE_PRIOR = ConfidenceModel()
-PRIOR_STRENGTH = 20.0  # the prior weighs like this many samples
+#: The confidence model, fitted on the TUNE splits of both benchmarks (category and instance
+#: level, 1, 3 and 5 shots, EfficientNet-Lite0; bench/results/open_set_calibration_tune.json):
+#: ``sigmoid(SLOPE * above / spread + BIAS + TIGHTNESS * tightness)``.
+SLOPE = 2.111
+BIAS = -2.897
+TIGHTNESS = 0.294
+#: A store's tightness: how far above its never-taught objects its labels' own left-out
+#: examples score, in spreads (several views of one object: high; a broad category: low).
+#: Unknown until some label was taught from two pictures: then this middle value.
+TYPICAL_TIGHTNESS = 2.5
+CONFIDENCE_PRIOR = ConfidenceModel(SLOPE, BIAS + TIGHTNESS * TYPICAL_TIGHTNESS)
+
+
+def store_bias(tightness: float | None) -> float:
+    """Return the confidence model's bias for a store of this tightness (None: unknown).
+
+    Example:
+        >>> round(store_bias(None), 3) == round(CONFIDENCE_PRIOR.bias, 3)
+        True
+    """
+    t = TYPICAL_TIGHTNESS if tightness is None else min(max(float(tightness), 0.0), 8.0)
+    return BIAS + TIGHTNESS * t
 
 
 @dataclass(frozen=True)
@@ -277,7 +293,7 @@ class OpenSetModel:
             return False, math.nan, 0.0
         above = scored.score - self.threshold(scored.candidate)
         accepted = above >= 0.0 and scored.background < scored.similarity
-        confidence = self.confidence.probability(above, scored.lead) if accepted else 0.0
+        confidence = self.confidence.probability(above) if accepted else 0.0
         return accepted, above, confidence
 
 
@@ -395,92 +411,39 @@ def _place(whitening: Whitening, names: list[str], pictures: dict[str, int],
            positives: list[tuple[Scored, bool, str]], negatives: list[Scored],
            generic_negatives: list[Scored], settings: FitSettings,
            prior: ConfidenceModel) -> OpenSetModel:
-    """Place the operating points and fit the confidence from scored positives and negatives."""
+    """Place the operating point and scale the confidence from the scored negatives.
+
+    The scale is the spread of the generic objects' scores (many, and the same for every store
+    of one embedder); the location is the median score of the store's own negatives - objects
+    it holds that are not the label they come closest to - pulled towards where such objects
+    typically sit above the generic ones when there are few of them.
+    """
     in_domain = np.array([s.score for s in negatives if s.candidate is not None])
     far = np.array([s.score for s in generic_negatives if s.candidate is not None])
-    pool = in_domain if len(in_domain) >= 10 else np.concatenate([in_domain, far])
-    single = float(np.quantile(pool, 1.0 - settings.false_accept)) if len(pool) else 0.0
-    spread = _spread(pool)
-    pos_scores = {name: np.array([s.score for s, _, truth in positives if truth == name])
-                  for name in names}
-    pooled = np.concatenate([v for v in pos_scores.values() if len(v)] or [np.zeros(0)])
-    thresholds: dict[str, float] = {}
-    sources: dict[str, str] = {}
-    if len(pooled) >= 2:
-        spread_pos = max(float(np.std(pooled, ddof=1)), 1e-3)
-        centre = float(np.mean(pooled))
-        z = _normal_quantile(settings.false_unknown)
-        empirical = (float(np.quantile(pooled, settings.false_unknown))
-                     if len(pooled) >= 20 else centre + z * spread_pos)
-    for name in names:
-        own = pos_scores[name]
-        if pictures[name] < 2 or len(pooled) < 2:
-            thresholds[name], sources[name] = single, "negatives"
-            continue
-        # The label's own positives, pulled towards the pooled ones when they are few.
-        shift = len(own) * (float(np.mean(own)) - centre) / (len(own) + settings.shrink) \
-            if len(own) else 0.0
-        from_positives = empirical + shift
-        # Never reject more of the label's own views than the budget; within it, reject as
-        # many never-taught objects as the negatives allow.
-        if single <= from_positives:
-            thresholds[name] = 0.5 * (single + from_positives)
-            sources[name] = "between"
-        else:
-            thresholds[name] = from_positives
-            sources[name] = "positives"
-    model = OpenSetModel(whitening, thresholds, single)
-    confidence = _fit_confidence(model, positives, negatives or generic_negatives, spread, prior)
-    kinds = [pictures[n] >= 2 for n in names]
+    if len(far) >= 4:
+        scale = _spread(far)
+        typical = float(np.median(far)) + settings.negatives_above_generic * scale
+    else:
+        scale, typical = 0.1, 0.0
+    count = len(in_domain)
+    centre = ((count * float(np.median(in_domain)) if count else 0.0)
+              + settings.shrink * typical) / (count + settings.shrink)
+    single = centre + settings.operating_point * scale
     summary = {
         "labels": len(names),
-        "taught_once": int(sum(1 for k in kinds if not k)),
-        "positives": len(positives), "negatives": len(negatives),
-        "generic_negatives": len(generic_negatives),
-        "single": round(single, 4), "spread": round(spread, 4),
-        "sources": sources,
+        "taught_once": int(sum(1 for n in names if pictures[n] < 2)),
+        "positives": len(positives), "negatives": count, "generic_negatives": len(far),
+        "negatives_median": round(float(np.median(in_domain)), 4) if count else None,
+        "generic_median": round(float(np.median(far)), 4) if len(far) else None,
+        "scale": round(scale, 4), "operating_point": round(single, 4),
+        "positives_right": (round(float(np.mean([ok for _, ok, _ in positives])), 3)
+                            if positives else None),
     }
-    return OpenSetModel(whitening, thresholds, single, confidence, summary)
-
-
-def _fit_confidence(model: OpenSetModel, positives: list[tuple[Scored, bool, str]],
-                    negatives: list[Scored], spread: float,
-                    prior: ConfidenceModel) -> ConfidenceModel:
-    """Fit the logistic confidence on the accepted positives and negatives, near the prior.
-
-    Positives and negatives weigh the same in total (a query is as likely to be an object never
-    taught as a taught one); the prior weighs like :data:`PRIOR_STRENGTH` samples.
-    """
-    base = ConfidenceModel(prior.weights, prior.bias, spread)
-    above, lead, right, weight = [], [], [], []
-    for group, total in (([(s, ok) for s, ok, _ in positives], 1.0),
-                         ([(s, False) for s in negatives], 1.0)):
-        kept = [(s, ok) for s, ok in group if model.decide(s)[0]]
-        for s, ok in kept:
-            above.append(s.score - model.threshold(s.candidate))
-            lead.append(s.lead)
-            right.append(ok)
-            weight.append(total / max(len(group), 1))
-    if not above or not any(right):
-        return base
-    x = base.features(np.array(above), np.array(lead))
-    y = np.array(right, float)
-    w = np.array(weight) * len(y) / max(sum(weight), 1e-12)
-    start = np.array([*prior.weights, prior.bias], float)
-    design = np.column_stack([x, np.ones(len(x))])
-
-    def loss(theta: np.ndarray) -> tuple[float, np.ndarray]:
-        z = design @ theta
-        p = 1.0 / (1.0 + np.exp(-np.clip(z, -50, 50)))
-        nll = -np.sum(w * (y * np.log(p + 1e-12) + (1 - y) * np.log(1 - p + 1e-12)))
-        gradient = design.T @ (w * (p - y))
-        penalty = 0.5 * PRIOR_STRENGTH * np.sum((theta - start) ** 2)
-        return float(nll + penalty), gradient + PRIOR_STRENGTH * (theta - start)
-
-    from scipy.optimize import minimize
-
-    theta = minimize(loss, start, jac=True, method="L-BFGS-B").x
-    return ConfidenceModel((float(theta[0]), float(theta[1])), float(theta[2]), spread)
+    right = [s.score for s, _, _ in positives]
+    tightness = ((float(np.median(right)) - centre) / scale) if len(right) >= 3 else None
+    summary["tightness"] = None if tightness is None else round(tightness, 3)
+    confidence = ConfidenceModel(prior.slope, store_bias(tightness), scale)
+    return OpenSetModel(whitening, {}, single, confidence, summary)
 
 
 def prior_model(reference: np.ndarray, whitening: Whitening | None = None,
@@ -496,12 +459,6 @@ def _spread(scores: np.ndarray) -> float:
         return 0.1
     q1, q3 = np.quantile(scores, [0.25, 0.75])
     return max(float(q3 - q1) / 1.349, 1e-3)
-
-
-def _normal_quantile(p: float) -> float:
-    from scipy.stats import norm
-
-    return float(norm.ppf(p))
 
 
 def _unit(vectors: np.ndarray) -> np.ndarray:

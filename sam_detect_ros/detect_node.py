@@ -95,6 +95,7 @@ NODE_NAME = "sam_detect"
 WARN_PERIOD_S = 5.0  # throttle for warnings about bad frames
 LOG_PERIOD_S = 60.0  # throttle for the frame counter line
 DEPTH_WAIT_S = 0.1  # how long a frame waits for its depth image, while depth keeps coming
+OPEN_SET_WAIT_S = 10.0  # a teaching service answers once the decision is refitted (or after this)
 # Requests queued per service before DDS drops any: a burst of this many concurrent calls is
 # answered in full (the default depth, 10, silently dropped the rest of a burst of 30).
 SERVICE_QUEUE_DEPTH = 1000
@@ -108,6 +109,17 @@ def free_accelerator_memory() -> None:
     torch = sys.modules.get("torch")
     if torch is not None and torch.cuda.is_available():
         torch.cuda.empty_cache()
+
+
+def _settle(detector: Any) -> None:
+    """Let a teaching service answer once the open-set decision is refitted to its change.
+
+    Called outside every lock: frames go on meanwhile with the previous decision, and the first
+    frame after the answer is labelled with the new one.
+    """
+    wait = getattr(detector, "wait_for_open_set", None)
+    if wait is not None:
+        wait(OPEN_SET_WAIT_S)
 
 
 def _declare(node: Any, name: str, param: Param) -> None:
@@ -326,6 +338,9 @@ class DetectNode(LifecycleNode):
                     free_accelerator_memory()
                 return self._fail("activate", error)
             self._web = web
+        # The open-set decision refits in the background: a frame never waits for it.
+        if hasattr(detector, "open_set"):
+            detector.open_set.background = True
         with self._compute_lock:
             self.detector = detector
         self._apply_runtime_values(self._values, set(PARAMETERS))
@@ -585,6 +600,7 @@ class DetectNode(LifecycleNode):
                                            background=True)
             response.examples_added = len(ids)
             response.total_examples = sum(detector.labels().values())
+            _settle(detector)
             return f"stored {how} as '{label}'"
 
         return self._answer("add_example", run, response)
@@ -604,6 +620,7 @@ class DetectNode(LifecycleNode):
                         raise SamDetectError(self._no_store())
                     with self._compute_lock:  # the worker updates the tracks
                         ids = detector.teach_track(request.track_id, label, payload, stream)
+                _settle(detector)
                 return (f"stored {len(ids)} view(s) of track {request.track_id} as '{label}'")
             latest = request.stamp.sec == 0 and request.stamp.nanosec == 0
             frame = self.recent_frame(None if latest else request.stamp, camera)
@@ -635,6 +652,7 @@ class DetectNode(LifecycleNode):
             if instance.track_id:  # the object keeps the label from its next frame on
                 detector.relabel_track(instance.track_id, label, frame.camera)
                 answer += f"; track {instance.track_id} carries it"
+            _settle(detector)
             return answer
 
         return self._answer("label_instance", run, response)
@@ -661,6 +679,8 @@ class DetectNode(LifecycleNode):
             response.removed = int(removed)
             if removed == 0:
                 raise InvalidLabelError(f"no examples labelled '{label}'")
+            if detector is not None:
+                _settle(detector)
             return f"removed {removed} example(s) of '{label}'"
 
         return self._answer("remove_label", run, response)

@@ -165,8 +165,9 @@ class MaskTracker:
     def forget(self, labels: frozenset | set | None) -> None:
         """The examples of ``labels`` changed (None: all): drop the votes cast for them.
 
-        A track whose next frame names one of ``labels`` starts afresh from that frame (a newly
-        taught object is labelled at its own confidence at once); the others keep their votes.
+        An unknown track whose next frame names one of ``labels`` starts afresh from that frame
+        (a newly taught object is labelled at its own confidence at once); every other track
+        keeps its votes.
         """
         for track in self._tracks.values():
             if labels is None:
@@ -175,8 +176,14 @@ class MaskTracker:
                 kept = [vote for vote in track.votes if vote[0] not in labels]
                 track.votes.clear()
                 track.votes.extend(kept)
-                track.renewed = track.renewed | frozenset(labels)
             track.label, track.confidence = self._vote(track) if track.votes else (None, 0.0)
+            if track.label is None and labels is not None:
+                # Unknown so far: if its next labelled frame (within vote_window frames) names
+                # a label just taught, that is the object that was taught. A labelled track
+                # keeps its evidence: a frame of doubt right after someone else's teaching
+                # does not relabel it.
+                track.renewed = track.renewed | frozenset(labels)
+                track.renew_left = self.vote_window
 
     def reset(self) -> None:
         """Forget every track; ids start again at 1."""
@@ -286,7 +293,12 @@ class MaskTracker:
             if instance.label in track.renewed:  # a label just (re)taught: fresh evidence
                 track.votes.clear()
                 track.label = None
-            track.renewed = frozenset()
+                track.renew_left = 0
+            elif instance.label is not None:  # it named another label: evidence as usual
+                track.renew_left = 0
+            track.renew_left -= 1  # frames of doubt (unknown) wait at most vote_window frames
+            if track.renew_left <= 0:
+                track.renewed = frozenset()
         track.votes.append((instance.label, float(instance.confidence)))
         track.label, track.confidence = self._vote(track)
 

@@ -40,6 +40,7 @@ logger = logging.getLogger(__name__)
 THUMBNAIL_SIDE = 96
 MAX_SUGGESTIONS = 9
 UNDO_DEPTH = 200
+SETTLE_S = 10.0  # a teaching request answers once the decision is refitted (or after this)
 PROMPTS_KEPT = 32
 
 
@@ -555,6 +556,7 @@ class AnnotationSession:
             ids = self.detector.teach(detected, label, payload, background=encoded.instances)
         else:
             ids = self.detector.add_embeddings(embedding[None, :], [label], [payload])
+        self._settle()
         record = {"ids": list(ids), "label": label, "bbox": payload["bbox"],
                   "instance": instance}
         with self._lock:
@@ -578,6 +580,7 @@ class AnnotationSession:
                     saved.remove(record)
         ids = [i for record in entry["records"] for i in record["ids"]]
         removed = self.detector.remove_examples(ids)
+        self._settle()
         return {"removed": removed, "index": entry["index"], "labels": self.labels()}
 
     def label_similar(self, index: int, label: str, instance: int | None = None,
@@ -617,6 +620,7 @@ class AnnotationSession:
         if not records:
             return {"taught": 0, "threshold": round(threshold, 3), "labels": self.labels()}
         ids = self.detector.add_embeddings(np.stack(embeddings), [label] * len(records), payloads)
+        self._settle()
         with self._lock:
             for record, point_id in zip(records, ids):
                 record["ids"] = [point_id]
@@ -638,6 +642,12 @@ class AnnotationSession:
     def labels(self) -> dict[str, int]:
         """Return ``{label: number of stored examples}``."""
         return self.detector.labels()
+
+    def _settle(self) -> None:
+        """Answer a teaching request once the open-set decision is refitted to it (bounded)."""
+        wait = getattr(self.detector, "wait_for_open_set", None)
+        if wait is not None:
+            wait(SETTLE_S)
 
     @staticmethod
     def _example(point_id: Any, label: str, payload: dict[str, Any],
@@ -661,6 +671,7 @@ class AnnotationSession:
         removed = self.detector.remove_examples([point_id])
         if not removed:
             raise NotFoundError(f"no stored example {point_id}")
+        self._settle()
         return {"removed": removed, "labels": self.labels()}
 
     def relabel_example(self, point_id: Any, label: str) -> dict[str, Any]:
@@ -668,6 +679,7 @@ class AnnotationSession:
         changed = self.detector.relabel_examples([point_id], label)
         if not changed:
             raise NotFoundError(f"no stored example {point_id}")
+        self._settle()
         return {"changed": changed, "labels": self.labels()}
 
     def explain(self, index: int, instance: int | None = None, prompt: str | None = None,

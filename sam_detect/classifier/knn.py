@@ -135,11 +135,10 @@ class KNNClassifier:
         closed_set = self.unknown_threshold <= -1.0  # the sensitivity's end: never unknown
         below_floor = scored.raw < self.unknown_threshold
         if model is not None:
-            _, above, _ = model.decide(scored)
+            _, above, confidence = model.decide(scored)
             above -= self.margin or 0.0
             rejected = not closed_set and (below_floor or above < 0.0
                                            or scored.background >= scored.similarity)
-            confidence = model.confidence.probability(above + (self.margin or 0.0))
         else:
             above = scored.score
             rejected = not closed_set and (

@@ -142,7 +142,7 @@ class FitSettings:
         most_queries: Most left-out examples scored per fit (a sample beyond): bounds the cost.
     """
 
-    operating_point: float = -0.25
+    operating_point: float = -0.5
     negatives_above_generic: float = 1.8
     shrink: float = 8.0
     top_k: int = 5
@@ -152,32 +152,32 @@ class FitSettings:
 
 @dataclass(frozen=True)
 class ConfidenceModel:
-    """``P(label right) = sigmoid(slope * above / spread + bias)``.
+    """``P(label right) = sigmoid(slope * standing + bias)``.
 
-    ``above`` is the open-set score above the label's operating point, in units of ``spread``
-    (the generic objects' spread for this embedder), so one slope serves every embedder. The
-    bias carries what the store says about itself (:func:`store_bias`).
+    ``standing`` is how far a query's open-set score is above where never-taught objects
+    typically score, in units of the embedder's spread of scores (:class:`OpenSetModel`), so one
+    slope serves every embedder. The bias carries what the store says about itself
+    (:func:`store_bias`).
 
     Example:
-        >>> ConfidenceModel(2.0, 0.0, 0.1).probability(0.0)
+        >>> ConfidenceModel(2.0, 0.0).probability(0.0)
         0.5
     """
 
-    slope: float = 2.11
-    bias: float = -2.16
-    spread: float = 0.1
+    slope: float = 2.111
+    bias: float = -1.634
 
-    def probability(self, above: float, lead: float = 1.0) -> float:
-        """Return the probability that a label this far above its operating point is right."""
-        z = self.slope * float(above) / max(self.spread, 1e-6) + self.bias
+    def probability(self, standing: float) -> float:
+        """Return the probability that a label standing this high is right."""
+        z = self.slope * float(standing) + self.bias
         return float(1.0 / (1.0 + math.exp(-max(-50.0, min(50.0, z)))))
 
 
 #: The confidence model, fitted on the TUNE splits of both benchmarks (category and instance
-#: level, 1, 3 and 5 shots, EfficientNet-Lite0; bench/results/open_set_calibration_tune.json):
-#: ``sigmoid(SLOPE * above / spread + BIAS + TIGHTNESS * tightness)``.
+#: level, 1, 3 and 5 shots, EfficientNet-Lite0; docs/open_set.md):
+#: ``sigmoid(SLOPE * standing + BIAS + TIGHTNESS * tightness)``.
 SLOPE = 2.111
-BIAS = -2.897
+BIAS = -2.369
 TIGHTNESS = 0.294
 #: A store's tightness: how far above its never-taught objects its labels' own left-out
 #: examples score, in spreads (several views of one object: high; a broad category: low).
@@ -190,7 +190,7 @@ def store_bias(tightness: float | None) -> float:
     """Return the confidence model's bias for a store of this tightness (None: unknown).
 
     Example:
-        >>> round(store_bias(None), 3) == round(CONFIDENCE_PRIOR.bias, 3)
+        >>> store_bias(None) == CONFIDENCE_PRIOR.bias
         True
     """
     t = TYPICAL_TIGHTNESS if tightness is None else min(max(float(tightness), 0.0), 8.0)
@@ -267,34 +267,40 @@ def vote(labels: Sequence[str], raw: Sequence[float], white: Sequence[float], ge
 
 @dataclass(frozen=True)
 class OpenSetModel:
-    """A fitted decision: per-label operating points and the confidence model.
+    """A fitted decision: where never-taught objects score, the operating point, confidence.
 
     Attributes:
         whitening: The embedder's :class:`Whitening`.
-        thresholds: Per label, the least open-set score that is reported.
-        single: Operating point of a label taught once (and of labels taught after the fit).
+        centre: Where objects never taught typically score (the store's own, see
+            :func:`fit_decision`).
+        scale: The spread of scores for this embedder (the generic objects').
+        threshold: The operating point: the least open-set score that is reported.
         confidence: The :class:`ConfidenceModel`.
-        summary: What the fit saw (counts, the kind of store, where each point came from).
+        summary: What the fit saw (counts, medians, the store's tightness).
     """
 
     whitening: Whitening
-    thresholds: dict[str, float] = field(default_factory=dict)
-    single: float = 0.0
+    centre: float = 0.0
+    scale: float = 0.1
+    threshold: float = 0.0
     confidence: ConfidenceModel = CONFIDENCE_PRIOR
     summary: dict[str, Any] = field(default_factory=dict)
 
-    def threshold(self, label: str) -> float:
-        """Return ``label``'s operating point (a label the fit never saw: ``single``)."""
-        return self.thresholds.get(label, self.single)
+    def standing(self, score: float) -> float:
+        """Return how far ``score`` is above the typical never-taught object's, in spreads."""
+        return (float(score) - self.centre) / max(self.scale, 1e-6)
 
     def decide(self, scored: Scored) -> tuple[bool, float, float]:
-        """Return ``(accepted, margin over the operating point, confidence if accepted)``."""
+        """Return ``(accepted, score above the operating point, confidence)``.
+
+        The confidence is what the label would have whether accepted or not (0 without a
+        candidate).
+        """
         if scored.candidate is None:
             return False, math.nan, 0.0
-        above = scored.score - self.threshold(scored.candidate)
+        above = scored.score - self.threshold
         accepted = above >= 0.0 and scored.background < scored.similarity
-        confidence = self.confidence.probability(above) if accepted else 0.0
-        return accepted, above, confidence
+        return accepted, above, self.confidence.probability(self.standing(scored.score))
 
 
 # -- fitting ----------------------------------------------------------------------------------
@@ -442,8 +448,8 @@ def _place(whitening: Whitening, names: list[str], pictures: dict[str, int],
     right = [s.score for s, _, _ in positives]
     tightness = ((float(np.median(right)) - centre) / scale) if len(right) >= 3 else None
     summary["tightness"] = None if tightness is None else round(tightness, 3)
-    confidence = ConfidenceModel(prior.slope, store_bias(tightness), scale)
-    return OpenSetModel(whitening, {}, single, confidence, summary)
+    confidence = ConfidenceModel(prior.slope, store_bias(tightness))
+    return OpenSetModel(whitening, centre, scale, single, confidence, summary)
 
 
 def prior_model(reference: np.ndarray, whitening: Whitening | None = None,

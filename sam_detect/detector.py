@@ -565,7 +565,7 @@ class SAMDetect:
         if len(kept):
             names = sorted(set(labels))
             # The picture the background was seen in, for "closer to the background of ...".
-            seen_in = {k: payloads[0][k] for k in ("source", "track_id", "camera")
+            seen_in = {k: payloads[0][k] for k in ("source", "stamp", "track_id", "camera")
                        if k in payloads[0]}
             extra = [{"added": added, "background": True, "background_for": names,
                       **seen_in}] * len(kept)

@@ -244,6 +244,28 @@ def box_iou(a: Sequence[int], b: Sequence[int]) -> float:
     return inter / union if union > 0 else 0.0
 
 
+def picture_of(payload: dict[str, Any]) -> str:
+    """Name the picture a stored example (or known background) was taught from, for people.
+
+    Example:
+        >>> picture_of({"source": "/photos/kitchen/cup.jpg"})
+        'cup.jpg'
+        >>> picture_of({"source": "ros:label_instance", "stamp": [12, 5], "camera": "left"})
+        'the camera frame 12.000000005 (left)'
+        >>> picture_of({})
+        'a picture taught earlier'
+    """
+    source = str(payload.get("source") or "")
+    if source.startswith("ros:") or "stamp" in payload:
+        stamp = payload.get("stamp")
+        when = f" {stamp[0]}.{stamp[1]:09d}" if isinstance(stamp, list) and len(stamp) == 2 else ""
+        camera = f" ({payload['camera']})" if payload.get("camera") else ""
+        return f"the camera frame{when}{camera}"
+    if source:
+        return Path(source).name or source
+    return "a picture taught earlier"
+
+
 def vote_shares(neighbours: Sequence[Neighbour], sharpness: float) -> list[dict[str, Any]]:
     """Return per-label vote share and best similarity of ``neighbours``, biggest share first.
 
@@ -687,12 +709,20 @@ class AnnotationSession:
         """Return the stored examples that voted for the chosen mask's prediction."""
         _, _, embedding, _ = self._target(index, instance, prompt, candidate)
         prediction = self._predictions(np.asarray(embedding, np.float32)[None, :])[0]
+        # Known background is the store's own evidence, not an example a person taught: it is
+        # never shown as one; when it is what the object is closest to, say so in words.
+        taught = [n for n in prediction.neighbours if not is_background(n.label)]
+        background = [n for n in prediction.neighbours if is_background(n.label)]
+        note = None
+        if background and (not taught or background[0].score >= taught[0].score):
+            note = f"closer to the background of {picture_of(background[0].payload)}"
         return {"label": prediction.label, "confidence": round(float(prediction.confidence), 3),
                 "unknown_threshold": round(float(self.detector.unknown_threshold), 3),
                 "suggestions": vote_shares(prediction.neighbours,
                                            self.detector.classifier.sharpness),
+                "note": note,
                 "neighbours": [self._example(n.id, n.label, n.payload, n.score)
-                               for n in prediction.neighbours]}
+                               for n in taught]}
 
     def hard_examples(self, limit: int = 20) -> dict[str, Any]:
         """Return unsaved instances of the encoded pictures, least certain first.

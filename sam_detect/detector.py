@@ -276,7 +276,8 @@ class SAMDetect:
         over generic objects.
         """
         embeddings = np.asarray(embeddings, np.float32)
-        if len(embeddings) == 0 or self.vector_store.count() == 0:
+        count = self.vector_store.count() if len(embeddings) else 0
+        if count == 0:
             return [Prediction(None, 0.0, []) for _ in range(len(embeddings))]
         # qdrant_batch_size bounds each request (a server's payload limit); 0: one request.
         size = self.qdrant_batch_size or len(embeddings)
@@ -286,7 +287,7 @@ class SAMDetect:
                                              top_k or self.default_top_k)
         if self.classifier.margin is None:  # the open-set tests are off: floor and background
             return [self.classifier.predict(neighbours) for neighbours in hits]
-        state = self.open_set.current()
+        state = self.open_set.current(count)
         whitening = state.whitening
         embeddings = embeddings / np.maximum(
             np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)

@@ -122,14 +122,23 @@ class OpenSetFitter:
 
     # -- the classify path ----------------------------------------------------------------------
 
-    def current(self) -> FittedState:
+    def current(self, count: int | None = None) -> FittedState:
         """Return the latest fitted state.
 
         With the background thread, never waits for a refit: the first call builds a decision
         from the reference set alone and asks for a fit of the store; a changed fade (another
         reference set) asks for a refit while the state fitted for the old one serves. Without
         it, a change not fitted yet is fitted now.
+
+        Args:
+            count: The store's size, when the caller knows it: a size the mirror does not have
+                means the store changed behind the detector's back, and it is read again.
         """
+        if count is not None:
+            with self._lock:
+                stale = self._mirror is not None and len(self._mirror) != count
+            if stale:
+                self._invalidate()
         key, reference = self.reference()
         state = self._state
         if not self.background:

@@ -6,24 +6,26 @@ Nothing here knows an embedder by name. Everything is measured on what every dep
 
 * **the generic-object reference set** (:mod:`~sam_detect.classifier.reference`), embedded once
   per embedder: its mean and a shrunk covariance give a :class:`Whitening` in which similarities
-  measure what is particular to an object rather than what all crops share;
-* **the store's own examples**: each taught example, left out, is a query of its own label seen
-  again (a *positive*); each label, left out, makes its examples queries of objects never taught
-  (*negatives*); known background, left out, is a negative too;
-* **the reference objects** as queries: negatives that exist from the first taught example.
+  measure what is particular to an object rather than what all crops share, and its objects'
+  scores give the *scale* of scores for this embedder;
+* **the store's own examples**: each label, left out, makes its examples queries of objects
+  never taught (*negatives*, as close as real never-taught objects come, because they are the
+  same kind of things the user teaches); known background, left out, is a negative too; each
+  taught example, left out with what it was taught with, is its label seen again (a
+  *positive*).
 
-A query's *open-set score* is its whitened similarity to the voted label minus its similarity
-to generic objects or known background (whichever is closer). :func:`fit_decision` places the
-operating point of each label between the positives and the negatives
-(:class:`FitSettings`): labels taught from several pictures (a category, or an object from
-several views) keep at most ``false_unknown`` of their own left-out examples above it; a label
-taught once rejects ``1 - false_accept`` of the negatives. Confidence is a logistic model of
-the score above the operating point and the lead over the second label, in units of the
-negatives' spread (so one prior serves every embedder), fitted on the store's positives and
-negatives and pulled towards that prior when they are few.
+A query's *open-set score* is its whitened similarity to the voted label minus its similarity to
+generic objects or known background (whichever is closer). :func:`fit_decision` finds where
+never-taught objects typically score (the median of the negatives, pulled towards a typical
+place above the generic objects when there are few) and puts the operating point
+``FitSettings.operating_point`` scales from there. ``confidence`` is a logistic model of how far
+a score stands above that place, in scales, plus how tight the store's labels are (how far their
+left-out examples stand: several views of one object stand far above, a broad category does
+not), whose three coefficients were fitted once on the TUNE splits and hold for any embedder
+because everything is measured in its own scale.
 
 A fitted :class:`OpenSetModel` is immutable; :class:`~sam_detect.classifier.fitting.OpenSetFitter`
-refits one in the background whenever the store changes and swaps it in.
+refits one whenever the store changes (in the background on the node) and swaps it in.
 """
 
 from __future__ import annotations
@@ -94,7 +96,7 @@ class Whitening:
                    metric.astype(np.float32), float(c0))
 
     def sketch(self, vectors: np.ndarray) -> np.ndarray:
-        """Return ``(n, 2 + rank)`` sketches of unit ``vectors``: ``[x.mu, |x|_W, U^T(x - mu)]``."""
+        """Return ``(n, 2 + rank)`` sketches of unit ``vectors``: ``[x.mu, |x|_W, U^T(x-mu)]``."""
         vectors = _unit(np.atleast_2d(np.asarray(vectors, np.float32)))
         along = vectors @ self.mean
         coords = (vectors - self.mean) @ self.basis
@@ -343,8 +345,8 @@ def fit_decision(data: FitData, whitening: Whitening | None = None,
         set alone.
     """
     whitening = whitening or Whitening.fit(data.reference)
-    vectors = np.asarray(data.vectors, np.float32).reshape(len(data.labels),
-                                                          data.reference.shape[1])
+    dim = data.reference.shape[1]
+    vectors = np.asarray(data.vectors, np.float32).reshape(len(data.labels), dim)
     vectors = _unit(vectors) if len(vectors) else vectors
     labels = np.asarray(data.labels, dtype=object)
     groups = np.asarray([hash(("group", g)) for g in data.groups], np.int64)

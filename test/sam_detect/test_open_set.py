@@ -11,7 +11,7 @@ import pytest
 
 from sam_detect import SAMDetect
 from sam_detect.classifier import (
-    BACKGROUND_LABEL, Calibration, KNNClassifier, parameters_for, visible_labels)
+    BACKGROUND_LABEL, Calibration, KNNClassifier, visible_labels)
 from sam_detect.classifier.background import background_masks
 from sam_detect.classifier.reference import (
     fingerprint, reference_embeddings, reference_similarity)
@@ -80,13 +80,13 @@ def test_calibration_fit_recovers_the_direction():
         Calibration.fit([0.1], [1], [1], [True])
 
 
-def test_shipped_parameters_per_embedder():
-    assert parameters_for(AverageEmbedder()).calibration != Calibration()
+def test_no_embedder_needs_a_table():
+    """Nothing is shipped per embedder name: every detector's decision is fitted to its store."""
+    from sam_detect.classifier import calibration
 
-    class Custom:
-        name = "my-embedder"
-
-    assert parameters_for(Custom()).margin == 0.0
+    assert not [name for name in vars(calibration) if name.isupper()]
+    detector = SAMDetect(embedder=AverageEmbedder())
+    assert detector.classifier.calibration is None and detector.classifier.margin == 0.0
 
 
 def test_background_masks_skip_parts_of_the_taught_object():

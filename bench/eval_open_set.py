@@ -161,7 +161,9 @@ def main(argv: list[str] | None = None) -> int:
                     value = row.get(metric)
                     line[metric] = None if value is None else round(value["mean"], 3)
                 line["auroc"] = round((row.get("unknown_roc") or {}).get("auc") or 0.0, 3)
+                line["precision"] = precision_at(row.get("reliability") or [], 0.0)
                 line["precision_at_0.5"] = precision_at(row.get("reliability") or [], 0.5)
+                line["kept_at_0.5"] = kept_at(row.get("reliability") or [], 0.5)
                 summary.append(line)
                 print(json.dumps(line), flush=True)
             print(f"# {name} on {dataset}: {time.perf_counter() - started:.0f} s", flush=True)
@@ -175,6 +177,13 @@ def precision_at(bins: list, least: float) -> float | None:
     if not count:
         return None
     return round(sum(b.get("accuracy", 0.0) * b.get("count", 0) for b in kept) / count, 3)
+
+
+def kept_at(bins: list, least: float) -> float | None:
+    """Return the share of answers with confidence >= ``least`` (reliability bins)."""
+    total = sum(b.get("count", 0) for b in bins)
+    kept = sum(b.get("count", 0) for b in bins if b.get("low", 0.0) >= least - 1e-9)
+    return round(kept / total, 3) if total else None
 
 
 if __name__ == "__main__":

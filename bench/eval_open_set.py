@@ -1,6 +1,6 @@
 # Copyright 2026 The sam_detect_ros Authors
 # SPDX-License-Identifier: MIT
-"""Measure the self-fitting open-set decision per embedder, on one split (tune or validation).
+r"""Measure the self-fitting open-set decision per embedder, on one split (tune or validation).
 
 Usage (from the repository root)::
 

@@ -1,6 +1,6 @@
 # Copyright 2026 The sam_detect_ros Authors
 # SPDX-License-Identifier: MIT
-"""Fit the open-set confidence's three coefficients, and check the operating point, on TUNE.
+r"""Fit the open-set confidence's three coefficients, and check the operating point, on TUNE.
 
 Usage (from the repository root)::
 

@@ -79,7 +79,7 @@ class FittedState:
 
     @property
     def whitening(self) -> Whitening:
-        """The whitening of :attr:`model`."""
+        """Return the whitening of :attr:`model`."""
         return self.model.whitening
 
 

@@ -225,7 +225,7 @@ class Scored:
 
     @property
     def score(self) -> float:
-        """The open-set score: similarity minus the closer of generic objects and background."""
+        """Return the open-set score: similarity minus the closer of generic and background."""
         return self.similarity - max(self.generic, self.background)
 
     @property
@@ -463,7 +463,7 @@ def prior_model(reference: np.ndarray, whitening: Whitening | None = None,
 
 
 def _spread(scores: np.ndarray) -> float:
-    """A robust spread of the negatives' scores (their interquartile range / 1.35)."""
+    """Return a robust spread of ``scores`` (their interquartile range / 1.35)."""
     if len(scores) < 4:
         return 0.1
     q1, q3 = np.quantile(scores, [0.25, 0.75])

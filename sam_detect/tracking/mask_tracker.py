@@ -163,7 +163,7 @@ class MaskTracker:
         track.confidence = 1.0 if label is not None else 0.0
 
     def forget(self, labels: frozenset | set | None) -> None:
-        """The examples of ``labels`` changed (None: all): drop the votes cast for them.
+        """Drop the votes cast for ``labels`` (None: all): their examples changed.
 
         An unknown track whose next frame names one of ``labels`` starts afresh from that frame
         (a newly taught object is labelled at its own confidence at once); every other track

@@ -94,7 +94,7 @@ class VideoTracker:
         check_keyframe_interval(self.keyframe_interval)
 
     def forget_votes(self, labels: Any = None) -> None:
-        """The store changed for ``labels`` (None: all): their votes no longer count.
+        """Drop the votes for ``labels`` (None: all) before the next frame: the store changed.
 
         Votes for those labels are dropped, and a track whose next frame names one of them
         starts afresh from that frame (a newly taught object is labelled at once); every other

@@ -19,7 +19,7 @@ FAST = ["--embedder", "average", "--segmenter", "naive", "-q"]
 
 @pytest.fixture
 def two_objects(tmp_path: Path) -> tuple[Path, np.ndarray, np.ndarray]:
-    """A picture of two objects of about one size; return it and the two masks."""
+    """Return a picture of two objects of about one size, and the two masks."""
     image = np.full((160, 240, 3), 40, np.uint8)
     left, right = np.zeros((160, 240), bool), np.zeros((160, 240), bool)
     left[30:110, 20:100] = True   # 80 x 80: the largest

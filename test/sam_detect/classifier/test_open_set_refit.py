@@ -16,7 +16,7 @@ from sam_detect.embedding import AverageEmbedder
 
 @pytest.fixture
 def taught(scene):
-    """A detector that knows the red disc and has fitted its decision once."""
+    """Return a detector that knows the red disc and has fitted its decision once."""
     image, truth = scene
     detector = SAMDetect(embedder=AverageEmbedder(), segmenter="naive")
     detector.add_example(image, "red_disc", mask=truth["red_disc"])

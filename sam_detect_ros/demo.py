@@ -4,10 +4,12 @@
 
 ``python -m sam_detect_ros.demo [--frames N] [--out DIR]`` starts the node in this process (its
 default models, a temporary Edge store), publishes a synthetic camera stream of a few objects on
-a textured floor, teaches the red ball by pointing at it (``~/label_instance`` with an instance id
-from a published frame) and the blue box from a separate picture (``~/add_example``), and checks
-that later frames recognise them. Overlays are written to ``DIR`` (default ``out/demo``). Exits 1
-when the taught ball is not recognised.
+a textured floor, teaches two single objects from ONE picture each: the red ball by pointing at it
+in one frame (``~/label_instance`` with an instance id from a published frame) and the blue box
+from one separate picture (``~/add_example``). It checks that later frames recognise them and
+says what happened to the object nobody taught (the yellow wedge): left unknown, or given a
+taught label. Overlays are written to ``DIR`` (default ``out/demo``). Exits 1 when the taught ball
+is not recognised.
 
 :func:`synthetic_frame` and :func:`object_picture` are also what the tests publish.
 """
@@ -234,7 +236,7 @@ def run_demo(frames: int, out: Path, embedder: str = "auto", teach_at: int = 2,
     from sam_detect_ros.detect_node import DetectNode
     from sam_detect_ros.srv import AddExample, LabelInstance, ListLabels
 
-    ball, box = SCENE[0], SCENE[1]
+    ball, box, wedge = SCENE
     frames = max(frames, teach_at + 2)
     store = tempfile.TemporaryDirectory(prefix="sam_detect_demo_")
     rclpy.init()
@@ -258,6 +260,8 @@ def run_demo(frames: int, out: Path, embedder: str = "auto", teach_at: int = 2,
               f"of {FRAME_SIZE[1]}x{FRAME_SIZE[0]}")
 
         recognised = checked = 0
+        box_named = 0
+        wedge_fate: dict[str, int] = {}
         for index in range(frames):
             start = time.perf_counter()
             last = index == frames - 1
@@ -275,12 +279,13 @@ def run_demo(frames: int, out: Path, embedder: str = "auto", teach_at: int = 2,
                     return 1
                 answer = client.call(client.label_instance, LabelInstance.Request(
                     label=ball.name, instance_id=pointed.id, stamp=detections.header.stamp))
-                print(f"label_instance(#{pointed.id} -> '{ball.name}'): {answer.message}")
+                print(f"label_instance(#{pointed.id} -> '{ball.name}', ONE frame): "
+                      f"{answer.message}")
                 picture, mask = object_picture(box)
                 answer = client.call(client.add_example, AddExample.Request(
                     label=box.name, image=rgb_to_image_msg(picture, encoding="rgb8"),
                     mask=mask_to_image_msg(mask)))
-                print(f"add_example('{box.name}', from a separate picture): {answer.message}")
+                print(f"add_example('{box.name}', from ONE separate picture): {answer.message}")
             elif index == teach_at + 2 and node.detector.unknown_threshold < unknown_threshold:
                 # The wedge looks more like the box than like nothing: raise the bar for a match.
                 result = client.set_parameter("unknown_threshold", unknown_threshold)
@@ -290,6 +295,12 @@ def run_demo(frames: int, out: Path, embedder: str = "auto", teach_at: int = 2,
                 found = instance_at(detections, object_centre(ball, index))
                 checked += 1
                 recognised += int(found is not None and found.label == ball.name)
+                found = instance_at(detections, object_centre(box, index))
+                box_named += int(found is not None and found.label == box.name)
+                found = instance_at(detections, object_centre(wedge, index))
+                fate = ("not segmented" if found is None else "unknown" if not found.label
+                        else f"'{found.label}'")
+                wedge_fate[fate] = wedge_fate.get(fate, 0) + 1
         labels = client.call(client.list_labels, ListLabels.Request())
         print("store: " + ", ".join(f"{label} x{count}"
                                     for label, count in zip(labels.labels, labels.counts)))
@@ -297,6 +308,12 @@ def run_demo(frames: int, out: Path, embedder: str = "auto", teach_at: int = 2,
         print(f"frames received {counts['received']}, processed {counts['processed']}, "
               f"dropped {counts['dropped']}; overlays in {out}/")
         print(f"the taught ball was recognised in {recognised} of {checked} later frames")
+        print(f"the blue box, taught from one picture, was recognised in {box_named} of "
+              f"{checked} later frames")
+        print(f"the {wedge.name}, which nobody taught, was left unknown in "
+              f"{wedge_fate.get('unknown', 0)} of {checked} later frames"
+              + "".join(f"; {fate} in {n}" for fate, n in sorted(wedge_fate.items())
+                        if fate != "unknown"))
         return 0 if checked and recognised == checked else 1
     finally:
         executor.shutdown()

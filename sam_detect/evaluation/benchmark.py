@@ -19,6 +19,7 @@ Example:
 
 from __future__ import annotations
 
+import logging
 import os
 from collections import defaultdict
 from dataclasses import dataclass
@@ -31,6 +32,8 @@ import numpy as np
 from sam_detect.errors import SamDetectError, require_extra
 from sam_detect.evaluation.coco import IMAGES_DIR, annotation_from_mask, write_coco
 
+logger = logging.getLogger("sam_detect")
+
 STAMPS_ENV = "SAM_DETECT_STAMPS_DIR"
 DEFAULT_STAMPS_DIR = Path("/usr/share/tuxpaint/stamps")
 
@@ -40,6 +43,11 @@ DEFAULT_STAMPS_DIR = Path("/usr/share/tuxpaint/stamps")
 MIN_UNIQUE_COLOURS = 1000
 MAX_FLAT_FRACTION = 0.1
 MIN_STAMP_SIDE = 40  # smaller stamps are icons, too coarse to scale up
+#: Largest stamp read, in pixels: tuxpaint's are under a megapixel; a bigger PNG is skipped with a
+#: warning instead of being decoded (a 40000x40000 PNG is a few kB on disk and 6 GB in memory).
+MAX_STAMP_PIXELS = 4096 * 4096
+#: Largest side of a generated image: 4K cameras fit, and a scene's float canvases stay small.
+MAX_IMAGE_SIDE = 4096
 
 # Bundled scikit-image photos used as backgrounds: textures, not scenes with objects of their own
 # (which would be unannotated instances). Grey ones are tinted per image.
@@ -83,16 +91,25 @@ def read_rgba(path: str | os.PathLike) -> np.ndarray | None:
     """Return a PNG as RGBA ``uint8``, or ``None`` when it has no transparency.
 
     Read with Pillow, which (unlike OpenCV's libpng) does not print warnings about the stamps'
-    odd colour-profile chunks.
+    odd colour-profile chunks. A picture above :data:`MAX_STAMP_PIXELS` is not decoded: it is
+    skipped (``None``) with a warning on the ``sam_detect`` logger.
     """
     from PIL import Image, UnidentifiedImageError
 
     try:
         with Image.open(path) as image:
+            width, height = image.size
+            if width * height > MAX_STAMP_PIXELS:
+                logger.warning("skipped stamp %s: %dx%d pixels is above the %d-pixel limit",
+                               path, width, height, MAX_STAMP_PIXELS)
+                return None
             has_alpha = image.mode in ("RGBA", "LA", "PA") or "transparency" in image.info
             if not has_alpha:
                 return None
             return np.asarray(image.convert("RGBA"))
+    except Image.DecompressionBombError:  # above Pillow's own limit: refused while opening
+        logger.warning("skipped stamp %s: too many pixels to decode", path)
+        return None
     except (OSError, UnidentifiedImageError):
         return None
 
@@ -335,6 +352,7 @@ def make_benchmark(
 
     require_extra("skimage", "eval", "sam-detect make-benchmark")
     width, height = size
+    check_size(size)
     low, high = objects_per_image
     if images < 1 or width < 32 or height < 32 or not 1 <= low <= high:
         raise SamDetectError(
@@ -436,7 +454,20 @@ def parse_size(text: str) -> tuple[int, int]:
         raise SamDetectError(f"--size must look like 640x480, got '{text}'") from None
     if width <= 0 or height <= 0:
         raise SamDetectError(f"--size must be positive, got '{text}'")
+    check_size((width, height))
     return width, height
+
+
+def check_size(size: tuple[int, int]) -> None:
+    """Refuse an image size with a side above :data:`MAX_IMAGE_SIDE`.
+
+    Raises:
+        SamDetectError: naming the size and the limit.
+    """
+    width, height = size
+    if max(width, height) > MAX_IMAGE_SIDE:
+        raise SamDetectError(f"--size {width}x{height} is too large: each side is at most "
+                             f"{MAX_IMAGE_SIDE} pixels")
 
 
 def parse_range(text: str) -> tuple[int, int]:
@@ -464,6 +495,6 @@ def category_counts(stamps: Sequence[Stamp]) -> dict[str, int]:
     return dict(sorted(counts.items()))
 
 
-__all__ = ["DEFAULT_STAMPS_DIR", "STAMPS_ENV", "Stamp", "category_counts", "find_photo_stamps",
-           "is_photographic", "make_benchmark", "parse_size", "parse_range",
-           "photo_statistics", "stamps_dir"]
+__all__ = ["DEFAULT_STAMPS_DIR", "MAX_IMAGE_SIDE", "MAX_STAMP_PIXELS", "STAMPS_ENV", "Stamp",
+           "category_counts", "check_size", "find_photo_stamps", "is_photographic",
+           "make_benchmark", "parse_size", "parse_range", "photo_statistics", "stamps_dir"]

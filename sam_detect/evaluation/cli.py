@@ -61,6 +61,9 @@ def format_report(report: Any) -> str:
            if config.get("never_taught") else "")
         + (f"; taught from {config['support']}" if config.get("support") else ""),
     ]
+    if dataset.get("dropped_annotations"):
+        lines.append(f"dropped {dataset['dropped_annotations']} annotation(s) whose image is not "
+                     "in the dataset's images")
     seg = report.segmentation
     if seg:
         lines.append(f"segmentation: recall@IoU{config['iou_threshold']} {seg['recall']:.3f}, "

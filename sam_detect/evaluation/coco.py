@@ -25,6 +25,7 @@ from typing import Any
 import numpy as np
 
 from sam_detect.errors import SamDetectError
+from sam_detect.evaluation.coco_checks import check_dataset
 from sam_detect.image_io import load_image
 from sam_detect.results import encode_rle, mask_to_bbox
 
@@ -59,7 +60,10 @@ class CocoDataset:
         path: The dataset folder (holding ``annotations.json``) or the JSON file itself.
 
     Raises:
-        SamDetectError: when the annotations are missing or not COCO instances JSON.
+        SamDetectError: when the annotations are missing or not COCO instances JSON, or one
+            annotation cannot be decoded (the message names it and says why; see
+            :mod:`~sam_detect.evaluation.coco_checks`). Annotations of an image the file does
+            not list are dropped and their ids kept in ``dropped``.
 
     Example:
         >>> import numpy as np, tempfile
@@ -99,10 +103,16 @@ class CocoDataset:
         for key in ("images", "annotations", "categories"):
             if key not in self.coco.dataset:
                 raise SamDetectError(f"{json_path} has no '{key}' list; it is not COCO instances")
+        problem, dropped = check_dataset(self.coco.dataset)
+        if problem:
+            raise SamDetectError(f"{json_path}: {problem}")
+        #: Ids of the annotations dropped because their image is not in ``images``.
+        self.dropped: list[int] = dropped
         self.categories: dict[int, str] = {
             int(c["id"]): str(c["name"]) for c in self.coco.dataset["categories"]
         }
-        self.info: dict[str, Any] = dict(self.coco.dataset.get("info", {}))
+        info = self.coco.dataset.get("info")
+        self.info: dict[str, Any] = dict(info) if isinstance(info, dict) else {}
 
     @property
     def image_ids(self) -> list[int]:
@@ -131,7 +141,8 @@ class CocoDataset:
     def annotation_ids(self, image_id: int | None = None) -> list[int]:
         """Return the ids of the (non-crowd) annotations, of one image or of all, sorted."""
         ids = self.coco.getAnnIds(imgIds=[] if image_id is None else [image_id], iscrowd=False)
-        return sorted(int(i) for i in ids)
+        dropped = set(self.dropped)
+        return sorted(int(i) for i in ids if i not in dropped)
 
     def mask(self, annotation_id: int) -> np.ndarray:
         """Return the boolean full-frame mask of an annotation (polygon or RLE)."""

@@ -19,10 +19,12 @@
 * **latency** - ``detector.detect`` on some images: median and p95 of each stage's time.
 
 Support and query never share a source object (the annotation's ``"source"``, else its image), so
-a photo is never recognised by its own copy. Segments and embeddings are computed once per run and
-kept in an :class:`EvaluationCache` keyed by (image, mask, fade, embedder): the shot counts and
-seeds only re-run the cheap k-NN part, and a cache passed to several calls (as the sweep does) is
-shared between them.
+a photo is never recognised by its own copy. An instance-level dataset (``info["kind"] ==
+"instance"``, ``make-benchmark --instance``) is split per view instead: each object is taught from
+its teaching pictures and asked on its scene views (:mod:`sam_detect.evaluation.instance_split`).
+Segments and embeddings are computed once per run and kept in an :class:`EvaluationCache` keyed
+by (image, mask, fade, embedder): the shot counts and seeds only re-run the cheap k-NN part, and
+a cache passed to several calls (as the sweep does) is shared between them.
 """
 
 from __future__ import annotations
@@ -466,7 +468,8 @@ def evaluate(
         dataset={"path": str(dataset.root), "images": len(image_ids),
                  "instances": len(instances), "categories": categories,
                  "kind": dataset_kind(dataset.info), "split": dataset.info.get("split"),
-                 "teaching_images": len(teach or ())},
+                 "teaching_images": len(teach or ()),
+                 "dropped_annotations": len(dataset.dropped)},
         config={
             "segmenter": getattr(getattr(detector, "segmenter", None), "name", seg_key),
             "embedder": embed_key[0],

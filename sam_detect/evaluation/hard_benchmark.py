@@ -40,6 +40,7 @@ from sam_detect.evaluation.benchmark import (
     _group_categories,
     instances_per_category,
     _scaled_stamp,
+    check_size,
     load_texture,
     read_rgba,
     scan_photo_stamps,
@@ -124,6 +125,7 @@ def make_hard_benchmark(
     width, height = size
     if images < 1 or width < 64 or height < 64:
         raise SamDetectError("need --images >= 1 and --size of at least 64x64 with --hard")
+    check_size(size)
     unknown = [s for s in splits if s not in SPLITS]
     if unknown or not splits:
         raise SamDetectError(f"unknown split '{unknown[0] if unknown else ''}'; choose from "

@@ -49,6 +49,7 @@ from sam_detect.errors import SamDetectError, require_extra
 from sam_detect.evaluation.benchmark import (
     _folder_category,
     _scaled_stamp,
+    check_size,
     load_texture,
     read_rgba,
     scan_photo_stamps,
@@ -371,8 +372,7 @@ def make_instance_benchmark(
     width, height = size
     if images < 1 or width < 64 or height < 64:
         raise SamDetectError("need --images >= 1 and --size of at least 64x64 with --instance")
-    if width * height > 4096 * 4096:
-        raise SamDetectError(f"--size {width}x{height} is above the 4096x4096 limit")
+    check_size(size)
     if taught_objects < 2 or never_taught < 0 or teach_views < 1:
         raise SamDetectError("need --taught-objects >= 2, --never-taught >= 0 and "
                              "--teach-views >= 1")

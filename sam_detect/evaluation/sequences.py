@@ -225,12 +225,13 @@ def make_sequences(
     from tqdm import tqdm
 
     from sam_detect.evaluation.benchmark import (
-        TEXTURES, find_photo_stamps, load_texture, read_rgba)
+        TEXTURES, check_size, find_photo_stamps, load_texture, read_rgba)
 
     require_extra("skimage", "eval", "sam-detect make-benchmark --sequences")
     width, height = size
     if sequences < 1 or frames < 10 or width < 64 or height < 64:
         raise SamDetectError("need --sequences >= 1, --frames >= 10 and a size of at least 64x64")
+    check_size(size)
     stamps = find_photo_stamps(stamps_root, min_per_class)
     by_category: dict[str, list[Any]] = {}
     for stamp in stamps:

@@ -43,6 +43,16 @@ def test_demo_teaches_and_recognises(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
     assert "recognised in 3 of 3 later frames" in result.stdout, result.stdout
     assert "label_instance(#" in result.stdout and "add_example('blue box'" in result.stdout
+    assert "ONE frame" in result.stdout and "from ONE separate picture" in result.stdout
+    import re
+
+    box = re.search(r"the blue box, taught from one picture, was recognised in (\d+) of 3 later "
+                    r"frames", result.stdout)
+    wedge = re.search(r"the yellow wedge, which nobody taught, was left unknown in (\d+) of 3 "
+                      r"later frames((?:; [^;\n]+ in \d+)*)\n", result.stdout)
+    assert box and wedge, result.stdout
+    others = [int(n) for n in re.findall(r" in (\d+)", wedge.group(2))]
+    assert int(wedge.group(1)) + sum(others) == 3  # every later frame accounted for
     for name in ("overlay_before.png", "overlay.png"):
         png = (out / name).read_bytes()
         assert png[:8] == b"\x89PNG\r\n\x1a\n"

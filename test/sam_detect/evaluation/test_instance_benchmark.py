@@ -107,8 +107,8 @@ def test_same_seed_same_bytes(fake_stamps: Path, instance: Path, tmp_path: Path)
         (first / "annotations.json").read_bytes()
 
 
-@pytest.mark.parametrize("angle, mirror, shape", [(0.0, False, (40, 80)), (90.0, False, (80, 40)),
-                                                   (0.0, True, (40, 80)), (45.0, False, None)])
+@pytest.mark.parametrize("angle, mirror, shape", [
+    (0.0, False, (40, 80)), (90.0, False, (80, 40)), (0.0, True, (40, 80)), (45.0, False, None)])
 def test_transform_view(angle: float, mirror: bool, shape: tuple[int, int] | None) -> None:
     rgba = np.zeros((40, 80, 4), np.uint8)
     rgba[:, :, 3] = 255
@@ -197,3 +197,20 @@ def test_evaluate_at_instance_level(instance: Path, capsys: pytest.CaptureFixtur
         c["id"] for c in data["categories"] if c["taught"]}]
     assert report["few_shot"][0]["queries"] == len(taught_scene_views)
     assert report["few_shot"][0]["unknown_rejection"]["mean"] is not None
+
+
+def test_open_set_scores_at_instance_level(instance: Path) -> None:
+    """The open-set fit's scores (bench/tune_open_set.py) use the instance split too."""
+    from sam_detect import SAMDetect
+    from sam_detect.evaluation.evaluator import open_set_scores
+
+    data = _data(instance / "tune")
+    never = {c["name"] for c in data["categories"] if not c["taught"]}
+    scenes = _views(instance / "tune", "scene")
+    names = {c["id"]: c["name"] for c in data["categories"]}
+    with SAMDetect(embedder="average", segmenter="naive") as detector:
+        rows = open_set_scores(detector, instance / "tune", shots=1, seeds=2, held_out=0)
+    assert len(rows) == 2 * len(scenes)  # every scene view asked once per seed, no teach view
+    assert {r["truth"] for r in rows if r["never_taught"]} == never
+    assert sorted(r["truth"] for r in rows if r["seed"] == 0) == sorted(
+        names[a["category_id"]] for a in scenes)

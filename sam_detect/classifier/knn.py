@@ -12,7 +12,10 @@ a separate, open-set decision: the query must be closer to the label's examples 
   (:mod:`sam_detect.classifier.reference`), so it holds from the first taught example and with a
   single label, for every embedder,
 
-by at least ``margin``, and its similarity must reach the ``unknown_threshold`` floor.
+by the operating point of the decision fitted to the store
+(:mod:`sam_detect.classifier.open_set`; the detector always has one), and its similarity must
+reach the ``unknown_threshold`` floor. Used alone, without a fitted decision, the classifier
+applies a fixed ``margin`` over generic objects instead.
 """
 
 from __future__ import annotations
@@ -69,9 +72,11 @@ class KNNClassifier:
 
     * its best similarity ``s`` is at least ``unknown_threshold`` (an absolute floor, the
       sensitivity users tune: lower accepts more), and
-    * ``s - max(best background similarity, reference similarity) >= margin``: the query is
-      closer to the label than to known background and to generic objects (a background
-      neighbour at least as close as the label always wins, whatever the margin).
+    * it is closer to the label than to known background and to generic objects: with a fitted
+      ``model`` (what :class:`~sam_detect.SAMDetect` passes), by the model's operating point
+      plus ``margin``, in whitened similarities; without one,
+      ``s - max(best background similarity, reference similarity) >= margin``. A background
+      neighbour at least as close as the label always wins.
 
     ``unknown_threshold <= -1`` (the sensitivity's far end) answers the nearest taught label
     always: a closed-set vote.
@@ -80,10 +85,12 @@ class KNNClassifier:
         unknown_threshold: Cosine similarity floor below which nothing stored is close enough;
             ``-1`` turns every open-set test off.
         sharpness: Exponent on similarities; higher trusts the nearest neighbours more.
-        margin: Least lead over background / generic objects; ``None`` skips that test (only
-            stored background then rejects).
-        calibration: Maps the decision's scores to the probability that the label is right;
-            ``None`` keeps the uncalibrated vote share as confidence.
+        margin: With a fitted model, extra lead over its operating point (0: exactly it);
+            without one, the least lead over background / generic objects. ``None`` skips that
+            test (only stored background then rejects).
+        calibration: Without a fitted model, maps the scores to the probability that the label
+            is right; ``None`` keeps the uncalibrated vote share as confidence. A fitted model
+            brings its own confidence.
 
     Example:
         >>> from sam_detect.results import Neighbour

@@ -134,11 +134,13 @@ class FitSettings:
     for every store of one embedder), so these numbers hold for any embedder.
 
     Attributes:
-        operating_point: How far above the typical never-taught object's score a label is
-            reported, in spreads.
+        operating_point: Where, from the typical never-taught object's score, labels start to
+            be reported, in spreads (negative: below it).
         negatives_above_generic: Where never-taught objects typically sit above the generic
             ones, in spreads: what the store's own negatives are pulled towards when few.
         shrink: Pseudo-count of that typical place against the store's own negatives.
+        positives_kept: The operating point never rejects more than ``1 - positives_kept`` of
+            the labels' own left-out examples.
         top_k: Neighbours of a simulated query (the detector's ``top_k``).
         sharpness: The vote's exponent (the classifier's).
         most_queries: Most left-out examples scored per fit (a sample beyond): bounds the cost.
@@ -146,6 +148,7 @@ class FitSettings:
 
     operating_point: float = -0.5
     negatives_above_generic: float = 1.8
+    positives_kept: float = 0.75
     shrink: float = 8.0
     top_k: int = 5
     sharpness: float = 4.0
@@ -438,6 +441,10 @@ def _place(whitening: Whitening, names: list[str], pictures: dict[str, int],
     centre = ((count * float(np.median(in_domain)) if count else 0.0)
               + settings.shrink * typical) / (count + settings.shrink)
     single = centre + settings.operating_point * scale
+    own = np.array([s.score for s, _, _ in positives])
+    if len(own) >= 3:  # never reject most of the labels' own left-out examples (a degenerate
+        # embedder, where everything looks alike, would otherwise refuse exact matches)
+        single = min(single, float(np.quantile(own, 1.0 - settings.positives_kept)))
     summary = {
         "labels": len(names),
         "taught_once": int(sum(1 for n in names if pictures[n] < 2)),

@@ -133,3 +133,26 @@ def test_a_new_embedder_gets_a_fitted_decision_after_a_handful_of_examples(scene
         results.append([(i.label, round(i.confidence, 4)) for i in detector.detect(image)])
     assert results[0] == results[1]
     assert {"red_disc", "blue_square"} <= {label for label, _ in results[0]}
+
+
+def test_the_detector_decides_with_the_decision_fitted_to_its_store(scene) -> None:
+    image, truth = scene
+    detector = SAMDetect(embedder=AverageEmbedder(), segmenter="naive", unknown_threshold=0.0)
+    for name in ("red_disc", "blue_square", "yellow_ring"):
+        detector.add_example(image, name, mask=truth[name])
+    queries = detector.embed_masks(image, list(truth.values()))
+    predictions = detector.classify(queries)
+    state = detector.open_set.current()
+    model, whitening = state.model, state.whitening
+    stored = {e.label: e.vector for e in detector.vector_store.list_examples(with_vectors=True)}
+    for query, p in zip(queries, predictions):
+        # the similarity it voted with is the whitened one, from the fitted reference metric
+        nearest = whitening.transform(stored[p.candidate][None, :])[0]
+        assert p.similarity == pytest.approx(float(whitening.transform(query[None, :])[0]
+                                                   @ nearest), abs=1e-4)
+        # and the label is reported exactly when the score reaches the fitted operating point
+        assert p.margin == pytest.approx(p.similarity - p.generic - model.threshold, abs=1e-5)
+        assert (p.label is not None) == (p.margin >= 0.0)
+        assert p.confidence == pytest.approx(
+            model.confidence.probability(model.standing(p.similarity - p.generic))
+            if p.label else 0.0)

@@ -55,9 +55,13 @@ def detect_parser() -> argparse.ArgumentParser:
     parser.add_argument("--masks", choices=("auto", "largest", "all"), default="auto",
                         help="with --label: auto = the alpha channel of a cut-out, else the "
                              "largest object; all = every object")
+    parser.add_argument("--mask", metavar="MASK.png",
+                        help="with --label and one image: teach exactly this object (a picture "
+                             "of the image's size, white or opaque where the object is)")
     parser.add_argument("--json", action="store_true", help="print one JSON object per image")
-    parser.add_argument("--output", help="write overlay images to this folder (with --track: "
-                                         "the overlay video, .mp4 or .avi)")
+    parser.add_argument("--output", help="write overlay images to this folder (with --label: "
+                                         "the object as stored; with --track: the overlay "
+                                         "video, .mp4 or .avi)")
     parser.add_argument("--track", action="store_true",
                         help="IMAGES is one video file or camera index: follow objects across "
                              "frames (track ids, stable labels)")
@@ -107,9 +111,25 @@ def _progress(paths: list[Path], quiet: bool) -> Any:
 
 
 def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespace) -> int:
+    from sam_detect.image_io import load_image
+
+    if args.mask is not None and len(paths) != 1:
+        raise SamDetectError(f"--mask names the object of ONE image; {len(paths)} were given")
+    output = _output_folder(args.output)
+    masks = (args.masks if args.mask is None
+             else _read_mask(args.mask, load_image(paths[0]).shape))
     # One call for every picture: all are embedded before anything is stored, so a bad image
     # aborts with nothing written; each picture's other objects are known background.
-    ids = detector.add_examples(_progress(paths, args.quiet), label, masks=args.masks)
+    ids = detector.add_examples(_progress(paths, args.quiet), label, masks=masks)
+    for path, taught in zip(paths, ids.pictures):
+        note = None if args.mask is not None else ambiguity_note(path, taught.masks,
+                                                                 taught.others)
+        if note:
+            print(note, file=sys.stderr)
+        if output is not None:  # exactly the masks that were stored
+            _write_overlay(detector, load_image(path),
+                           [_taught(mask, label) for mask in taught.masks],
+                           output / f"{path.stem}.png")
     total = detector.labels().get(label, 0)
     if args.json:
         print(json.dumps({"label": label, "added": len(ids), "total": total}))
@@ -118,28 +138,86 @@ def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespac
     return 0
 
 
-def _detect(detector: Any, paths: list[Path], args: argparse.Namespace) -> int:
+#: Another object at least this share of the taught one's area makes "the largest" a guess.
+SIMILAR_SIZE = 0.7
+
+
+def ambiguity_note(path: Path, masks: list[Any], others: list[Any]) -> str | None:
+    """Return one line when the largest object was taught but others are about as large.
+
+    Example:
+        >>> import numpy as np
+        >>> a = np.zeros((4, 8), bool); a[:, :4] = True
+        >>> b = np.zeros((4, 8), bool); b[:, 5:] = True
+        >>> note = ambiguity_note(Path("shelf/cup.png"), [a], [b])
+        >>> print(note)  # doctest: +NORMALIZE_WHITESPACE
+        shelf/cup.png: 2 objects of similar size; taught the largest, at (0, 0, 4, 4). To teach
+        another, pass --mask MASK.png or pick it in the browser: sam-detect annotate shelf
+    """
+    from sam_detect.results import mask_to_bbox
+
+    if len(masks) != 1 or not others:
+        return None
+    area = int(masks[0].sum())
+    similar = [m for m in others if int(m.sum()) >= SIMILAR_SIZE * area]
+    if not similar:
+        return None
+    return (f"{path}: {len(similar) + 1} objects of similar size; taught the largest, at "
+            f"{tuple(int(v) for v in mask_to_bbox(masks[0]))}. To teach another, pass --mask "
+            f"MASK.png or pick it in the browser: sam-detect annotate {path.parent}")
+
+
+def _read_mask(path: str, shape: tuple[int, ...]) -> Any:
+    """Return the object mask drawn in the picture ``path`` (alpha, else bright pixels)."""
+    from sam_detect.image_io import load_alpha_mask, load_image, validate_mask
+
+    alpha = load_alpha_mask(path)
+    mask = alpha if alpha is not None and not alpha.all() else load_image(path).max(axis=2) > 127
+    mask = validate_mask(mask, shape)
+    if not mask.any():
+        raise SamDetectError(f"--mask {path} marks no pixel: draw the object white (or opaque)")
+    return mask
+
+
+def _taught(mask: Any, label: str) -> Any:
+    from sam_detect.results import Instance, mask_to_bbox
+
+    return Instance(mask=mask, bbox=mask_to_bbox(mask), label=label, confidence=1.0)
+
+
+def _output_folder(folder: str | None) -> Path | None:
+    if folder is None:
+        return None
+    output = Path(folder)
+    try:
+        output.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise SamDetectError(f"cannot use --output {output}: {error.strerror}; "
+                             "give a folder") from None
+    return output
+
+
+def _write_overlay(detector: Any, image: Any, instances: Any, target: Path) -> None:
     import cv2
 
+    overlay = detector.visualize(image, instances)
+    if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
+        raise SamDetectError(f"cannot write {target}")
+
+
+def _detect(detector: Any, paths: list[Path], args: argparse.Namespace) -> int:
     from sam_detect.image_io import load_image
     from sam_detect.progress import write_result
 
-    output = Path(args.output) if args.output else None
-    if output is not None:
-        try:
-            output.mkdir(parents=True, exist_ok=True)
-        except OSError as error:
-            raise SamDetectError(f"cannot use --output {output}: {error.strerror}; "
-                                 "give a folder") from None
+    if args.mask is not None:
+        raise SamDetectError("--mask names the object to teach: give --label too")
+    output = _output_folder(args.output)
     for path in _progress(paths, args.quiet):
         image = load_image(path)
         detections = detector.detect(image)
         detections.source = str(path)
         if output is not None:
-            overlay = detector.visualize(image, detections)
-            target = output / f"{path.stem}.png"
-            if not cv2.imwrite(str(target), cv2.cvtColor(overlay, cv2.COLOR_RGB2BGR)):
-                raise SamDetectError(f"cannot write {target}")
+            _write_overlay(detector, image, detections, output / f"{path.stem}.png")
         # Through the bar's own write: a result never lands on the bar's line.
         write_result(json.dumps(detections.to_dict()) if args.json
                      else format_detections(detections))

@@ -24,13 +24,13 @@ import inspect
 import logging
 import os
 import time
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from sam_detect.classifier import (
-    BACKGROUND_LABEL, KNNClassifier, Prediction, parameters_for, visible_labels)
+from sam_detect.classifier import BACKGROUND_LABEL, KNNClassifier, Prediction, visible_labels
 from sam_detect.classifier.background import (
     background_boxes, background_masks, refuse_reserved)
 from sam_detect.embedding.cache import EmbeddingCache
@@ -147,10 +147,10 @@ class SAMDetect:
         self.default_top_k = DEFAULT_TOP_K
         self.qdrant_batch_size = 0
         self.embedding_cache = EmbeddingCache()
-        open_set = parameters_for(embedder)
-        self.classifier = KNNClassifier(unknown_threshold=embedder.unknown_threshold,
-                                        margin=open_set.margin,
-                                        calibration=open_set.calibration)
+        # The open-set decision and confidence fit themselves to the store and the embedder
+        # (sam_detect/classifier/open_set.py); margin 0: exactly the fitted operating point.
+        self.classifier = KNNClassifier(unknown_threshold=embedder.unknown_threshold, margin=0.0)
+        self.open_set = _open_set_fitter(self)
         self._video_trackers: dict[str, Any] = {}  # track(): one per video stream
         # A built segmenter keeps its own limit unless max_instances is given.
         self._apply({name: self.options[name] for name in RUNTIME_OPTIONS
@@ -317,9 +317,15 @@ class SAMDetect:
         return self.embedding_cache.embed(list(crops), self.embedder)
 
     def classify(self, embeddings: np.ndarray, top_k: int | None = None) -> list[Prediction]:
-        """Return a k-NN :class:`~sam_detect.classifier.Prediction` for each embedding row."""
+        """Return a k-NN :class:`~sam_detect.classifier.Prediction` for each embedding row.
+
+        The vote and the open-set decision use the decision fitted to the store
+        (:attr:`open_set`); a store that cannot give its vectors back gets the plain margin
+        over generic objects.
+        """
         embeddings = np.asarray(embeddings, np.float32)
-        if len(embeddings) == 0 or self.vector_store.count() == 0:
+        count = self.vector_store.count() if len(embeddings) else 0
+        if count == 0:
             return [Prediction(None, 0.0, []) for _ in range(len(embeddings))]
         # qdrant_batch_size bounds each request (a server's payload limit); 0: one request.
         size = self.qdrant_batch_size or len(embeddings)
@@ -327,9 +333,37 @@ class SAMDetect:
         for start in range(0, len(embeddings), size):
             hits += self.vector_store.search(embeddings[start:start + size],
                                              top_k or self.default_top_k)
-        reference = self.reference_similarity(embeddings)
-        return [self.classifier.predict(neighbours, None if reference is None else reference[i])
-                for i, neighbours in enumerate(hits)]
+        if self.classifier.margin is None:  # the open-set tests are off: floor and background
+            return [self.classifier.predict(neighbours) for neighbours in hits]
+        state = self.open_set.current(count)
+        whitening = state.whitening
+        embeddings = embeddings / np.maximum(
+            np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
+        queries = whitening.sketch(embeddings)
+        generic = generic_similarity(whitening, embeddings, queries, state)
+        predictions = []
+        for i, neighbours in enumerate(hits):
+            sketches = self.open_set.sketches(state, [n.id for n in neighbours])
+            if any(s is None for s in sketches):  # vectors we cannot read: the plain margin
+                reference = self.reference_similarity(embeddings[i:i + 1])
+                predictions.append(self.classifier.predict(
+                    neighbours, None if reference is None else float(reference[0])))
+                continue
+            white = (whitening.similarities(np.array([[n.score for n in neighbours]]),
+                                            queries[i:i + 1], np.stack(sketches))[0]
+                     if neighbours else np.zeros(0))
+            predictions.append(self.classifier.predict(neighbours, float(generic[i]),
+                                                       list(white), state.model))
+        return predictions
+
+    def wait_for_open_set(self, timeout: float | None = None) -> bool:
+        """Block until the open-set decision is fitted to every change made so far.
+
+        Frames never wait for a refit; a caller that must see its own teaching in the very next
+        frame (a teaching service before it answers, a script) calls this. Returns False on
+        timeout.
+        """
+        return self.open_set.wait(timeout)
 
     def reference_similarity(self, embeddings: np.ndarray) -> np.ndarray | None:
         """Return each embedding's similarity to generic objects; None when the margin is off.
@@ -486,11 +520,15 @@ class SAMDetect:
             cached = self._palette_labels = (now, tuple(self.labels()))
         return list(cached[1])
 
-    def _forget_votes(self) -> None:
-        """Drop the tracks' label votes: the store changed, so the next frame decides."""
+    def _store_changed(self, labels: set[str]) -> None:
+        """Tell the tracks which labels were taught, forgotten or moved.
+
+        Tracks of those labels, and unknown ones (a newly taught object was unknown), decide
+        again from the next frame; every other track keeps its evidence.
+        """
         self._palette_labels = None  # and the overlay colours' context
         for tracker in self._video_trackers.values():
-            tracker.forget_votes()
+            tracker.forget_votes(labels)
 
     def tracks(self, stream: str = "") -> list[Any]:
         """Return the tracks that :meth:`track` keeps for ``stream`` (live and lost), by id."""
@@ -545,7 +583,10 @@ class SAMDetect:
 
         Returns:
             The ids of the stored examples: a :class:`TaughtIds` list whose ``background``
-            holds the ids of the known background stored with them (an undo removes both).
+            holds the ids of the known background stored with them (an undo removes both)
+            and whose ``pictures`` holds a :class:`TaughtPicture` per picture: the masks
+            stored and the picture's other objects (what a front end draws, or names when the
+            choice of "the largest object" was a guess).
 
         Raises:
             InvalidLabelError, InvalidImageError, InvalidMaskError: for a bad label, picture or
@@ -553,26 +594,30 @@ class SAMDetect:
         """
         label = refuse_reserved(validate_label(label))
         pictures = list(image) if _several_pictures(image) else [image]
-        examples, backgrounds, payloads = [], [], []
+        examples, backgrounds, payloads, shown = [], [], [], []
         for picture in pictures:
-            chosen, others = self._teaching_embeddings(picture, masks, background)
+            chosen, others, taught = self._teaching_embeddings(picture, masks, background)
             source = _source(picture)
             extra = {"source": source} if source is not None else {}
             examples.append(chosen)
             backgrounds.append(others)
+            shown.append(taught)
             payloads += [{**extra, **(payload or {})} for _ in range(len(chosen))]
         empty = np.zeros((0, self.embedder.dim), np.float32)
-        return self.add_embeddings(np.concatenate(examples) if examples else empty,
-                                   [label] * len(payloads), payloads,
-                                   background=np.concatenate(backgrounds) if backgrounds
-                                   else empty)
+        ids = self.add_embeddings(np.concatenate(examples) if examples else empty,
+                                  [label] * len(payloads), payloads,
+                                  background=np.concatenate(backgrounds) if backgrounds
+                                  else empty)
+        ids.pictures = shown
+        return ids
 
-    def _teaching_embeddings(self, picture: Any, masks: Any,
-                             background: Any) -> tuple[np.ndarray, np.ndarray]:
-        """Return the embeddings to store from one picture, and those of its background."""
+    def _teaching_embeddings(self, picture: Any, masks: Any, background: Any
+                             ) -> tuple[np.ndarray, np.ndarray, TaughtPicture]:
+        """Return the embeddings to store from one picture, those of its background, and masks."""
         image = None if picture is None else self._load(picture)
+        nothing = self.embed_crops([])
         if masks is None:  # the picture is the object (a crop): nothing around it
-            return self.embed_crops([_needs_picture(image)]), self.embed_crops([])
+            return self.embed_crops([_needs_picture(image)]), nothing, TaughtPicture()
         segments = None
         if isinstance(masks, str):
             if masks not in ("auto", "largest", "all"):
@@ -582,13 +627,14 @@ class SAMDetect:
             alpha = (load_alpha_mask(source) if masks == "auto" and source is not None
                      else None)
             if alpha is not None and alpha.any() and not alpha.all():
-                return self._embed_masks(image, [alpha]), self.embed_crops([])
+                return self._embed_masks(image, [alpha]), nothing, TaughtPicture([alpha])
             segments = [s for s in self.segmenter.segment(_needs_picture(image))]
             if not segments:
                 raise InvalidMaskError(f"no object found in {source or 'the image'}; "
                                        "pass a mask")
             if masks == "all":
-                return self._embed_masks(image, [s.mask for s in segments]), self.embed_crops([])
+                every = [s.mask for s in segments]
+                return self._embed_masks(image, every), nothing, TaughtPicture(every)
             chosen: list[Any] = [max(segments, key=lambda s: s.area).mask]
         elif isinstance(masks, Instance) or (isinstance(masks, np.ndarray) and masks.ndim == 2):
             chosen = [masks]
@@ -615,7 +661,9 @@ class SAMDetect:
                 for m in (*chosen, *others)]
         dim = self.embedder.dim
         stacked = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
-        return stacked[:len(chosen)], stacked[len(chosen):]
+        taught = TaughtPicture([m for m in map(_mask_of, chosen) if m is not None],
+                               [m for m in map(_mask_of, others) if m is not None])
+        return stacked[:len(chosen)], stacked[len(chosen):], taught
 
     def add_example(self, image: ImageLike, label: str, mask: Any = None,
                     payload: dict[str, Any] | None = None,
@@ -675,12 +723,18 @@ class SAMDetect:
         if len(embeddings):
             self._forget_claimed_background(embeddings)
         ids = TaughtIds(self.vector_store.add(embeddings, labels, payloads))
+        self.open_set.added(ids, embeddings, labels, payloads)
         if len(kept):
             names = sorted(set(labels))
+            # The picture the background was seen in, for "closer to the background of ...".
+            seen_in = {k: payloads[0][k] for k in ("source", "stamp", "track_id", "camera")
+                       if k in payloads[0]}
+            extra = [{"added": added, "background": True, "background_for": names,
+                      **seen_in}] * len(kept)
             ids.background = list(self.vector_store.add(
-                kept, [BACKGROUND_LABEL] * len(kept),
-                [{"added": added, "background": True, "background_for": names}] * len(kept)))
-        self._forget_votes()
+                kept, [BACKGROUND_LABEL] * len(kept), extra))
+            self.open_set.added(ids.background, kept, [BACKGROUND_LABEL] * len(kept), extra)
+        self._store_changed(set(labels))
         return ids
 
     def _same_object_similarity(self, embeddings: np.ndarray) -> np.ndarray:
@@ -713,6 +767,7 @@ class SAMDetect:
                   if n.score >= limit and n.id is not None]
         if doomed:
             self.vector_store.remove(ids=doomed)
+            self.open_set.removed(ids=doomed)
 
     def teach(self, instance: Instance, label: str,
               payload: dict[str, Any] | None = None,
@@ -744,19 +799,25 @@ class SAMDetect:
     def remove_label(self, label: str) -> int:
         """Forget every example of ``label``; returns how many were removed."""
         removed = self.vector_store.remove(label=refuse_reserved(validate_label(label)))
-        self._forget_votes()
+        self.open_set.removed(label=label)
+        self._store_changed({label})
         return removed
 
     def remove_examples(self, ids: Sequence[int | str]) -> int:
         """Forget stored examples by id (an undo, a gallery delete); returns how many."""
+        labels = {e.label for e in self.vector_store.list_examples(ids=list(ids))}
         removed = self.vector_store.remove(ids=list(ids))
-        self._forget_votes()
+        self.open_set.removed(ids=list(ids))
+        self._store_changed(labels)
         return removed
 
     def relabel_examples(self, ids: Sequence[int | str], label: str) -> int:
         """Move stored examples to ``label``; returns how many changed."""
-        changed = self.vector_store.relabel(list(ids), refuse_reserved(validate_label(label)))
-        self._forget_votes()
+        label = refuse_reserved(validate_label(label))
+        labels = {e.label for e in self.vector_store.list_examples(ids=list(ids))}
+        changed = self.vector_store.relabel(list(ids), label)
+        self.open_set.relabelled(list(ids), label)
+        self._store_changed(labels | {label})
         return changed
 
     # -- crops and pictures ------------------------------------------------------------------
@@ -790,7 +851,8 @@ class SAMDetect:
         return evaluate(self, dataset_path, metrics=metrics, **options)
 
     def close(self) -> None:
-        """Flush and release the vector store."""
+        """Stop refitting and flush and release the vector store."""
+        self.open_set.close()
         self.vector_store.close()
 
     def __enter__(self) -> SAMDetect:
@@ -825,14 +887,33 @@ _BUILD_OPTIONS = {"segmenter": ("sam_model", "points_per_side"), "embedder": ("c
 class TaughtIds(list):
     """The ids of newly taught examples, with those of the background stored beside them.
 
-    ``background`` lets whoever undoes the teaching remove everything it stored.
+    ``background`` lets whoever undoes the teaching remove everything it stored. ``pictures``
+    (from :meth:`SAMDetect.add_examples`) says, per picture taught from, which masks were
+    stored and which other objects it held, so a front end can show exactly what it stored.
     """
 
     background: list[int | str]
+    pictures: list[TaughtPicture]
 
     def __init__(self, ids: Sequence[int | str] = ()) -> None:
         super().__init__(ids)
         self.background = []
+        self.pictures = []
+
+
+@dataclass(frozen=True)
+class TaughtPicture:
+    """What :meth:`SAMDetect.add_examples` took from one picture.
+
+    Attributes:
+        masks: The masks of the objects stored (none when the picture itself was the object,
+            or an instance carried no mask).
+        others: The masks of the picture's other objects, offered as known background (stored
+            unless already known); what makes the choice of "the largest object" a guess.
+    """
+
+    masks: list[np.ndarray] = field(default_factory=list)
+    others: list[np.ndarray] = field(default_factory=list)
 
 
 def _refuse_for_built_stages(given: dict[str, Any], segmenter: Any, embedder: Any,
@@ -937,6 +1018,30 @@ def _background_of(chosen: list[Any], others: list[Any]) -> list[Any]:
         else:
             keep &= set(background_boxes(_box_of(taught), [_box_of(o) for o in others]))
     return [others[i] for i in sorted(keep)]
+
+
+def _open_set_fitter(detector: SAMDetect) -> Any:
+    """Return the fitter that keeps ``detector``'s open-set decision fitted to its store."""
+    from sam_detect.classifier.fitting import OpenSetFitter
+    from sam_detect.classifier.reference import fingerprint, reference_embeddings
+
+    def reference() -> tuple[str, np.ndarray]:
+        fade = detector.fade_strategy
+        return (fingerprint(detector.embedder, fade),
+                reference_embeddings(detector.embedder, fade))
+
+    return OpenSetFitter(detector.vector_store, reference)
+
+
+def generic_similarity(whitening: Any, embeddings: np.ndarray, sketches: np.ndarray,
+                       state: Any) -> np.ndarray:
+    """Return each row's whitened similarity to generic objects (mean of its 3 best)."""
+    from sam_detect.classifier.open_set import GENERIC_TOP
+
+    white = whitening.similarities(embeddings @ state.reference.T, sketches,
+                                   state.reference_sketch)
+    top = min(GENERIC_TOP, white.shape[1])
+    return -np.partition(-white, top - 1, axis=1)[:, :top].mean(axis=1)
 
 
 def _explicit_fade_settings(strategy: Any) -> dict[str, Any]:

@@ -199,6 +199,7 @@ class DetectNode(LifecycleNode):
                     free_accelerator_memory()
                 return self._fail("activate", error)
             self._web, self.frames.observe = web, web.observe
+        detector.open_set.background = True  # refits off the frame path: no frame waits
         with self._compute_lock:
             self.detector = detector
         self._apply_runtime_values(self._values, set(PARAMETERS))

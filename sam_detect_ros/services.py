@@ -39,11 +39,23 @@ from sam_detect_ros.frame_history import FrameHistory
 from sam_detect_ros.srv import AddExample, LabelInstance, ListLabels, RemoveLabel
 
 WARN_PERIOD_S = 5.0  # throttle for warnings a caller can repeat at will
+OPEN_SET_WAIT_S = 10.0  # a teaching service answers once the decision is refitted (or after this)
 # Requests queued per service before DDS drops any: a burst of this many concurrent calls is
 # answered in full (the default depth, 10, silently dropped the rest of a burst of 30).
 SERVICE_QUEUE_DEPTH = 1000
 SERVICE_QOS = QoSProfile(depth=SERVICE_QUEUE_DEPTH, reliability=ReliabilityPolicy.RELIABLE,
                          history=HistoryPolicy.KEEP_LAST)
+
+
+def settle(detector: Any) -> None:
+    """Let a teaching service answer once the open-set decision is refitted to its change.
+
+    Called outside every lock: frames go on meanwhile with the previous decision, and the first
+    frame after the answer is labelled with the new one.
+    """
+    wait = getattr(detector, "wait_for_open_set", None)
+    if wait is not None:
+        wait(OPEN_SET_WAIT_S)
 
 
 class ServiceGate:
@@ -137,6 +149,7 @@ class NodeServices:
                                             payload={"source": "ros:add_example"})
             response.examples_added = len(ids)
             response.total_examples = sum(detector.labels().values())
+            settle(detector)
             return f"stored {how} as '{label}'"
 
         return self._answer("add_example", run, response)
@@ -156,6 +169,7 @@ class NodeServices:
                         raise SamDetectError(self._no_store())
                     with self.compute_lock:  # the worker updates the tracks
                         ids = detector.teach_track(request.track_id, label, payload, stream)
+                settle(detector)
                 return (f"stored {len(ids)} view(s) of track {request.track_id} as '{label}'")
             latest = request.stamp.sec == 0 and request.stamp.nanosec == 0
             frame = (self.history.latest(camera) if latest
@@ -189,6 +203,7 @@ class NodeServices:
             if instance.track_id:  # the object keeps the label from its next frame on
                 detector.relabel_track(instance.track_id, label, frame.camera)
                 answer += f"; track {instance.track_id} carries it"
+            settle(detector)
             return answer
 
         return self._answer("label_instance", run, response)
@@ -215,6 +230,8 @@ class NodeServices:
             response.removed = int(removed)
             if removed == 0:
                 raise InvalidLabelError(f"no examples labelled '{label}'")
+            if detector is not None:
+                settle(detector)
             return f"removed {removed} example(s) of '{label}'"
 
         return self._answer("remove_label", run, response)
@@ -262,4 +279,5 @@ class NodeServices:
         return response
 
 
-__all__ = ["NodeServices", "SERVICE_QOS", "SERVICE_QUEUE_DEPTH", "ServiceGate", "WARN_PERIOD_S"]
+__all__ = ["NodeServices", "OPEN_SET_WAIT_S", "SERVICE_QOS", "SERVICE_QUEUE_DEPTH",
+           "ServiceGate", "settle", "WARN_PERIOD_S"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import subprocess
 from typing import Any
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -145,3 +146,57 @@ def stream_chunked() -> Any:
     (:func:`_stream_chunked`).
     """
     return _stream_chunked
+
+
+class ShapeScene:
+    """Three drawn objects (red disc, blue box, yellow ring) standing still on green noise.
+
+    For the tests of evidence over time (library, node, web UI): ``frame(grey=...)`` draws the
+    scene with the named objects washed out to grey, a frame of doubt for them.
+
+    Attributes:
+        names: The objects' names, in the order of ``cutouts`` and ``masks``.
+        cutouts: Their RGBA cut-outs (teach them as ``cutout[..., :3]``, mask ``alpha > 0``).
+        masks: Their full-frame masks.
+    """
+
+    names = ("red disc", "blue box", "yellow ring")
+    size = (320, 240)
+
+    def __init__(self) -> None:
+        from sam_detect.evaluation.sequences import noise_background, shape_cutouts
+
+        self.cutouts = shape_cutouts(48)
+        self.background = noise_background(self.size, 0)
+        self.masks = []
+        for index, cutout in enumerate(self.cutouts):
+            mask = np.zeros(self.background.shape[:2], bool)
+            x, y = 40 + 100 * index, 96
+            mask[y:y + 48, x:x + 48] = cutout[:, :, 3] > 0
+            self.masks.append(mask)
+
+    def frame(self, grey: tuple[str, ...] = ()) -> np.ndarray:
+        """Return the scene as an RGB frame, the objects named in ``grey`` washed out."""
+        image = self.background.copy()
+        for name, cutout, mask in zip(self.names, self.cutouts, self.masks):
+            pixels = cutout[:, :, :3][cutout[:, :, 3] > 0]
+            if name in grey:
+                pixels = np.repeat(pixels.mean(axis=1, keepdims=True), 3, axis=1)
+            image[mask] = pixels.astype(np.uint8)
+        return image
+
+    def which(self, masks: list[np.ndarray]) -> dict[str, int]:
+        """Return, per object name, the index of the mask that covers it (IoU >= 0.5)."""
+        found = {}
+        for name, truth in zip(self.names, self.masks):
+            ious = [np.count_nonzero(truth & m) / max(1, np.count_nonzero(truth | m))
+                    for m in masks]
+            if ious and max(ious) >= 0.5:
+                found[name] = int(np.argmax(ious))
+        return found
+
+
+@pytest.fixture
+def shape_scene() -> ShapeScene:
+    """Return a :class:`ShapeScene`."""
+    return ShapeScene()

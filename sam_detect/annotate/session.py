@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 THUMBNAIL_SIDE = 96
 MAX_SUGGESTIONS = 9
 UNDO_DEPTH = 200
+SETTLE_S = 10.0  # a teaching request answers once the decision is refitted (or after this)
 PROMPTS_KEPT = 32
 
 
@@ -328,6 +329,28 @@ def box_iou(a: Sequence[int], b: Sequence[int]) -> float:
     inter = max(0, width) * max(0, height)
     union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
     return inter / union if union > 0 else 0.0
+
+
+def picture_of(payload: dict[str, Any]) -> str:
+    """Name the picture a stored example (or known background) was taught from, for people.
+
+    Example:
+        >>> picture_of({"source": "/photos/kitchen/cup.jpg"})
+        'cup.jpg'
+        >>> picture_of({"source": "ros:label_instance", "stamp": [12, 5], "camera": "left"})
+        'the camera frame 12.000000005 (left)'
+        >>> picture_of({})
+        'a picture taught earlier'
+    """
+    source = str(payload.get("source") or "")
+    if source.startswith("ros:") or "stamp" in payload:
+        stamp = payload.get("stamp")
+        when = f" {stamp[0]}.{stamp[1]:09d}" if isinstance(stamp, list) and len(stamp) == 2 else ""
+        camera = f" ({payload['camera']})" if payload.get("camera") else ""
+        return f"the camera frame{when}{camera}"
+    if source:
+        return Path(source).name or source
+    return "a picture taught earlier"
 
 
 def vote_shares(neighbours: Sequence[Neighbour], sharpness: float) -> list[dict[str, Any]]:
@@ -680,6 +703,7 @@ class AnnotationSession:
             ids, payload = self._save_edited(index, label, mask)
         else:
             ids, payload = self._save_selected(index, label, instance, prompt, candidate)
+        self._settle()
         # Undo removes all the save stored: the example and the background it brought.
         record = {"ids": list(ids), "background_ids": list(getattr(ids, "background", [])),
                   "label": label, "bbox": payload["bbox"],
@@ -735,6 +759,7 @@ class AnnotationSession:
         removed = self.detector.remove_examples(ids)
         if hidden:  # counted apart: "removed" is what the person saved
             self.detector.remove_examples(hidden)
+        self._settle()
         return {"removed": removed, "index": entry["index"], "labels": self.labels()}
 
     def label_similar(self, index: int, label: str, instance: int | None = None,
@@ -786,6 +811,7 @@ class AnnotationSession:
             return {"taught": 0, "threshold": round(threshold, 3), "labels": self.labels(),
                     "skipped": skipped}
         ids = self.detector.add_embeddings(np.stack(embeddings), [label] * len(records), payloads)
+        self._settle()
         with self._lock:
             for record, point_id in zip(records, ids):
                 record["ids"] = [point_id]
@@ -813,6 +839,12 @@ class AnnotationSession:
     def labels(self) -> dict[str, int]:
         """Return ``{label: number of stored examples}``."""
         return self.detector.labels()
+
+    def _settle(self) -> None:
+        """Answer a teaching request once the open-set decision is refitted to it (bounded)."""
+        wait = getattr(self.detector, "wait_for_open_set", None)
+        if wait is not None:
+            wait(SETTLE_S)
 
     @staticmethod
     def _example(point_id: Any, label: str, payload: dict[str, Any],
@@ -843,6 +875,7 @@ class AnnotationSession:
         removed = self.detector.remove_examples([point_id])
         if not removed:
             raise NotFoundError(f"no stored example {point_id}")
+        self._settle()
         return {"removed": removed, "labels": self.labels()}
 
     def relabel_example(self, point_id: Any, label: str) -> dict[str, Any]:
@@ -851,6 +884,7 @@ class AnnotationSession:
         changed = self.detector.relabel_examples([point_id], label)
         if not changed:
             raise NotFoundError(f"no stored example {point_id}")
+        self._settle()
         return {"changed": changed, "labels": self.labels()}
 
     def explain(self, index: int, instance: int | None = None, prompt: str | None = None,
@@ -858,12 +892,20 @@ class AnnotationSession:
         """Return the stored examples that voted for the chosen mask's prediction."""
         _, _, embedding, _ = self._target(index, instance, prompt, candidate)
         prediction = self._predictions(np.asarray(embedding, np.float32)[None, :])[0]
+        # Known background is the store's own evidence, not an example a person taught: it is
+        # never shown as one; when it is what the object is closest to, say so in words.
+        taught = [n for n in prediction.neighbours if not is_background(n.label)]
+        background = [n for n in prediction.neighbours if is_background(n.label)]
+        note = None
+        if background and (not taught or background[0].score >= taught[0].score):
+            note = f"closer to the background of {picture_of(background[0].payload)}"
         return {"label": prediction.label, "confidence": round(float(prediction.confidence), 3),
                 "unknown_threshold": round(float(self.detector.unknown_threshold), 3),
                 "suggestions": vote_shares(prediction.neighbours,
                                            self.detector.classifier.sharpness),
+                "note": note,
                 "neighbours": [self._example(n.id, n.label, n.payload, n.score)
-                               for n in prediction.neighbours]}
+                               for n in taught]}
 
     def hard_examples(self, limit: int = 20) -> dict[str, Any]:
         """Return unsaved instances of the encoded pictures, least certain first.

@@ -1,21 +1,19 @@
 # Copyright 2026 The sam_detect_ros Authors
 # SPDX-License-Identifier: MIT
-"""Calibrated confidence and the open-set margin, shipped per embedder.
+"""A Platt (logistic) confidence for a :class:`~sam_detect.classifier.KNNClassifier` used alone.
 
-``confidence`` is a probability that the reported label is right: a logistic (Platt) model of
-the decision's scores - the open-set margin (lead over background and generic objects), the lead
-over the second label and the winner's share of the vote. Its coefficients and the margin are
-fitted per embedder on the *tune* split of the benchmark by ``bench/tune_open_set.py`` and
-shipped in :data:`OPEN_SET_PARAMETERS`; embedders without fitted values (CLIP models, custom
-embedders) get :data:`DEFAULT_PARAMETERS`, whose margin of 0 still demands that a query be closer
-to the label than to any generic object.
+The detector's confidence comes from the decision fitted to its store
+(:mod:`sam_detect.classifier.open_set`); nothing is shipped per embedder any more. This model is
+for a classifier used on its own, without a store to fit (``KNNClassifier(calibration=...)``):
+the probability that a label is right from the margin over generic objects and background, the
+lead over the second label and the vote share.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
@@ -58,38 +56,3 @@ class Calibration:
         model = LogisticRegression(C=10.0, max_iter=1000).fit(features, target)
         weights = tuple(round(float(w), 4) for w in model.coef_[0])
         return cls(weights=weights, bias=round(float(model.intercept_[0]), 4))  # type: ignore
-
-
-@dataclass(frozen=True)
-class OpenSetParameters:
-    """What the open-set decision needs to know about one embedder.
-
-    Attributes:
-        margin: Least lead of the label's similarity over background and generic objects.
-        calibration: The confidence model.
-    """
-
-    margin: float
-    calibration: Calibration
-
-
-DEFAULT_PARAMETERS = OpenSetParameters(margin=0.0, calibration=Calibration())
-
-# Fitted on the hard benchmark's TUNE split (make-benchmark --hard --seed 1, 120 images) by
-# bench/tune_open_set.py (hard crop fade, 4 held-out categories plus the distractors; margin at 5
-# shots, calibration pooled over 1, 5 and 10 shots); see bench/results/open_set_tune_*.json.
-# Keys are embedder names as recorded in the store.
-# The margin is the largest that keeps the tune split's false-unknown <= 0.10 (with the
-# embedder's default similarity floor); the average embedder's floor alone already exceeds that,
-# so it keeps the neutral margin 0.
-OPEN_SET_PARAMETERS: dict[str, OpenSetParameters] = {
-    "efficientnet-lite0": OpenSetParameters(
-        margin=-0.0499, calibration=Calibration((7.45, 1.1583, 2.1795), -2.7269)),
-    "average-v1": OpenSetParameters(
-        margin=0.0, calibration=Calibration((20.5896, 0.1276, 1.2873), -2.1485)),
-}
-
-
-def parameters_for(embedder: Any) -> OpenSetParameters:
-    """Return the shipped open-set parameters of ``embedder`` (by name), else the defaults."""
-    return OPEN_SET_PARAMETERS.get(str(getattr(embedder, "name", "")), DEFAULT_PARAMETERS)

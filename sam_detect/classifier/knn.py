@@ -12,7 +12,10 @@ a separate, open-set decision: the query must be closer to the label's examples 
   (:mod:`sam_detect.classifier.reference`), so it holds from the first taught example and with a
   single label, for every embedder,
 
-by at least ``margin``, and its similarity must reach the ``unknown_threshold`` floor.
+by the operating point of the decision fitted to the store
+(:mod:`sam_detect.classifier.open_set`; the detector always has one), and its similarity must
+reach the ``unknown_threshold`` floor. Used alone, without a fitted decision, the classifier
+applies a fixed ``margin`` over generic objects instead.
 """
 
 from __future__ import annotations
@@ -20,8 +23,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from sam_detect.classifier.background import is_background
 from sam_detect.classifier.calibration import Calibration
+from sam_detect.classifier.open_set import NO_RIVAL, OpenSetModel, vote
 from sam_detect.results import Neighbour
 
 
@@ -42,6 +45,9 @@ class Prediction:
             taught was among the neighbours); equals ``label`` when it was accepted.
         lead: The candidate's best similarity minus the second label's (``nan``: no candidate).
         share: The candidate's share of the vote (``nan``: no candidate).
+        similarity: The candidate's best similarity as the decision saw it (whitened with a
+            fitted decision); ``nan``: no candidate.
+        generic: The query's similarity to generic objects as the decision saw it.
     """
 
     label: str | None
@@ -51,6 +57,8 @@ class Prediction:
     candidate: str | None = None
     lead: float = math.nan
     share: float = math.nan
+    similarity: float = math.nan
+    generic: float = math.nan
 
 
 @dataclass
@@ -64,9 +72,11 @@ class KNNClassifier:
 
     * its best similarity ``s`` is at least ``unknown_threshold`` (an absolute floor, the
       sensitivity users tune: lower accepts more), and
-    * ``s - max(best background similarity, reference similarity) >= margin``: the query is
-      closer to the label than to known background and to generic objects (a background
-      neighbour at least as close as the label always wins, whatever the margin).
+    * it is closer to the label than to known background and to generic objects: with a fitted
+      ``model`` (what :class:`~sam_detect.SAMDetect` passes), by the model's operating point
+      plus ``margin``, in whitened similarities; without one,
+      ``s - max(best background similarity, reference similarity) >= margin``. A background
+      neighbour at least as close as the label always wins.
 
     ``unknown_threshold <= -1`` (the sensitivity's far end) answers the nearest taught label
     always: a closed-set vote.
@@ -75,10 +85,12 @@ class KNNClassifier:
         unknown_threshold: Cosine similarity floor below which nothing stored is close enough;
             ``-1`` turns every open-set test off.
         sharpness: Exponent on similarities; higher trusts the nearest neighbours more.
-        margin: Least lead over background / generic objects; ``None`` skips that test (only
-            stored background then rejects).
-        calibration: Maps the decision's scores to the probability that the label is right;
-            ``None`` keeps the uncalibrated vote share as confidence.
+        margin: With a fitted model, extra lead over its operating point (0: exactly it);
+            without one, the least lead over background / generic objects. ``None`` skips that
+            test (only stored background then rejects).
+        calibration: Without a fitted model, maps the scores to the probability that the label
+            is right; ``None`` keeps the uncalibrated vote share as confidence. A fitted model
+            brings its own confidence.
 
     Example:
         >>> from sam_detect.results import Neighbour
@@ -101,42 +113,48 @@ class KNNClassifier:
     margin: float | None = None
     calibration: Calibration | None = None
 
-    def predict(self, neighbours: list[Neighbour], reference: float | None = None) -> Prediction:
+    def predict(self, neighbours: list[Neighbour], reference: float | None = None,
+                similarities: list[float] | None = None,
+                model: OpenSetModel | None = None) -> Prediction:
         """Return the label and confidence that ``neighbours`` (any order) vote for.
 
         Args:
             neighbours: The query's nearest stored examples.
             reference: The query's similarity to the embedder's generic objects
-                (:func:`~sam_detect.classifier.reference.reference_similarity`); ``None`` when
-                unknown.
+                (:func:`~sam_detect.classifier.reference.reference_similarity`, or whitened
+                with ``model``); ``None`` when unknown.
+            similarities: Per neighbour (same order), the similarity the vote and the decision
+                use: whitened ones with ``model``; None: the neighbours' own scores.
+            model: A decision fitted to the store
+                (:class:`~sam_detect.classifier.open_set.OpenSetModel`): its per-label operating
+                points and confidence decide, ``margin`` is then extra lead over the operating
+                point. None: ``margin`` over generic objects and ``calibration`` decide.
         """
-        neighbours = sorted(neighbours, key=lambda n: -n.score)
-        taught = [n for n in neighbours if not is_background(n.label)]
-        if not taught:
+        order = sorted(range(len(neighbours)), key=lambda i: -neighbours[i].score)
+        white = [float(neighbours[i].score if similarities is None else similarities[i])
+                 for i in order]
+        neighbours = [neighbours[i] for i in order]
+        generic = NO_RIVAL if reference is None else float(reference)
+        scored = vote([n.label for n in neighbours], [n.score for n in neighbours], white,
+                      generic, self.sharpness)
+        if scored.candidate is None:
             return Prediction(None, 0.0, neighbours)
-        votes: dict[str, float] = {}
-        best: dict[str, float] = {}
-        for neighbour in taught:
-            votes[neighbour.label] = (votes.get(neighbour.label, 0.0)
-                                      + max(neighbour.score, 0.0) ** self.sharpness)
-            best[neighbour.label] = max(best.get(neighbour.label, -1.0), neighbour.score)
-        winner = min(votes, key=lambda label: (-votes[label], -best[label], label))
-        total = sum(votes.values())
-        share = votes[winner] / total if total > 0 else 0.0
-        similarity = best[winner]
-        background = max((n.score for n in neighbours if is_background(n.label)), default=-1.0)
-        rival = max(background, -1.0 if reference is None else float(reference))
-        margin = similarity - rival
-        second = max((s for label, s in best.items() if label != winner), default=-1.0)
         closed_set = self.unknown_threshold <= -1.0  # the sensitivity's end: never unknown
-        rejected = not closed_set and (
-            similarity < self.unknown_threshold or background >= similarity
-            or (self.margin is not None and reference is not None and margin < self.margin))
-        if rejected:
-            return Prediction(None, 0.0, neighbours, margin, winner, similarity - second, share)
-        if self.calibration is not None:
-            confidence = self.calibration.probability(margin, similarity - second, share)
+        below_floor = scored.raw < self.unknown_threshold
+        if model is not None:
+            _, above, confidence = model.decide(scored)
+            above -= self.margin or 0.0
+            rejected = not closed_set and (below_floor or above < 0.0
+                                           or scored.background >= scored.similarity)
         else:
-            confidence = min(1.0, max(0.0, share * similarity))
-        return Prediction(winner, confidence, neighbours, margin, winner, similarity - second,
-                          share)
+            above = scored.score
+            rejected = not closed_set and (
+                below_floor or scored.background >= scored.similarity
+                or (self.margin is not None and reference is not None and above < self.margin))
+            if self.calibration is not None:
+                confidence = self.calibration.probability(above, scored.lead, scored.share)
+            else:
+                confidence = min(1.0, max(0.0, scored.share * scored.similarity))
+        return Prediction(None if rejected else scored.candidate,
+                          0.0 if rejected else confidence, neighbours, above, scored.candidate,
+                          scored.lead, scored.share, scored.similarity, scored.generic)

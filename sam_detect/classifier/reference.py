@@ -25,7 +25,7 @@ import os
 import threading
 import weakref
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -114,17 +114,16 @@ def _primitives(count: int = PRIMITIVES, seed: int = 7) -> list[tuple[np.ndarray
     return out
 
 
-def reference_crops(fade: Any) -> list[np.ndarray]:
-    """Return faded crops of generic objects: segments and tiles of the bundled photos.
+def reference_objects() -> list[tuple[np.ndarray, np.ndarray]]:
+    """Return the generic objects as ``(RGB image, boolean mask)`` pairs.
 
-    Args:
-        fade: The detector's fade strategy, so reference crops look like the queries.
+    Segments and a tiling of the bundled photos, then the plain primitives; the order is fixed,
+    so row ``i`` of :func:`reference_embeddings` is object ``i``.
     """
-    from sam_detect.fading import make_faded_crop
     from sam_detect.segmentation import NaiveSegmenter
 
     segmenter = NaiveSegmenter()
-    crops = []
+    objects = []
     for image in _photos():
         height, width = image.shape[:2]
         segments = sorted(segmenter.segment(image), key=lambda s: -s.area)
@@ -135,8 +134,85 @@ def reference_crops(fade: Any) -> list[np.ndarray]:
                 tile[row * height // GRID:(row + 1) * height // GRID,
                      col * width // GRID:(col + 1) * width // GRID] = True
                 masks.append(tile)
-        crops += [make_faded_crop(image, mask, fade)[0] for mask in masks]
-    crops += [make_faded_crop(image, mask, fade)[0] for image, mask in _primitives()]
+        objects += [(image, mask) for mask in masks]
+    return objects + _primitives()
+
+
+def reference_crops(fade: Any) -> list[np.ndarray]:
+    """Return faded crops of generic objects: segments and tiles of the bundled photos.
+
+    Args:
+        fade: The detector's fade strategy, so reference crops look like the queries.
+    """
+    from sam_detect.fading import make_faded_crop
+
+    return [make_faded_crop(image, mask, fade)[0] for image, mask in reference_objects()]
+
+
+def view_change(rng: np.random.Generator, image: np.ndarray,
+                mask: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Return ``(image, mask)`` seen again as a robot's camera would: another view of it.
+
+    Scale, in-plane rotation, a mirror, brightness, contrast and colour cast, blur and a part
+    hidden or cut off: what separates two sightings of one object. Used to learn, per embedder,
+    how similar two views of one object are (the positives of a label taught once).
+
+    Example:
+        >>> image = np.zeros((40, 40, 3), np.uint8); mask = np.zeros((40, 40), bool)
+        >>> mask[10:30, 10:30] = True; image[mask] = (200, 50, 50)
+        >>> seen, seen_mask = view_change(np.random.default_rng(0), image, mask)
+        >>> seen.shape == image.shape and bool(seen_mask.any())
+        True
+    """
+    import cv2
+
+    height, width = mask.shape
+    ys, xs = np.nonzero(mask)
+    centre = (float(xs.mean()), float(ys.mean())) if len(xs) else (width / 2, height / 2)
+    angle = float(rng.uniform(-40, 40))
+    scale = float(np.exp(rng.uniform(np.log(0.7), np.log(1.3))))
+    matrix = cv2.getRotationMatrix2D(centre, angle, scale)
+    image = cv2.warpAffine(image, matrix, (width, height), borderMode=cv2.BORDER_REFLECT)
+    mask = cv2.warpAffine(mask.astype(np.uint8), matrix, (width, height),
+                          flags=cv2.INTER_NEAREST) > 0
+    if rng.random() < 0.5:
+        image, mask = image[:, ::-1], mask[:, ::-1]
+    colour = image.astype(np.float32) / 255.0
+    gain = rng.uniform(0.7, 1.3) * (1.0 + rng.uniform(-0.12, 0.12, 3))
+    contrast = rng.uniform(0.75, 1.25)
+    colour = (colour - colour.mean()) * contrast + colour.mean()
+    colour = np.power(np.clip(colour * gain.astype(np.float32), 0, 1), rng.uniform(0.8, 1.25))
+    image = (np.clip(colour, 0, 1) * 255 + 0.5).astype(np.uint8)
+    if rng.random() < 0.5:
+        size = int(rng.choice([3, 5]))
+        image = cv2.GaussianBlur(image, (size, size), 0)
+    ys, xs = np.nonzero(mask)
+    if len(xs) > 16 and rng.random() < 0.5:  # a part hidden or out of the frame: one side cut
+        share = rng.uniform(0.1, 0.3)
+        axis = xs if rng.random() < 0.5 else ys
+        low, high = axis.min(), axis.max()
+        cut = low + share * (high - low) if rng.random() < 0.5 else high - share * (high - low)
+        keep = axis >= cut if cut < (low + high) / 2 else axis <= cut
+        hidden = np.zeros_like(mask)
+        hidden[ys[~keep], xs[~keep]] = True
+        mask = mask & ~hidden
+    return np.ascontiguousarray(image), np.ascontiguousarray(mask)
+
+
+def reference_views(fade: Any, seed: int = 11) -> list[np.ndarray]:
+    """Return one faded crop of each generic object seen again (:func:`view_change`).
+
+    Row ``i`` is another view of reference object ``i`` (an empty view keeps the original).
+    """
+    from sam_detect.fading import make_faded_crop
+
+    rng = np.random.default_rng(seed)
+    crops = []
+    for image, mask in reference_objects():
+        seen, seen_mask = view_change(rng, image, mask)
+        if seen_mask.sum() < 16:
+            seen, seen_mask = image, mask
+        crops.append(make_faded_crop(seen, seen_mask, fade)[0])
     return crops
 
 
@@ -185,7 +261,21 @@ def reference_embeddings(embedder: Any, fade: Any) -> np.ndarray:
     Computed on first use (about 200 crops) and cached; a cache that cannot be written only costs
     the recomputation next time.
     """
-    key = fingerprint(embedder, fade)
+    return _cached_embeddings(embedder, fade, "", reference_crops)
+
+
+def reference_view_embeddings(embedder: Any, fade: Any) -> np.ndarray:
+    """Return unit embeddings of the generic objects seen again: row ``i`` views object ``i``.
+
+    With :func:`reference_embeddings`, they tell how similar two sightings of one object are
+    for ``embedder`` (:func:`reference_views`); computed once and cached like the reference set.
+    """
+    return _cached_embeddings(embedder, fade, "-views", reference_views)
+
+
+def _cached_embeddings(embedder: Any, fade: Any, suffix: str,
+                       crops: Callable[[Any], list[np.ndarray]]) -> np.ndarray:
+    key = fingerprint(embedder, fade) + suffix
     with _lock:
         if key in _memory:
             return _memory[key]
@@ -198,8 +288,9 @@ def reference_embeddings(embedder: Any, fade: Any) -> np.ndarray:
         except (OSError, ValueError):
             vectors = None
         if vectors is None:
-            logger.info("embedding the generic-object reference set for %s (once)", embedder.name)
-            vectors = np.asarray(embedder.embed(reference_crops(fade)), np.float32)
+            logger.info("embedding the generic-object reference set%s for %s (once)",
+                        suffix.replace("-", " "), embedder.name)
+            vectors = np.asarray(embedder.embed(crops(fade)), np.float32)
             try:
                 path.parent.mkdir(parents=True, exist_ok=True)
                 temporary = path.with_suffix(f".{os.getpid()}.tmp.npy")

@@ -50,6 +50,9 @@ class Track:
             propagation looks for.
         colours: Hue-saturation histogram of its pixels, learnt while it was not hidden; decides
             which object is in front where two overlap.
+        renewed: Labels just taught while it was unknown: if its next labelled frame (within
+            ``renew_left`` frames) names one of them, its evidence starts afresh from there.
+        renew_left: Frames left for that.
     """
 
     track_id: int
@@ -72,6 +75,8 @@ class Track:
     peak_area: int = 0
     patch: np.ndarray | None = field(default=None, repr=False)
     colours: np.ndarray | None = field(default=None, repr=False)
+    renewed: frozenset = field(default=frozenset(), repr=False)
+    renew_left: int = field(default=0, repr=False)
 
     @property
     def live(self) -> bool:

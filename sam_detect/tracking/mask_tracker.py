@@ -8,9 +8,14 @@ the mask IoU with the track's motion-predicted position and the cosine similarit
 A pair may match when the masks overlap and look alike (``min_iou`` and ``min_similarity``), or
 when they look very alike wherever they are (``reid_similarity``): that second rule is what
 finds an object again after it was hidden or left the view. A track not found is kept, lost,
-for ``max_lost`` frames. Labels come from the track's last ``vote_window`` per-frame predictions,
-weighted by confidence, and change only when another label wins clearly (``switch_margin``),
-so one bad frame does not flip a label.
+for ``max_lost`` frames. Labels come from the track's last ``vote_window`` per-frame predictions:
+a labelled frame weighs its confidence, an unknown frame :data:`UNKNOWN_VOTE_WEIGHT` (so an
+object never taught, labelled by mistake now and then, stays unknown however long it is seen),
+and a label changes only when another wins clearly (``switch_margin``), so one bad frame does
+not flip it. A track's confidence is the mean over its window of the per-frame probability that
+its label is right (0 for frames that said otherwise): a first frame reports its own
+confidence, and agreement keeps it there. When the store changes for some labels
+(:meth:`MaskTracker.forget`), only their votes are dropped; other tracks keep their evidence.
 
 Example:
     >>> import numpy as np
@@ -38,7 +43,9 @@ from sam_detect.tracking.base import Track, crop_iou, crop_to_bbox
 
 INVALID = 1e6  # assignment cost of a pair that may not match
 PEAK_AREA_MEMORY = 0.99  # per frame: how slowly a track forgets its largest area
-UNKNOWN_VOTE_WEIGHT = 0.05  # an "unknown" frame still counts a little, so unknowns stay unknown
+# An "unknown" frame weighs like a label given at confidence 0.5: a label must be given, at its
+# confidence, more than about half as often as the object is left unknown to take over.
+UNKNOWN_VOTE_WEIGHT = 0.5
 
 
 @dataclass
@@ -55,8 +62,8 @@ class MaskTracker:
         max_lost: Frames a track is kept after it was last seen.
         max_tracks: Most tracks kept; the longest-lost go first.
         vote_window: Per-frame label votes kept per track.
-        min_votes: Votes needed before a label's confidence can reach its per-frame confidence;
-            fewer votes scale it down, so confidence grows with agreement.
+        min_votes: Frames of full agreement that a label given by a user
+            (:meth:`set_label`) counts as.
         switch_margin: A new label replaces the current one only when its vote weight exceeds
             the current label's by this fraction.
         gallery_size: Distinct embeddings kept per track (for re-identification and teaching).
@@ -154,6 +161,29 @@ class MaskTracker:
         track.votes.extend([(label, 1.0)] * self.min_votes)
         track.label = label
         track.confidence = 1.0 if label is not None else 0.0
+
+    def forget(self, labels: frozenset | set | None) -> None:
+        """Drop the votes cast for ``labels`` (None: all): their examples changed.
+
+        An unknown track whose next frame names one of ``labels`` starts afresh from that frame
+        (a newly taught object is labelled at its own confidence at once); every other track
+        keeps its votes.
+        """
+        for track in self._tracks.values():
+            if labels is None:
+                track.votes.clear()
+            else:
+                kept = [vote for vote in track.votes if vote[0] not in labels]
+                track.votes.clear()
+                track.votes.extend(kept)
+            track.label, track.confidence = self._vote(track) if track.votes else (None, 0.0)
+            if track.label is None and labels is not None:
+                # Unknown so far: if its next labelled frame (within vote_window frames) names
+                # a label just taught, that is the object that was taught. A labelled track
+                # keeps its evidence: a frame of doubt right after someone else's teaching
+                # does not relabel it.
+                track.renewed = track.renewed | frozenset(labels)
+                track.renew_left = self.vote_window
 
     def reset(self) -> None:
         """Forget every track; ids start again at 1."""
@@ -259,22 +289,33 @@ class MaskTracker:
             if not track.gallery or float(np.max(np.stack(track.gallery) @ embedding)) < (
                     self.gallery_similarity):
                 track.gallery.append(embedding.copy())
+        if track.renewed:
+            if instance.label in track.renewed:  # a label just (re)taught: fresh evidence
+                track.votes.clear()
+                track.label = None
+                track.renew_left = 0
+            elif instance.label is not None:  # it named another label: evidence as usual
+                track.renew_left = 0
+            track.renew_left -= 1  # frames of doubt (unknown) wait at most vote_window frames
+            if track.renew_left <= 0:
+                track.renewed = frozenset()
         track.votes.append((instance.label, float(instance.confidence)))
         track.label, track.confidence = self._vote(track)
 
     def _vote(self, track: Track) -> tuple[str | None, float]:
         weights: dict[str | None, float] = {}
         for label, confidence in track.votes:
-            weights[label] = weights.get(label, 0.0) + max(confidence, UNKNOWN_VOTE_WEIGHT)
+            weights[label] = weights.get(label, 0.0) + (
+                UNKNOWN_VOTE_WEIGHT if label is None else max(confidence, 1e-3))
         best = max(weights, key=lambda label: (weights[label], label is not None, label or ""))
         current = track.label
-        if (current != best and current in weights
+        if (current is not None and current != best and current in weights
                 and weights[best] <= weights[current] * (1.0 + self.switch_margin)):
             best = current  # not a clear win: keep the label the track already has
         if best is None:
             return None, 0.0
         agreeing = sum(conf for label, conf in track.votes if label == best)
-        return best, min(1.0, agreeing / max(len(track.votes), self.min_votes))
+        return best, min(1.0, agreeing / max(len(track.votes), 1))
 
     def _bound(self) -> None:
         if len(self._tracks) <= self.max_tracks:

@@ -87,7 +87,7 @@ class VideoTracker:
     _pinned: bool = field(default=False, init=False, repr=False)
     _reuse_fade: Any = field(default=None, init=False, repr=False)
     _frame_shape: tuple | None = field(default=None, init=False, repr=False)
-    _stale_votes: bool = field(default=False, init=False, repr=False)
+    _forgotten: list = field(default_factory=list, init=False, repr=False)
     _relabels: dict = field(default_factory=dict, init=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -95,23 +95,29 @@ class VideoTracker:
             self.tracker = MaskTracker()
         check_keyframe_interval(self.keyframe_interval)
 
-    def forget_votes(self) -> None:
-        """Drop every track's label votes before the next frame (the store changed).
+    def forget_votes(self, labels: Any = None) -> None:
+        """Drop the votes for ``labels`` (None: all) before the next frame: the store changed.
 
-        Safe to call from another thread than the one running :meth:`step`: the votes are
-        dropped by the next step itself.
+        Votes for those labels are dropped, and a track whose next frame names one of them
+        starts afresh from that frame (a newly taught object is labelled at once); every other
+        track keeps its evidence. Safe to call from another thread than the one running
+        :meth:`step`: the next step applies it.
         """
-        self._stale_votes = True
+        self._forgotten.append(None if labels is None else frozenset(labels))
 
     def relabel(self, track_id: int, label: str | None) -> None:
         """Give a track ``label`` from the next frame on (safe from another thread)."""
         self._relabels[int(track_id)] = label
 
     def _apply_pending(self) -> None:
-        if self._stale_votes:
-            self._stale_votes = False
-            for track in self.tracker.tracks():
-                track.votes.clear()
+        while self._forgotten:
+            labels = self._forgotten.pop(0)
+            forget = getattr(self.tracker, "forget", None)
+            if forget is not None:
+                forget(labels)
+            else:  # a tracker without per-label evidence: every track decides again
+                for track in self.tracker.tracks():
+                    track.votes.clear()
         while self._relabels:
             track_id, label = self._relabels.popitem()
             if self.tracker.get(track_id) is not None:

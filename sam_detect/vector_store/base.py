@@ -58,12 +58,18 @@ class VectorStore(Protocol):
         """Return ``{label: number of examples}``."""
         ...
 
-    def list_examples(self, label: str | None = None, ids: list[PointId] | None = None,
-                      limit: int | None = None) -> list[StoredExample]:
-        """Return stored examples (id, label, payload; no vectors), oldest first where ids grow.
+    def list_examples(
+        self,
+        label: str | None = None,
+        ids: list[PointId] | None = None,
+        limit: int | None = None,
+        with_vectors: bool = False,
+    ) -> list[StoredExample]:
+        """Return stored examples (id, label, payload), oldest first where ids grow.
 
         ``label`` and ``ids`` narrow the list (both: examples matching both); unknown ids are
-        skipped. ``limit`` caps the number returned.
+        skipped. ``limit`` caps the number returned. ``with_vectors`` also returns each
+        example's unit vector (what a decision fitted to the store reads).
         """
         ...
 
@@ -90,17 +96,19 @@ class VectorStore(Protocol):
 
 @dataclass(frozen=True)
 class StoredExample:
-    """One stored example as listed by :meth:`VectorStore.list_examples` (vector left out).
+    """One stored example as listed by :meth:`VectorStore.list_examples`.
 
     Attributes:
         id: The example's id in its store.
         label: Its label.
         payload: Its JSON payload (``"label"`` included).
+        vector: Its unit vector when asked for (``with_vectors=True``), else None.
     """
 
     id: PointId
     label: str
     payload: dict[str, Any] = field(default_factory=dict)
+    vector: np.ndarray | None = field(default=None, repr=False, compare=False)
 
 
 def check_limit(limit: Any) -> int | None:
@@ -139,13 +147,22 @@ def records_to_examples(records: Iterable[Any], id_type: Callable[[Any], PointId
     """Turn Qdrant records into :class:`StoredExample` rows: ``label``'s only, ``limit`` at most.
 
     ``label`` and ``limit`` are for records fetched by id; a scroll filters and pages itself.
+    Records fetched with their vectors keep them (as float32 arrays).
     """
     if label is not None:
         records = [r for r in records if (r.payload or {}).get("label") == label]
     examples = [StoredExample(id_type(r.id), str((r.payload or {}).get("label")),
-                              dict(r.payload or {}))
+                              dict(r.payload or {}), _record_vector(r))
                 for r in records]
     return examples[:limit] if limit is not None else examples
+
+
+def _record_vector(record: Any) -> np.ndarray | None:
+    """Return a Qdrant record's (unnamed) vector as float32, or None when it was not fetched."""
+    vector = getattr(record, "vector", None)
+    if isinstance(vector, dict):  # named vectors: ours is the unnamed one
+        vector = vector.get("", next(iter(vector.values()), None))
+    return None if vector is None else np.asarray(vector, np.float32)
 
 
 def check_compatible(store: VectorStore, metadata: dict[str, Any]) -> list[str]:
@@ -307,12 +324,13 @@ class StoreBase:
         """Release the store; subclasses override this."""
 
     def list_examples(self: Any, label: str | None = None, ids: list[PointId] | None = None,
-                      limit: int | None = None) -> list[StoredExample]:
+                      limit: int | None = None,
+                      with_vectors: bool = False) -> list[StoredExample]:
         """Return stored examples (see the protocol); each store reads them in ``_examples``."""
         limit = check_limit(limit)
         with self._lock:
             self._check_open()
-            return [] if limit == 0 else self._examples(label, ids, limit)
+            return [] if limit == 0 else self._examples(label, ids, limit, bool(with_vectors))
 
     def relabel(self: Any, ids: list[PointId], label: str) -> int:
         """Give the examples ``ids`` the label ``label``; return how many were changed."""

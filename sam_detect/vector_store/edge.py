@@ -458,7 +458,7 @@ class EdgeVectorStore(StoreBase):
             }
 
     def _examples(self, label: str | None, ids: list[PointId] | None,
-                  limit: int | None) -> list[StoredExample]:
+                  limit: int | None, with_vectors: bool = False) -> list[StoredExample]:
         """Return stored examples by increasing id (under the lock)."""
         qe = self._qe
         if self._shard is None:
@@ -467,13 +467,13 @@ class EdgeVectorStore(StoreBase):
             if ids is not None:
                 valid = sorted({int(i) for i in ids
                                 if isinstance(i, (int, np.integer)) and 0 <= int(i) <= MAX_ID})
-                records = self._shard.retrieve(valid, with_payload=True, with_vector=False)
+                records = self._shard.retrieve(valid, with_payload=True, with_vector=with_vectors)
                 return records_to_examples(sorted(records, key=lambda r: int(r.id)), int,
                                            label, limit)
             flt = None if label is None else self._filter([label])
             records = scroll_records(lambda offset, page: self._shard.scroll(
                 qe.ScrollRequest(offset=offset, limit=page, filter=flt, with_payload=True,
-                                 with_vector=False)), limit)
+                                 with_vector=with_vectors)), limit)
         return records_to_examples(records, int)
 
     def _set_label(self, ids: list[PointId], label: str) -> None:

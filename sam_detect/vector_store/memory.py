@@ -185,7 +185,7 @@ class MemoryVectorStore(StoreBase):
             }
 
     def _examples(self, label: str | None, ids: list[PointId] | None,
-                  limit: int | None) -> list[StoredExample]:
+                  limit: int | None, with_vectors: bool = False) -> list[StoredExample]:
         """Return stored examples in the order they were added (under the lock)."""
         rows = np.arange(self._size)
         if label is not None:
@@ -196,7 +196,9 @@ class MemoryVectorStore(StoreBase):
             rows = rows[np.isin(self._ids[rows], np.asarray(wanted, np.int64))]
         rows = rows[:limit] if limit is not None else rows
         return [StoredExample(int(self._ids[row]), self._names[self._codes[row]],
-                              dict(self._payloads[row])) for row in rows]
+                              dict(self._payloads[row]),
+                              self._vectors[row].copy() if with_vectors else None)
+                for row in rows]
 
     def relabel(self, ids: list[PointId], label: str) -> int:
         """Give the examples ``ids`` the label ``label``; return how many were changed."""

@@ -381,7 +381,7 @@ class QdrantVectorStore(StoreBase):
                 return counts
 
     def _examples(self, label: str | None, ids: list[PointId] | None,
-                  limit: int | None) -> list[StoredExample]:
+                  limit: int | None, with_vectors: bool = False) -> list[StoredExample]:
         """Return stored examples in the collection's id order (under the lock)."""
         if self._dim is None:
             return []
@@ -389,12 +389,12 @@ class QdrantVectorStore(StoreBase):
             if ids is not None:
                 valid = list(dict.fromkeys(str(i) for i in ids if _is_uuid(i)))
                 records = self._client.retrieve(self.collection_name, valid,
-                                                with_payload=True, with_vectors=False)
+                                                with_payload=True, with_vectors=with_vectors)
                 return records_to_examples(records, str, label, limit)
             flt = None if label is None else self._label_filter([label])
             records = scroll_records(lambda offset, page: self._client.scroll(
                 self.collection_name, scroll_filter=flt, limit=page, offset=offset,
-                with_payload=True, with_vectors=False), limit)
+                with_payload=True, with_vectors=with_vectors), limit)
         return records_to_examples(records, str)
 
     def _set_label(self, ids: list[PointId], label: str) -> None:

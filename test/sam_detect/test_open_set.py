@@ -11,9 +11,8 @@ import pytest
 
 from sam_detect import SAMDetect
 from sam_detect.classifier import (
-    BACKGROUND_LABEL, Calibration, KNNClassifier, parameters_for, visible_labels)
+    BACKGROUND_LABEL, Calibration, KNNClassifier, visible_labels)
 from sam_detect.classifier.background import background_masks
-from sam_detect.classifier.calibration import DEFAULT_PARAMETERS
 from sam_detect.classifier.reference import (
     fingerprint, reference_embeddings, reference_similarity)
 from sam_detect.embedding import AverageEmbedder
@@ -87,28 +86,31 @@ class RenamedAverage(AverageEmbedder):
     name = "average-renamed"
 
 
-def test_shipped_parameters_per_embedder(scene):
-    """The detector decides and scores with its embedder's parameters; a new name gets defaults.
+def test_no_embedder_needs_a_table(scene):
+    """Nothing is shipped per embedder name: a name never seen decides as a known one does.
 
-    The same vectors under two names: the shipped embedder's confidence comes from its shipped
-    calibration, the renamed one's from the default, and the two differ.
+    The same vectors under two names get the same fitted decision and the same confidence
+    (the per-embedder tables of margins and calibrations are gone).
     """
+    from sam_detect import classifier
+    from sam_detect.classifier import calibration
+
+    assert not [name for name in vars(calibration) if name.isupper()]
+    assert not hasattr(classifier, "parameters_for")
+    assert not hasattr(classifier, "OPEN_SET_PARAMETERS")
     image, truth = scene
-    confidences = []
-    for embedder, expected in [(AverageEmbedder(), parameters_for(AverageEmbedder())),
-                               (RenamedAverage(), DEFAULT_PARAMETERS)]:
-        assert parameters_for(embedder) == expected
+    decided = []
+    for embedder in (AverageEmbedder(), RenamedAverage()):
         detector = SAMDetect(embedder=embedder, vector_store=MemoryVectorStore())
-        detector.add_example(image, "disc", mask=truth["red_disc"])
-        query = detector.embed_masks(image, [truth["red_disc"]])
-        prediction = detector.classify(query)[0]
-        assert prediction.label == "disc", embedder.name
-        assert detector.classifier.margin == expected.margin
-        assert prediction.confidence == pytest.approx(expected.calibration.probability(
-            prediction.margin, prediction.lead, prediction.share))
-        confidences.append(prediction.confidence)
-    assert parameters_for(AverageEmbedder()).calibration != DEFAULT_PARAMETERS.calibration
-    assert confidences[0] != pytest.approx(confidences[1])
+        assert detector.classifier.calibration is None and detector.classifier.margin == 0.0
+        for name in ("red_disc", "blue_square"):
+            detector.add_example(image, name, mask=truth[name])
+        prediction = detector.classify(detector.embed_masks(image, [truth["red_disc"]]))[0]
+        assert prediction.label == "red_disc", embedder.name
+        assert 0.0 < prediction.confidence <= 1.0
+        decided.append((prediction.label, round(prediction.confidence, 5),
+                        round(prediction.margin, 5)))
+    assert decided[0] == decided[1]
 
 
 def test_background_masks_skip_parts_of_the_taught_object():

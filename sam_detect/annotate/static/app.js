@@ -698,8 +698,10 @@ async function explain() {
   try {
     const result = await api("POST", `api/images/${state.index}/explain`, chosen);
     const p = document.createElement("p");
-    p.textContent = result.neighbours.length
-      ? `${result.label || "unknown"} (confidence ${result.confidence}); nearest stored:`
+    p.textContent = result.neighbours.length || result.note
+      ? `${result.label || "unknown"} (confidence ${result.confidence})` +
+        (result.note ? `: ${result.note}` : "") +
+        (result.neighbours.length ? "; nearest stored:" : "")
       : "Nothing stored yet.";
     holder.appendChild(p);
     result.neighbours.forEach((n) => holder.appendChild(exampleButton(n)));

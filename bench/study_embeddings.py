@@ -206,7 +206,8 @@ def extract(dataset_path: str, cache: Path, views: tuple[str, ...], frame_sizes:
     info = dataset.info
     (cache / "never_taught.txt").write_text(
         "\n".join(info.get("distractor_categories", [])) + "\n")
-    print(f"{len(meta['id'])} objects in {len(by_image)} images, {time.perf_counter() - start:.0f} s"
+    seconds = time.perf_counter() - start
+    print(f"{len(meta['id'])} objects in {len(by_image)} images, {seconds:.0f} s"
           f" -> {cache}")
 
 
@@ -328,8 +329,9 @@ def main(argv: list[str] | None = None) -> int:
     vw = sub.add_parser("views")
     vw.add_argument("dataset", help="COCO dataset, or 'reference'")
     vw.add_argument("cache", type=Path)
-    vw.add_argument("--views", default="orig,flip,r90,r180,r270,flip+r90,flip+r180,flip+r270,"
-                                        "rot+45,rot-45,flip+rot+45,flip+rot-45,half")
+    every = ("orig,flip,r90,r180,r270,flip+r90,flip+r180,flip+r270,rot+45,rot-45,flip+rot+45,"
+             "flip+rot-45,half")
+    vw.add_argument("--views", default=every)
     vw.add_argument("--size", type=int, default=224)
     st = sub.add_parser("study")
     st.add_argument("caches", nargs="+", type=Path)

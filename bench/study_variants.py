@@ -50,7 +50,7 @@ class Cache:
 
     @property
     def views(self) -> list[str]:
-        """The view names stored."""
+        """Return the view names stored."""
         return [str(v) for v in self.data["views"]]
 
 

@@ -40,6 +40,7 @@ from sam_detect.image_io import (
 from sam_detect.options import (
     BY_NAME, FADE_OPTIONS, LIBRARY, options_for, resolve_keywords, STORE_OPTIONS)
 from sam_detect.results import Detections, Instance, Neighbour, Segment
+from sam_detect.segmentation.base import segment_frame
 from sam_detect.visualize import draw_instances
 
 logger = logging.getLogger("sam_detect")
@@ -134,6 +135,8 @@ class SAMDetect:
             saved = self.vector_store.get_metadata() or {}
             embedder = _build_embedder(self.options, saved.get("name"), log or logger.info)
         self.embedder = embedder
+        if self.options["frame_features"]:
+            _share_frame_features(segmenter, embedder)
         strategy = fade_strategy or fade_config
         if strategy is not None:
             self.set_fade_strategy(strategy)
@@ -269,6 +272,19 @@ class SAMDetect:
         crops = [self._crop(image, validate_mask(mask, image.shape)) for mask in masks]
         return self._embed(crops)
 
+    def embed_mask_views(self, image: ImageLike, masks: Sequence[np.ndarray]
+                         ) -> np.ndarray | None:
+        """Return ``(n, views, dim)`` teaching-time views of each mask's crop, as taught.
+
+        ``None`` when the embedder stores each example once (no ``embed_views``, or one view).
+        ``[:, 0]`` equals :meth:`embed_masks`. See :meth:`add_crops`.
+        """
+        if len(getattr(self.embedder, "teach_views", ())) < 2:
+            return None
+        image = self._load(image)
+        crops = [self._crop(image, validate_mask(mask, image.shape)) for mask in masks]
+        return self.embedder.embed_views(crops) if crops else None
+
     def classify(self, embeddings: np.ndarray, top_k: int | None = None) -> list[Prediction]:
         """Return a k-NN :class:`~sam_detect.classifier.Prediction` for each embedding row."""
         embeddings = np.asarray(embeddings, np.float32)
@@ -311,12 +327,14 @@ class SAMDetect:
         source = str(image) if isinstance(image, (str,)) or hasattr(image, "__fspath__") else None
         image = self._load(image)
         start = time.perf_counter()
-        segments = self.segmenter.segment(image)
+        segments, frame = segment_frame(self.segmenter, image)
         segmented = time.perf_counter()
         fade = self.fade_strategy  # one fade for the whole frame, even if it is changed meanwhile
-        crops = [make_faded_crop(image, s.mask, fade, s.bbox)[0] for s in segments]
+        crops = ([] if self._pools(frame) else
+                 [make_faded_crop(image, s.mask, fade, s.bbox)[0] for s in segments])
         faded = time.perf_counter()
-        embeddings = self._embed(crops)
+        embeddings = (self.embedder.embed_regions(frame, [s.mask for s in segments])
+                      if self._pools(frame) else self._embed(crops))
         embedded = time.perf_counter()
         predictions = self.classify(embeddings, top_k)
         searched = time.perf_counter()
@@ -346,13 +364,17 @@ class SAMDetect:
         """
         loaded = [self._load(image) for image in images]
         start = time.perf_counter()
-        segments = [self.segmenter.segment(image) for image in loaded]
+        found = [segment_frame(self.segmenter, image) for image in loaded]
+        segments = [frame_segments for frame_segments, _ in found]
         segmented = time.perf_counter()
         fade = self.fade_strategy
-        crops = [make_faded_crop(image, s.mask, fade, s.bbox)[0]
-                 for image, frame in zip(loaded, segments) for s in frame]
+        pooled = all(self._pools(features) for _, features in found) and bool(found)
+        crops = [] if pooled else [make_faded_crop(image, s.mask, fade, s.bbox)[0]
+                                   for image, frame in zip(loaded, segments) for s in frame]
         faded = time.perf_counter()
-        embeddings = self._embed(crops)
+        embeddings = (np.concatenate([self.embedder.embed_regions(features, [s.mask for s in f])
+                                      for f, features in found]) if pooled
+                      else self._embed(crops))
         embedded = time.perf_counter()
         predictions = self.classify(embeddings, top_k)
         searched = time.perf_counter()
@@ -478,14 +500,46 @@ class SAMDetect:
         label = validate_label(label)
         image = self._load(image)
         if mask is None:
-            return self.add_embeddings(self._embed([image]), [label], [payload or {}])
+            return self.add_crops([image], label, [payload or {}])
         mask = validate_mask(mask, image.shape)
         others: list[np.ndarray] = []
         if background:
             segments = [s.mask for s in self.segmenter.segment(image)]
             others = [segments[i] for i in background_masks(mask, segments)]
-        vectors = self._embed([self._crop(image, m) for m in [mask, *others]])
-        return self.add_embeddings(vectors[:1], [label], [payload or {}], background=vectors[1:])
+        return self.add_crops([self._crop(image, mask)], label, [payload or {}],
+                              [self._crop(image, m) for m in others])
+
+    def add_crops(self, crops: Sequence[np.ndarray], label: str,
+                  payloads: Sequence[dict[str, Any]] | None = None,
+                  background: Sequence[np.ndarray] = ()) -> list[int | str]:
+        """Store faded crops of one object as examples of ``label``, with their views.
+
+        An embedder with teaching-time views (``embed_views``, e.g.
+        ``efficientnet-lite0-whitened``: mirrored and turned copies) stores every view of each
+        crop as its own vector; the payload says which (``"view"``: its name, ``"original"`` for
+        the crop as given; ``"example"``: one id shared by the views of one crop; see
+        :func:`~sam_detect.embedding.base.expand_views`).
+
+        Args:
+            crops: RGB ``uint8`` crops of the object (e.g. :meth:`get_crop`'s).
+            label: The object's name.
+            payloads: Extra JSON-ready data per crop.
+            background: Crops of the frame's other objects, stored as known background (see
+                :meth:`add_embeddings`); never expanded into views.
+
+        Returns:
+            The ids of every stored vector of the examples (all their views).
+        """
+        from sam_detect.embedding.base import expand_views
+
+        payloads = list(payloads or [{}] * len(crops))
+        others = self._embed(list(background)) if len(background) else None
+        if callable(getattr(self.embedder, "embed_views", None)) and len(crops):
+            rows, marked = expand_views(self.embedder.embed_views(list(crops)),
+                                        self.embedder.teach_views, payloads)
+            return self.add_embeddings(rows, [label] * len(rows), marked, background=others)
+        return self.add_embeddings(self._embed(list(crops)), [label] * len(crops), payloads,
+                                   background=others)
 
     def add_embeddings(self, embeddings: np.ndarray, labels: Sequence[str],
                        payloads: Sequence[dict[str, Any]] | None = None,
@@ -608,10 +662,10 @@ class SAMDetect:
         label = validate_label(label)
         image = load_image(image_path)
         chosen, background = self.teaching_masks(image, masks, image_path)
-        embeddings = self.embed_masks(image, chosen + background)
+        crops = [self._crop(image, validate_mask(m, image.shape)) for m in chosen + background]
         payload = {"source": str(image_path)}
-        return self.add_embeddings(embeddings[:len(chosen)], [label] * len(chosen),
-                                   [payload] * len(chosen), background=embeddings[len(chosen):])
+        return self.add_crops(crops[:len(chosen)], label, [payload] * len(chosen),
+                              crops[len(chosen):])
 
     def masks_for_teaching(self, image: np.ndarray, masks: Any = "largest",
                            image_path: str | None = None) -> list[np.ndarray]:
@@ -734,11 +788,17 @@ class SAMDetect:
             return np.zeros((0, self.embedder.dim), np.float32)
         return self.embedding_cache.embed(crops, self.embedder)
 
+    def _pools(self, frame: Any) -> bool:
+        """Return True when the embedder pools this frame's feature map (frame_features)."""
+        return frame is not None and callable(getattr(self.embedder, "can_pool", None)) \
+            and self.embedder.can_pool(frame)
+
 
 FACADE_OPTIONS = tuple(o.name for o in options_for(LIBRARY) if o.name not in STORE_OPTIONS)
 RUNTIME_OPTIONS = tuple(name for name in FACADE_OPTIONS if BY_NAME[name].runtime)
 # Options used only to build a stage: given with a built stage they would do nothing.
-_BUILD_OPTIONS = {"segmenter": ("sam_model", "points_per_side"), "embedder": ("clip_model",)}
+_BUILD_OPTIONS = {"segmenter": ("sam_model", "points_per_side"),
+                  "embedder": ("clip_model", "teach_views")}
 
 
 def _refuse_for_built_stages(given: dict[str, Any], segmenter: Any, embedder: Any,
@@ -775,6 +835,19 @@ def _build_segmenter(options: dict[str, Any]) -> Any:
     return segmenter
 
 
+def _share_frame_features(segmenter: Any, embedder: Any) -> None:
+    """Have the segmenter hand on its feature maps, which the embedder pools (frame_features)."""
+    if not (hasattr(segmenter, "segment_with_features") and hasattr(segmenter, "frame_features")):
+        name = getattr(segmenter, "name", type(segmenter).__name__)
+        raise OptionError("frame_features", "needs a segmenter that shares its feature maps "
+                                            f"(objectness), not {name}")
+    if not callable(getattr(embedder, "embed_regions", None)):
+        name = getattr(embedder, "name", type(embedder).__name__)
+        raise OptionError("frame_features", "needs an embedder that pools them "
+                                            f"(efficientnet-lite0-whitened), not {name}")
+    segmenter.frame_features = True
+
+
 def _set_max_instances(segmenter: Any, limit: int | None) -> None:
     """Set the segmenter's limit: a count, 0 for no limit, None for the segmenter's default."""
     if not hasattr(segmenter, "max_instances"):
@@ -789,7 +862,7 @@ def _build_embedder(options: dict[str, Any], preferred: str | None,
                     log: Callable[[str], Any]) -> Any:
     from sam_detect.embedding import create_embedder
 
-    acceleration = {k: options[k] for k in ("precision", "compile", "tensorrt")
+    acceleration = {k: options[k] for k in ("precision", "compile", "tensorrt", "teach_views")
                     if options[k] is not None}
     if options["clip_resize"] is not None:
         acceleration["resize"] = options["clip_resize"]

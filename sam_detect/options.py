@@ -288,8 +288,22 @@ OPTIONS: tuple[Option, ...] = (
                                       "full (after upsampling, as Meta's generator; slower)",
            MODELS, choices=("low_res", "full"), none_means="low_res", node_default="low_res"),
     Option("embedder", str, "auto", "auto: CLIP if cached, else EfficientNet-Lite0 if "
-                                    "installed, else average", MODELS, choices=_embedders,
+                                    "installed, else average; a store keeps the embedder that "
+                                    "filled it (efficientnet: efficientnet-lite0-whitened for a "
+                                    "new store; efficientnet-lite0: the earlier vectors)",
+           MODELS, choices=_embedders,
            aliases=("embedding_model",)),
+    Option("teach_views", str, "all", "views stored per example taught from an image "
+                                      "(efficientnet-lite0-whitened): all: the crop, mirrored "
+                                      "and turned by 45, 90, 180 and 270 degrees, so an object "
+                                      "seen later at another angle is recognised; none: the "
+                                      "crop alone (one vector per example)", MODELS,
+           choices=("all", "none")),
+    Option("frame_features", bool, False, "embed each object by pooling the objectness "
+                                          "segmenter's feature map of the frame inside its mask "
+                                          "(one network pass per frame: faster, less accurate) "
+                                          "instead of running the embedder on every crop",
+           MODELS),
     Option("clip_model", str, None, "CLIP hub id or local folder", MODELS,
            none_means="openai/clip-vit-base-patch32", node_unset=""),
     Option("clip_resize", str, None, "CLIP crop resize: torch (one float pass on the device) or "

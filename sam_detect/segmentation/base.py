@@ -75,6 +75,15 @@ class FeatureSegmenter(Segmenter, Protocol):
         ...
 
 
+def segment_frame(segmenter: Segmenter, image: np.ndarray
+                  ) -> tuple[list[Segment], FrameFeatures | None]:
+    """Return a frame's segments, and its feature map when the segmenter hands it on."""
+    if getattr(segmenter, "frame_features", False) and hasattr(segmenter,
+                                                               "segment_with_features"):
+        return segmenter.segment_with_features(image)
+    return segmenter.segment(image), None
+
+
 def keep_best(segments: list[Segment], max_instances: int | None) -> list[Segment]:
     """Return up to ``max_instances`` segments, best score first, ties by larger area."""
     ordered = sorted(segments, key=lambda s: (-s.score, -s.area))

@@ -43,7 +43,7 @@ from sam_detect.segmentation.base import FrameFeatures, keep_best
 
 MAX_REFERENCES = 400  # cells each cell is compared with (a regular subset of the map)
 FEATURE_BLOCKS = (4, 10)  # EfficientNet-Lite0 blocks whose outputs are used: stride 8 and 16
-# What ``frame_features`` hands out: EfficientNet-Lite0's last feature map (stride 32, 1280 channels)
+# What ``frame_features`` hands out: EfficientNet-Lite0's last feature map (stride 32, 1280-d)
 HEAD_FEATURES = "efficientnet-lite0:head"
 
 # Logistic objectness of a candidate region from eleven cues: uniqueness contrast with a ring

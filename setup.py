@@ -51,7 +51,7 @@ setup(
         "scipy>=1.10",  # tracking's optimal assignment
         "qdrant-edge-py>=0.9",
     ],
-    package_data={"sam_detect.annotate": ["static/*"]},
+    package_data={"sam_detect.annotate": ["static/*"], "sam_detect.embedding": ["data/*.npz"]},
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["sam-detect = sam_detect.cli:main"]},
 )

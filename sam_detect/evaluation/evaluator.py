@@ -347,18 +347,19 @@ def _compute_vectors(detector: Any, dataset: CocoDataset, instances: list[Ground
                 cache.embeddings[(dataset_key, image_id, seg_key, p, *embed_key)] = vector
         for g in gts:
             gt_vectors[g.id] = cache.embeddings[(dataset_key, image_id, "gt", g.id, *embed_key)]
-        if callable(getattr(detector, "embed_mask_views", None)) and groups & {
-                "classification", "unknown", "end_to_end"}:
-            todo = [g for g in gts if (dataset_key, image_id, "views", g.id, *embed_key)
+        # an embedder that stores several views per taught example: teach those views
+        views_of = tuple(getattr(getattr(detector, "embedder", None), "teach_views", ()))
+        if len(views_of) > 1 and callable(getattr(detector, "embed_mask_views", None)) \
+                and groups & {"classification", "unknown", "end_to_end"}:
+            todo = [g for g in gts if (dataset_key, image_id, views_of, g.id, *embed_key)
                     not in cache.embeddings]
             views = detector.embed_mask_views(get_image(), [gt_mask(g.id) for g in todo]) \
                 if todo else None
             for g, found in zip(todo, [] if views is None else views):
-                cache.embeddings[(dataset_key, image_id, "views", g.id, *embed_key)] = found
+                cache.embeddings[(dataset_key, image_id, views_of, g.id, *embed_key)] = found
             for g in gts:
-                key = (dataset_key, image_id, "views", g.id, *embed_key)
-                if key in cache.embeddings:
-                    teach_vectors[g.id] = cache.embeddings[key]
+                teach_vectors[g.id] = cache.embeddings[
+                    (dataset_key, image_id, views_of, g.id, *embed_key)]
         if "end_to_end" in groups:
             for p, g, _ in matches:
                 pred_vectors[gts[g].id] = cache.embeddings[

@@ -181,18 +181,30 @@ def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespac
         # The picture's other objects are known background (evidence of what the label is not).
         masks, others = detector.teaching_masks(image, args.masks, str(path))
         vectors = detector.embed_masks(image, masks + others)
-        embeddings.append(vectors[:len(masks)])
+        views = detector.embed_mask_views(image, masks)  # None: one vector per example
+        if views is None:
+            embeddings.append(vectors[:len(masks)])
+            payloads += [{"source": str(path)}] * len(masks)
+        else:  # every teaching-time view, marked as SAMDetect.add_crops marks them
+            from sam_detect.embedding.base import expand_views
+
+            rows, marked = expand_views(views, detector.embedder.teach_views,
+                                        [{"source": str(path)}] * len(masks))
+            embeddings.append(rows)
+            payloads += marked
         background.append(vectors[len(masks):])
-        payloads += [{"source": str(path)}] * len(masks)
     import numpy as np
 
     ids = detector.add_embeddings(np.concatenate(embeddings), [label] * len(payloads), payloads,
                                   background=np.concatenate(background))
     total = detector.labels().get(label, 0)
+    examples = len({p.get("example", index) for index, p in enumerate(payloads)})
+    views = f" as {len(ids)} vectors (its teaching views)" if len(ids) > examples else ""
     if args.json:
-        print(json.dumps({"label": label, "added": len(ids), "total": total}))
+        print(json.dumps({"label": label, "added": examples, "vectors": len(ids),
+                          "total": total}))
     else:
-        print(f"taught '{label}': {len(ids)} example(s) added, {total} in the store")
+        print(f"taught '{label}': {examples} example(s) added{views}, {total} in the store")
     return 0
 
 

@@ -147,3 +147,17 @@ def test_the_crop_path_is_the_default(whitened, scene):
 def test_frame_features_need_stages_that_share_maps(segmenter, embedder, blamed):
     with pytest.raises(OptionError, match=f"frame_features.*{blamed}|needs an? {blamed}"):
         SAMDetect(segmenter=segmenter, embedder=embedder, frame_features=True, log=quiet)
+
+
+@pytest.mark.parametrize("views, vectors", [("all", len(TEACH_VIEWS)), ("none", 1)])
+def test_the_command_line_teaches_the_views(object_png, tmp_path, capsys, views, vectors):
+    import json
+
+    from sam_detect.cli import main
+
+    code = main([str(object_png), "--label", "box", "--embedder", "efficientnet", "--teach-views",
+                 views, "--store-path", str(tmp_path / "store"), "--segmenter", "naive", "--json",
+                 "-q"])
+    assert code == 0
+    report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert (report["added"], report["vectors"], report["total"]) == (1, vectors, vectors)

@@ -17,6 +17,8 @@ EXTRAS = {
         "efficientnet-lite-pytorch==0.1.0",
         "onnxruntime>=1.18",
         "onnx>=1.16",
+        # one BLAS thread for the per-frame numpy products (sam_detect/models/blas.py)
+        "threadpoolctl>=3.1",
     ],
     # SAM2 and CLIP through transformers.
     "models": ["torch>=2.1", "transformers>=4.56", "safetensors", "huggingface_hub>=0.34"],

@@ -37,6 +37,7 @@ from sam_detect.errors import InvalidMaskError, OptionError, SamDetectError
 from sam_detect.fading import FADES, create_fade, describe_fade, make_faded_crop
 from sam_detect.image_io import (
     ImageLike, load_alpha_mask, load_image, validate_label, validate_mask)
+from sam_detect.models.blas import one_blas_thread
 from sam_detect.options import (
     BY_NAME, FADE_OPTIONS, LIBRARY, options_for, resolve_keywords, STORE_OPTIONS)
 from sam_detect.results import Detections, Instance, Neighbour, Segment
@@ -296,7 +297,8 @@ class SAMDetect:
         for start in range(0, len(embeddings), size):
             hits += self.vector_store.search(embeddings[start:start + size],
                                              top_k or self.default_top_k)
-        reference = self.reference_similarity(embeddings)
+        with one_blas_thread():  # a frame's few queries against ~200 generic objects
+            reference = self.reference_similarity(embeddings)
         return [self.classifier.predict(neighbours, None if reference is None else reference[i])
                 for i, neighbours in enumerate(hits)]
 

@@ -176,10 +176,13 @@ class WhitenedEfficientNetEmbedder:
 
         ``pooled`` may be the ``efficientnet-lite0`` vectors themselves (any positive scale).
         """
+        from sam_detect.models.blas import one_blas_thread
+
         pooled = np.asarray(pooled, np.float32)
         if pooled.size == 0:
             return np.zeros((len(pooled), self.dim), np.float32)
-        return self.whitening(power_normalise(pooled))
+        with one_blas_thread():  # a few vectors: waking a second BLAS thread costs more
+            return self.whitening(power_normalise(pooled))
 
     def embed_views(self, crops: list[np.ndarray]) -> np.ndarray:
         """Return ``(n, len(teach_views), 1280)`` unit vectors: each crop in every view.

@@ -164,12 +164,16 @@ class ObjectnessSegmenter:
             return [], None  # too small for the network's stride-16 map to say anything
         small = image if scale == 1.0 else cv2.resize(image, (small_w, small_h),
                                                       interpolation=cv2.INTER_AREA)
+        from sam_detect.models.blas import one_blas_thread
+
         head = self.frame_features
         found = self._features(small, head)
-        coarse, score = self.coarse(small, self._uniqueness(small, found[:len(FEATURE_BLOCKS)]))
-        proposals = [s.mask for s in self._naive.segment(image)] if self._naive else []
-        segments = self._instances(self._select(self.candidates(coarse, score, proposals)),
-                                   (height, width))
+        with one_blas_thread():  # small products: a second BLAS thread costs more than it saves
+            coarse, score = self.coarse(small, self._uniqueness(small,
+                                                                found[:len(FEATURE_BLOCKS)]))
+            proposals = [s.mask for s in self._naive.segment(image)] if self._naive else []
+            segments = self._instances(self._select(self.candidates(coarse, score, proposals)),
+                                       (height, width))
         return segments, (FrameFeatures(HEAD_FEATURES, found[-1], (height, width))
                           if head else None)
 

@@ -274,11 +274,13 @@ def _open_existing_store(args: argparse.Namespace) -> Any:
 def labels_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect labels``: list the labels in the store and their example counts."""
     from sam_detect.classifier import visible_labels
+    from sam_detect.embedding.base import example_counts
 
     args = _store_parser("sam-detect labels", "List what the store knows.").parse_args(argv)
     store = _open_existing_store(args)
     try:
-        labels = visible_labels(store.labels())  # known background is not a label
+        # known background is not a label; an example's teaching-time views count once
+        labels = visible_labels(example_counts(store))
     finally:
         store.close()
     if args.json:

@@ -715,7 +715,14 @@ class SAMDetect:
         return list(masks), []
 
     def labels(self) -> dict[str, int]:
-        """Return ``{label: number of stored examples}`` (known background is not a label)."""
+        """Return ``{label: number of stored examples}`` (known background is not a label).
+
+        An example stored with its teaching-time views (:meth:`add_crops`) counts once.
+        """
+        from sam_detect.embedding.base import example_counts
+
+        if hasattr(self.embedder, "teach_views"):  # only its stores hold views
+            return visible_labels(example_counts(self.vector_store))
         return visible_labels(self.vector_store.labels())
 
     def remove_label(self, label: str) -> int:

@@ -71,3 +71,19 @@ def expand_views(vectors: np.ndarray, views: Sequence[str],
         example = uuid.uuid4().hex
         marked += [{**(payload or {}), VIEW_KEY: view, EXAMPLE_KEY: example} for view in views]
     return vectors.reshape(-1, vectors.shape[-1]), marked
+
+
+def example_counts(store: Any) -> dict[str, int]:
+    """Return ``{label: stored examples}`` of a vector store, each example's views counted once.
+
+    The store's own counts are vectors; the views of an example taught with teaching-time views
+    (payload :data:`VIEW_KEY` other than ``"original"``) are subtracted, which takes one pass
+    over the payloads when the store holds any label.
+    """
+    counts = dict(store.labels())
+    if not counts:
+        return counts
+    for example in store.list_examples():
+        if example.payload.get(VIEW_KEY, ORIGINAL_VIEW) != ORIGINAL_VIEW:
+            counts[example.label] = counts.get(example.label, 0) - 1
+    return counts

@@ -108,10 +108,14 @@ def recipes(cache: Cache, reference: Cache | None) -> dict[str, Callable[[], Sim
             return lambda q, s: alpha * loc(q, s) + (1 - alpha) * glob(q, s)
         return make
 
-    fc = np.load("/work/data/cache/embed/fc.npz")
-
     def logits(c: Cache, view: int = 0) -> np.ndarray:
-        return pooled(c, "gap", view) @ fc["w"].T + fc["b"]
+        if "fc" not in memo:  # the network's ImageNet classifier layer
+            from sam_detect.embedding.efficientnet import load_model
+
+            layer = load_model("cpu")._fc
+            memo["fc"] = (layer.weight.detach().numpy(), layer.bias.detach().numpy())
+        weight, bias = memo["fc"]
+        return pooled(c, "gap", view) @ weight.T + bias
 
     def semantic(kind: str, centre: bool, weight: float = 1.0) -> Callable[[], Similarity]:
         def make() -> Similarity:

@@ -17,6 +17,8 @@ EXTRAS = {
         "efficientnet-lite-pytorch==0.1.0",
         "onnxruntime>=1.18",
         "onnx>=1.16",
+        # one BLAS thread for the per-frame numpy products (sam_detect/models/blas.py)
+        "threadpoolctl>=3.1",
     ],
     # SAM2 and CLIP through transformers.
     "models": ["torch>=2.1", "transformers>=4.56", "safetensors", "huggingface_hub>=0.34"],
@@ -52,6 +54,7 @@ setup(
         "qdrant-edge-py>=0.9",
     ],
     package_data={"sam_detect.annotate": ["static/*"],
+                  "sam_detect.embedding": ["data/*.npz"],
                   "sam_detect.evaluation": ["templates/*"]},
     extras_require=EXTRAS,
     entry_points={"console_scripts": ["sam-detect = sam_detect.cli:main"]},

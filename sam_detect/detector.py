@@ -33,12 +33,14 @@ import numpy as np
 from sam_detect.classifier import BACKGROUND_LABEL, KNNClassifier, Prediction, visible_labels
 from sam_detect.classifier.background import (
     background_boxes, background_masks, refuse_reserved)
+from sam_detect.embedding.base import example_counts, expand_views
 from sam_detect.embedding.cache import EmbeddingCache
 from sam_detect.errors import InvalidMaskError, OptionError, SamDetectError
 from sam_detect.fading import FADES, create_fade, describe_fade, make_faded_crop
 from sam_detect.image_io import (
     ImageLike, load_alpha_mask, load_image, validate_mask)
 from sam_detect.labels import validate_label
+from sam_detect.models.blas import one_blas_thread
 from sam_detect.options import (
     BY_NAME, FADE_OPTIONS, LIBRARY, options_for, resolve_keywords, STORE_OPTIONS)
 from sam_detect.pipeline import run_frames as run_pipeline
@@ -138,6 +140,8 @@ class SAMDetect:
             saved = self.vector_store.get_metadata() or {}
             embedder = _build_embedder(self.options, saved.get("name"), log or logger.info)
         self.embedder = embedder
+        if self.options["frame_features"]:
+            _share_frame_features(segmenter, embedder)
         strategy = fade_strategy or fade_config
         if strategy is not None:
             self.set_fade_strategy(strategy)
@@ -316,6 +320,18 @@ class SAMDetect:
             return np.zeros((0, self.embedder.dim), np.float32)
         return self.embedding_cache.embed(list(crops), self.embedder)
 
+    def embed_mask_views(self, image: ImageLike, masks: Sequence[np.ndarray]
+                         ) -> np.ndarray | None:
+        """Return ``(n, views, dim)``: each mask's crop in every teaching-time view, as taught.
+
+        None when the embedder stores each example once (no ``embed_views``, or one view, e.g.
+        ``teach_views="none"``). ``[:, 0]`` (the crop as it is) equals :meth:`embed_masks`. What
+        :meth:`add_examples` stores for an example whose picture is at hand.
+        """
+        image = self._load(image)
+        return self._crop_views([self._crop(image, validate_mask(mask, image.shape))
+                                 for mask in masks])
+
     def classify(self, embeddings: np.ndarray, top_k: int | None = None) -> list[Prediction]:
         """Return a k-NN :class:`~sam_detect.classifier.Prediction` for each embedding row.
 
@@ -339,8 +355,9 @@ class SAMDetect:
         whitening = state.whitening
         embeddings = embeddings / np.maximum(
             np.linalg.norm(embeddings, axis=1, keepdims=True), 1e-12)
-        queries = whitening.sketch(embeddings)
-        generic = generic_similarity(whitening, embeddings, queries, state)
+        with one_blas_thread():  # a frame's few queries against ~200 generic objects
+            queries = whitening.sketch(embeddings)
+            generic = generic_similarity(whitening, embeddings, queries, state)
         predictions = []
         for i, neighbours in enumerate(hits):
             sketches = self.open_set.sketches(state, [n.id for n in neighbours])
@@ -569,9 +586,9 @@ class SAMDetect:
             masks: What to store: ``"auto"`` (the alpha channel of a cut-out file, else the
                 largest segmented object), ``"largest"``, ``"all"`` (every segmented object),
                 a boolean mask or a list of them, an :class:`~sam_detect.results.Instance` of a
-                past :meth:`detect` or a list of them (their embeddings are stored as they are;
-                nothing is recomputed), or None: the picture is the object itself (a crop, e.g.
-                from :meth:`get_crop`).
+                past :meth:`detect` or a list of them (without the picture their embeddings
+                are stored as they are; nothing is recomputed), or None: the picture is the
+                object itself (a crop, e.g. from :meth:`get_crop`).
             background: The picture's other objects, stored as known background for ``label``
                 (evidence of what it is not; never listed or returned): True for the objects the
                 segmenter finds that do not overlap the taught ones (one segmentation serves
@@ -580,6 +597,14 @@ class SAMDetect:
                 their embeddings, no model runs) or masks.
             payload: Extra JSON-ready data stored with each example; a picture read from a file
                 also records its path as ``source``.
+
+        An embedder with teaching-time views (``efficientnet-lite0-whitened``: the crop
+        mirrored and turned, option ``teach_views``) stores every view of each example whose
+        picture is at hand, as vectors of their own marked in the payload (``"view"``: its
+        name, ``"original"`` for the crop as it is; ``"example"``: one id shared by an
+        example's views, which the open-set fit leaves out together; see
+        :func:`~sam_detect.embedding.base.expand_views`). An instance taught without its
+        picture stores its one embedding; known background is never expanded.
 
         Returns:
             The ids of the stored examples: a :class:`TaughtIds` list whose ``background``
@@ -595,14 +620,20 @@ class SAMDetect:
         label = refuse_reserved(validate_label(label))
         pictures = list(image) if _several_pictures(image) else [image]
         examples, backgrounds, payloads, shown = [], [], [], []
+        views = tuple(getattr(self.embedder, "teach_views", ()))
         for picture in pictures:
             chosen, others, taught = self._teaching_embeddings(picture, masks, background)
             source = _source(picture)
             extra = {"source": source} if source is not None else {}
-            examples.append(chosen)
+            for rows in chosen:  # one row, or all the example's teaching views
+                if len(rows) > 1:
+                    rows, marked = expand_views(rows[None], views, [{**extra, **(payload or {})}])
+                else:
+                    marked = [{**extra, **(payload or {})}]
+                examples.append(rows)
+                payloads += marked
             backgrounds.append(others)
             shown.append(taught)
-            payloads += [{**extra, **(payload or {})} for _ in range(len(chosen))]
         empty = np.zeros((0, self.embedder.dim), np.float32)
         ids = self.add_embeddings(np.concatenate(examples) if examples else empty,
                                   [label] * len(payloads), payloads,
@@ -612,12 +643,19 @@ class SAMDetect:
         return ids
 
     def _teaching_embeddings(self, picture: Any, masks: Any, background: Any
-                             ) -> tuple[np.ndarray, np.ndarray, TaughtPicture]:
-        """Return the embeddings to store from one picture, those of its background, and masks."""
+                             ) -> tuple[list[np.ndarray], np.ndarray, TaughtPicture]:
+        """Return, from one picture, each example's rows, the background's rows, and the masks.
+
+        An example's rows are its teaching-time views when the embedder has them and the picture
+        is at hand, else its one embedding.
+        """
         image = None if picture is None else self._load(picture)
         nothing = self.embed_crops([])
         if masks is None:  # the picture is the object (a crop): nothing around it
-            return self.embed_crops([_needs_picture(image)]), nothing, TaughtPicture()
+            crop = _needs_picture(image)
+            views = self._crop_views([crop])
+            rows = views[0] if views is not None else self.embed_crops([crop])
+            return [rows], nothing, TaughtPicture()
         segments = None
         if isinstance(masks, str):
             if masks not in ("auto", "largest", "all"):
@@ -627,14 +665,14 @@ class SAMDetect:
             alpha = (load_alpha_mask(source) if masks == "auto" and source is not None
                      else None)
             if alpha is not None and alpha.any() and not alpha.all():
-                return self._embed_masks(image, [alpha]), nothing, TaughtPicture([alpha])
+                return self._example_rows(image, [alpha]), nothing, TaughtPicture([alpha])
             segments = [s for s in self.segmenter.segment(_needs_picture(image))]
             if not segments:
                 raise InvalidMaskError(f"no object found in {source or 'the image'}; "
                                        "pass a mask")
             if masks == "all":
                 every = [s.mask for s in segments]
-                return self._embed_masks(image, every), nothing, TaughtPicture(every)
+                return self._example_rows(image, every), nothing, TaughtPicture(every)
             chosen: list[Any] = [max(segments, key=lambda s: s.area).mask]
         elif isinstance(masks, Instance) or (isinstance(masks, np.ndarray) and masks.ndim == 2):
             chosen = [masks]
@@ -651,19 +689,42 @@ class SAMDetect:
                       and not (isinstance(o, Instance) and o.embedding is None
                                and (image is None or o.mask is None))]
         others = _background_of(chosen, others)
-        # One embedding call for the examples and their background (one batch, one cache pass).
-        to_embed = [m for m in (*chosen, *others) if _needs_embedding(m)]
+        rows = self._example_rows(image, chosen)
+        # One embedding call for the background (one batch, one cache pass).
+        to_embed = [m for m in others if _needs_embedding(m)]
         if to_embed and image is None:
             raise SamDetectError("this instance carries no embedding; detect it again")
         vectors = iter(self._embed_masks(image, [_mask_of(m) for m in to_embed])
                        if to_embed else ())
-        rows = [next(vectors) if _needs_embedding(m) else np.asarray(m.embedding, np.float32)
-                for m in (*chosen, *others)]
-        dim = self.embedder.dim
-        stacked = np.stack(rows) if rows else np.zeros((0, dim), np.float32)
+        kept = [next(vectors) if _needs_embedding(m) else np.asarray(m.embedding, np.float32)
+                for m in others]
         taught = TaughtPicture([m for m in map(_mask_of, chosen) if m is not None],
                                [m for m in map(_mask_of, others) if m is not None])
-        return stacked[:len(chosen)], stacked[len(chosen):], taught
+        return rows, np.stack(kept) if kept else nothing, taught
+
+    def _example_rows(self, image: np.ndarray | None, chosen: Sequence[Any]) -> list[np.ndarray]:
+        """Return each chosen example's rows: its teaching views where the picture is at hand.
+
+        Without views (or without the picture, or an instance without a mask), the example's
+        one embedding: an instance's own, else its faded crop's.
+        """
+        viewable = ([] if image is None else
+                    [k for k, item in enumerate(chosen) if _mask_of(item) is not None])
+        views = self._crop_views([self._crop(image, _mask_of(chosen[k])) for k in viewable])
+        rows: list[np.ndarray | None] = [None] * len(chosen)
+        if views is not None:
+            for k, example in zip(viewable, views):
+                rows[k] = example
+        to_embed = [k for k, item in enumerate(chosen) if rows[k] is None
+                    and _needs_embedding(item)]
+        if to_embed and image is None:
+            raise SamDetectError("this instance carries no embedding; detect it again")
+        for k, vector in zip(to_embed, self._embed_masks(image, [_mask_of(chosen[k])
+                                                                 for k in to_embed])
+                             if to_embed else ()):
+            rows[k] = vector[None]
+        return [row if row is not None else np.asarray(item.embedding, np.float32)[None]
+                for row, item in zip(rows, chosen)]
 
     def add_example(self, image: ImageLike, label: str, mask: Any = None,
                     payload: dict[str, Any] | None = None,
@@ -793,7 +854,12 @@ class SAMDetect:
         return self.add_examples(image_path, label, masks, background=isinstance(masks, str))
 
     def labels(self) -> dict[str, int]:
-        """Return ``{label: number of stored examples}`` (known background is not a label)."""
+        """Return ``{label: number of stored examples}`` (known background is not a label).
+
+        An example stored with its teaching-time views (:meth:`add_examples`) counts once.
+        """
+        if hasattr(self.embedder, "teach_views"):  # only its stores hold views
+            return visible_labels(example_counts(self.vector_store))
         return visible_labels(self.vector_store.labels())
 
     def remove_label(self, label: str) -> int:
@@ -877,11 +943,21 @@ class SAMDetect:
         return self.embed_crops([self._crop(image, validate_mask(mask, image.shape))
                                  for mask in masks])
 
+    def _crop_views(self, crops: Sequence[np.ndarray]) -> np.ndarray | None:
+        """Return ``(n, views, dim)`` teaching-time views of faded crops; None without views."""
+        views = getattr(self.embedder, "teach_views", ())
+        if len(views) < 2 or not callable(getattr(self.embedder, "embed_views", None)):
+            return None
+        if not len(crops):
+            return np.zeros((0, len(views), self.embedder.dim), np.float32)
+        return np.asarray(self.embedder.embed_views(list(crops)), np.float32)
+
 
 FACADE_OPTIONS = tuple(o.name for o in options_for(LIBRARY) if o.name not in STORE_OPTIONS)
 RUNTIME_OPTIONS = tuple(name for name in FACADE_OPTIONS if BY_NAME[name].runtime)
 # Options used only to build a stage: given with a built stage they would do nothing.
-_BUILD_OPTIONS = {"segmenter": ("sam_model", "points_per_side"), "embedder": ("clip_model",)}
+_BUILD_OPTIONS = {"segmenter": ("sam_model", "points_per_side"),
+                  "embedder": ("clip_model", "teach_views")}
 
 
 class TaughtIds(list):
@@ -950,6 +1026,19 @@ def _build_segmenter(options: dict[str, Any]) -> Any:
     return segmenter
 
 
+def _share_frame_features(segmenter: Any, embedder: Any) -> None:
+    """Have the segmenter hand on its feature maps, which the embedder pools (frame_features)."""
+    if not (hasattr(segmenter, "segment_with_features") and hasattr(segmenter, "frame_features")):
+        name = getattr(segmenter, "name", type(segmenter).__name__)
+        raise OptionError("frame_features", "needs a segmenter that shares its feature maps "
+                                            f"(objectness), not {name}")
+    if not callable(getattr(embedder, "embed_regions", None)):
+        name = getattr(embedder, "name", type(embedder).__name__)
+        raise OptionError("frame_features", "needs an embedder that pools them "
+                                            f"(efficientnet-lite0-whitened), not {name}")
+    segmenter.frame_features = True
+
+
 def _set_max_instances(segmenter: Any, limit: int | None) -> None:
     """Set the segmenter's limit: a count, 0 for no limit, None for the segmenter's default."""
     if not hasattr(segmenter, "max_instances"):
@@ -964,7 +1053,7 @@ def _build_embedder(options: dict[str, Any], preferred: str | None,
                     log: Callable[[str], Any]) -> Any:
     from sam_detect.embedding import create_embedder
 
-    acceleration = {k: options[k] for k in ("precision", "compile", "tensorrt")
+    acceleration = {k: options[k] for k in ("precision", "compile", "tensorrt", "teach_views")
                     if options[k] is not None}
     if options["clip_resize"] is not None:
         acceleration["resize"] = options["clip_resize"]
@@ -1030,7 +1119,9 @@ def _open_set_fitter(detector: SAMDetect) -> Any:
         return (fingerprint(detector.embedder, fade),
                 reference_embeddings(detector.embedder, fade))
 
-    return OpenSetFitter(detector.vector_store, reference)
+    # An embedder that whitens its vectors on generic objects itself is not whitened again.
+    return OpenSetFitter(detector.vector_store, reference,
+                         whiten=lambda: not getattr(detector.embedder, "whitened", False))
 
 
 def generic_similarity(whitening: Any, embeddings: np.ndarray, sketches: np.ndarray,

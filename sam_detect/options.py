@@ -76,7 +76,10 @@ WEB = "web UI"
 
 # The kinds of each stage (the stages' registries read them from here).
 SEGMENTER_KINDS = ("auto", "naive", "objectness", "sam2")
-EMBEDDER_KINDS = ("auto", "average", "efficientnet", "clip")
+# ``efficientnet`` builds the newest efficientnet embedder for a new store and keeps a store's own;
+# the exact names ask for one (efficientnet-lite0: the earlier vectors).
+EMBEDDER_KINDS = ("auto", "average", "efficientnet", "clip", "efficientnet-lite0-whitened",
+                  "efficientnet-lite0")
 FADE_KINDS = ("identity", "hard_crop", "gaussian", "linear", "exponential")
 STORE_KINDS = ("memory", "edge", "qdrant")
 DEVICES = ("auto", "cpu", "cuda")
@@ -270,8 +273,22 @@ OPTIONS: tuple[Option, ...] = (
                                       "full (after upsampling, as Meta's generator; slower)",
            MODELS, choices=("low_res", "full"), none_means="low_res", node_default="low_res"),
     Option("embedder", str, "auto", "auto: CLIP if cached, else EfficientNet-Lite0 if "
-                                    "installed, else average", MODELS, choices=EMBEDDER_KINDS,
+                                    "installed, else average; a store keeps the embedder that "
+                                    "filled it (efficientnet: efficientnet-lite0-whitened for a "
+                                    "new store; efficientnet-lite0: the earlier vectors)",
+           MODELS, choices=EMBEDDER_KINDS,
            aliases=("embedding_model",)),
+    Option("teach_views", str, "all", "views stored per example taught from an image "
+                                      "(efficientnet-lite0-whitened): all: the crop, mirrored "
+                                      "and turned by 45, 90, 180 and 270 degrees, so an object "
+                                      "seen later at another angle is recognised; none: the "
+                                      "crop alone (one vector per example)", MODELS,
+           choices=("all", "none")),
+    Option("frame_features", bool, False, "embed each object by pooling the objectness "
+                                          "segmenter's feature map of the frame inside its mask "
+                                          "(one network pass per frame: faster, less accurate) "
+                                          "instead of running the embedder on every crop",
+           MODELS),
     Option("clip_model", str, None, "CLIP hub id or local folder", MODELS,
            none_means="openai/clip-vit-base-patch32", node_unset=""),
     Option("clip_resize", str, None, "CLIP crop resize: torch (one float pass on the device) or "

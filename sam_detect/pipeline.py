@@ -41,15 +41,22 @@ import numpy as np
 
 from sam_detect.fading import make_faded_crop
 from sam_detect.results import Detections, Instance, Segment
+from sam_detect.segmentation.base import segment_frame
 
 STAGE_TIMINGS = ("segment", "fade", "embed", "search", "total")
 
 
 class FrameStages(Protocol):
-    """What the pipeline needs: the facade's stages, as they are at the start of a pass."""
+    """What the pipeline needs: the facade's stages, as they are at the start of a pass.
+
+    An ``embedder`` that can pool a frame's feature map (``can_pool``/``embed_regions``, the
+    ``frame_features`` option) embeds the objects of a frame whose segmenter handed its map on
+    (:func:`~sam_detect.segmentation.base.segment_frame`) without cutting a crop.
+    """
 
     segmenter: Any
     fade_strategy: Any
+    embedder: Any
 
     def embed_crops(self, crops: list[np.ndarray]) -> np.ndarray:
         """Return one unit-length row per faded crop."""
@@ -83,20 +90,32 @@ def run_frames(stages: FrameStages, images: Sequence[np.ndarray], top_k: int | N
         the images of one call).
     """
     start = time.perf_counter()
-    if segments is None:
-        segments = [stages.segmenter.segment(image) for image in images]
+    features: list[Any] = [None] * len(images)
+    if segments is None:  # a segmenter that shares its feature maps hands them on
+        found = [segment_frame(stages.segmenter, image) for image in images]
+        segments, features = [s for s, _ in found], [f for _, f in found]
     segments = [list(frame) for frame in segments]
     segmented = time.perf_counter()
     fade = stages.fade_strategy  # one fade for the whole pass, even if it is changed meanwhile
     known = ([list(frame) for frame in embeddings] if embeddings is not None
              else [[None] * len(frame) for frame in segments])
-    fresh = [(i, j) for i, frame in enumerate(known) for j, row in enumerate(frame) if row is None]
+    # frame_features: an embedder that pools a frame's feature map embeds its objects at once
+    embedder = getattr(stages, "embedder", None)
+    pooled = [f is not None and callable(getattr(embedder, "can_pool", None))
+              and bool(embedder.can_pool(f)) for f in features]
+    fresh = [(i, j) for i, frame in enumerate(known) for j, row in enumerate(frame)
+             if row is None and not pooled[i]]
     crops = [make_faded_crop(images[i], segments[i][j].mask, fade, segments[i][j].bbox)[0]
              for i, j in fresh]
     faded = time.perf_counter()
     computed = stages.embed_crops(crops)  # (0, dim) when there is nothing to embed
     for row, (i, j) in enumerate(fresh):
         known[i][j] = computed[row]
+    for i in (i for i, pools in enumerate(pooled) if pools):
+        todo = [j for j, row in enumerate(known[i]) if row is None]
+        for j, row in zip(todo, embedder.embed_regions(  # type: ignore[union-attr]
+                features[i], [segments[i][j].mask for j in todo]) if todo else ()):
+            known[i][j] = row
     rows = [np.asarray(row, np.float32) for frame in known for row in frame]
     stacked = np.stack(rows) if rows else np.asarray(computed, np.float32)
     embedded = time.perf_counter()

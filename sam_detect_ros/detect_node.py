@@ -31,7 +31,6 @@ from rcl_interfaces.msg import SetParametersResult
 from rclpy.callback_groups import ReentrantCallbackGroup
 from rclpy.lifecycle import LifecycleNode, LifecycleState, TransitionCallbackReturn
 from rclpy.qos import qos_profile_sensor_data, QoSProfile, ReliabilityPolicy
-from sam_detect.classifier import visible_labels
 from sam_detect.detector import SAMDetect
 from sam_detect.device import free_accelerator_memory
 from sam_detect.errors import SamDetectError
@@ -173,7 +172,7 @@ class DetectNode(LifecycleNode):
         self._gate.open = True
         self.last_error = ""
         self.get_logger().info(f"configured: store {values['store']}, "
-                               f"{sum(visible_labels(store.labels()).values())} examples")
+                               f"{self.node_services.example_count()} examples")
         return TransitionCallbackReturn.SUCCESS
 
     def on_activate(self, state: LifecycleState) -> TransitionCallbackReturn:

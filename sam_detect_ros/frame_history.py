@@ -16,8 +16,9 @@ Example:
 from __future__ import annotations
 
 import collections
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 import threading
+from typing import Any
 
 from sam_detect.errors import SamDetectError
 from sam_detect.results import Instance
@@ -34,11 +35,23 @@ class RecentFrame:
         instances: Its instances without their full-frame masks (``mask`` is None): a 1080p frame
             of 20 masks is ~40 MB, the embeddings a few kB.
         camera: The camera it came from (``""`` for the node's single ``image`` input).
+        picture: The RGB frame itself, kept for each camera's latest frame only (None once a
+            newer one came): what teaching needs to store an object's teaching-time views.
+        masks: The instances' full-frame masks, in order, kept with ``picture``.
     """
 
     stamp: Stamp
     instances: tuple[Instance, ...]
     camera: str = ""
+    picture: Any = None
+    masks: tuple[Any, ...] = ()
+
+    def kept_instance(self, instance: Instance) -> Instance | None:
+        """Return ``instance`` with its mask when this frame's pixels are kept, else None."""
+        if self.picture is None or len(self.masks) != len(self.instances):
+            return None
+        index = next((k for k, inst in enumerate(self.instances) if inst is instance), None)
+        return None if index is None else replace(instance, mask=self.masks[index])
 
     @property
     def sec_nanosec(self) -> tuple[int, int]:
@@ -61,7 +74,8 @@ class FrameHistory:
     """The last ``size`` frames of each camera, by stamp; safe to use from several threads.
 
     The latest frame (of all cameras, and of each) is kept even after ``size`` shrinks below
-    what is stored.
+    what is stored; only each camera's latest frame keeps its pixels and masks
+    (:attr:`RecentFrame.picture`): one frame per camera, the one a person usually points at.
     """
 
     def __init__(self, size: int) -> None:
@@ -75,6 +89,9 @@ class FrameHistory:
         """Remember ``frame`` as its camera's latest, forgetting the oldest beyond ``size``."""
         with self._lock:
             frames = self._frames.setdefault(frame.camera, collections.OrderedDict())
+            before = self._latest.get(frame.camera)
+            if before is not None and before.picture is not None and before.stamp in frames:
+                frames[before.stamp] = replace(before, picture=None, masks=())
             frames[frame.stamp] = frame
             frames.move_to_end(frame.stamp)
             while len(frames) > self.size:

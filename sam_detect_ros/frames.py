@@ -217,9 +217,11 @@ class CameraFrames:
                 detector: Any, started: float | None = None) -> None:
         """Remember a frame's results for ``~/label_instance`` and publish them."""
         # Bookkeeping first, so whoever receives the detections can already label them.
+        # The latest frame keeps its pixels (until the next): label_instance stores its views.
         self.history.add(RecentFrame(
             stamp_ns(header.stamp),
-            tuple(replace(inst, mask=None, neighbours=[]) for inst in detections), camera.name))
+            tuple(replace(inst, mask=None, neighbours=[]) for inst in detections), camera.name,
+            image, tuple(inst.mask for inst in detections)))
         self.count(camera.name, "processed")
         if started is not None:
             self.last_latency_ms = (time.perf_counter() - started) * 1e3

@@ -30,6 +30,7 @@ from typing import Any, Callable
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_detect.classifier import visible_labels
 from sam_detect.classifier.background import refuse_reserved
+from sam_detect.embedding.base import example_counts
 from sam_detect.errors import InvalidLabelError, SamDetectError
 from sam_detect.image_io import validate_mask
 from sam_detect.labels import validate_label
@@ -192,13 +193,19 @@ class NodeServices:
                        "stamp": list(frame.sec_nanosec), "bbox": [int(v) for v in instance.bbox]}
             if frame.camera:
                 payload["camera"] = frame.camera
+            kept = frame.kept_instance(instance)  # the latest frame keeps its pixels
             with self.gate as store_open:  # cleanup waits for the write to finish
                 if not store_open:
                     raise SamDetectError(self._no_store())
-                # The frame's other objects (by box: the history keeps no masks) are known
+                # The frame's other objects (by box: older frames keep no masks) are known
                 # background, so the label does not spread to them.
-                detector.add_examples(None, label, masks=[instance],
-                                      background=frame.instances, payload=payload)
+                if kept is None:  # the stored embedding (an older frame: no teaching views)
+                    detector.add_examples(None, label, masks=[instance],
+                                          background=frame.instances, payload=payload)
+                else:
+                    with self.compute_lock:  # the embedder runs: every teaching view
+                        detector.add_examples(frame.picture, label, masks=[kept],
+                                              background=frame.instances, payload=payload)
             answer = f"stored instance {instance.id} of {frame.describe()} as '{label}'"
             if instance.track_id:  # the object keeps the label from its next frame on
                 detector.relabel_track(instance.track_id, label, frame.camera)
@@ -244,7 +251,8 @@ class NodeServices:
                     self.logger.warning(f"list_labels: {self._no_store()}",
                                         throttle_duration_sec=WARN_PERIOD_S)
                     return response
-                counts = sorted(visible_labels(self.store().labels()).items())
+                # an example's teaching-time views count once, as in `sam-detect labels`
+                counts = sorted(visible_labels(example_counts(self.store())).items())
         except Exception as error:  # a service must answer
             self.logger.error(f"list_labels failed: {error!r}")
             return response
@@ -258,7 +266,7 @@ class NodeServices:
             if not store_open:
                 return -1
             try:
-                return sum(visible_labels(self.store().labels()).values())
+                return sum(visible_labels(example_counts(self.store())).values())
             except Exception:  # diagnostics must not take the node down
                 return -1
 

@@ -200,3 +200,34 @@ class ShapeScene:
 def shape_scene() -> ShapeScene:
     """Return a :class:`ShapeScene`."""
     return ShapeScene()
+
+
+class MirrorViews:
+    """The average embedder with two teaching-time views: the crop and its mirror image.
+
+    What ``efficientnet-lite0-whitened`` does with twelve views, light enough for every test.
+    """
+
+    name = "average-mirror-views-test"
+    teach_views = ("original", "mirror")
+
+    def __init__(self) -> None:
+        from sam_detect.embedding import AverageEmbedder
+
+        self._plain = AverageEmbedder()
+        self.dim, self.unknown_threshold = self._plain.dim, self._plain.unknown_threshold
+
+    def embed(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Embed crops as the average embedder does."""
+        return self._plain.embed(crops)
+
+    def embed_views(self, crops: list[np.ndarray]) -> np.ndarray:
+        """Return ``(n, 2, dim)``: each crop and its mirror image."""
+        mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
+        return np.stack([self.embed(crops), self.embed(mirrored)], axis=1)
+
+
+@pytest.fixture
+def mirror_views() -> MirrorViews:
+    """Return a :class:`MirrorViews` embedder."""
+    return MirrorViews()

@@ -31,6 +31,7 @@ import cv2
 import numpy as np
 
 from sam_detect.classifier import is_background
+from sam_detect.embedding.base import EXAMPLE_KEY, ORIGINAL_VIEW, VIEW_KEY
 from sam_detect.errors import InvalidImageError, SamDetectError
 from sam_detect.image_io import DEFAULT_MAX_PIXELS, decode_image, IMAGE_SUFFIXES
 from sam_detect.labels import validate_label
@@ -351,6 +352,17 @@ def picture_of(payload: dict[str, Any]) -> str:
     if source:
         return Path(source).name or source
     return "a picture taught earlier"
+
+
+def _one_per_example(neighbours: Sequence[Neighbour]) -> list[Neighbour]:
+    """Return the neighbours with each example once (its most similar view), in order."""
+    seen, kept = set(), []
+    for n in neighbours:
+        example = (n.payload or {}).get(EXAMPLE_KEY, ("id", n.id))
+        if example not in seen:
+            seen.add(example)
+            kept.append(n)
+    return kept
 
 
 def vote_shares(neighbours: Sequence[Neighbour], sharpness: float) -> list[dict[str, Any]]:
@@ -721,27 +733,29 @@ class AnnotationSession:
                      rle: dict[str, Any]) -> tuple[list[Any], dict[str, Any]]:
         encoded = self._as_shown(index)  # the mask was painted on the picture as shown
         mask = edited_mask(rle, encoded.image.shape)
-        with self._model_lock:
-            embedding = self.detector.embed_masks(encoded.image, [mask])[0]
         payload = self._payload(index, encoded, mask)
         payload["edited"] = True
-        painted = Instance(mask, mask_to_bbox(mask), embedding=embedding, id=-1)
-        ids = self.detector.add_examples(None, label, masks=[painted],
-                                         background=encoded.instances, payload=payload)
+        # The picture is at hand: the mask is embedded afresh, with every teaching view.
+        with self._model_lock:
+            ids = self.detector.add_examples(encoded.image, label, masks=[mask],
+                                             background=encoded.instances, payload=payload)
         return ids, payload
 
     def _save_selected(self, index: int, label: str, instance: int | None, prompt: str | None,
                        candidate: int) -> tuple[list[Any], dict[str, Any]]:
         encoded, mask, embedding, detected = self._target(index, instance, prompt, candidate)
         payload = self._payload(index, encoded, mask)
-        if detected is not None:
-            # As the node's label_instance: the picture's other objects are known background.
-            ids = self.detector.add_examples(None, label, masks=[detected],
-                                             background=encoded.instances, payload=payload)
-        else:
-            prompted = Instance(mask, mask_to_bbox(mask), embedding=embedding)
-            ids = self.detector.add_examples(None, label, masks=[prompted], background=False,
-                                             payload=payload)
+        # With the picture: an embedder with teaching views stores them all; without views the
+        # instance's own embedding is stored (no model runs).
+        with self._model_lock:
+            if detected is not None:
+                # As the node's label_instance: the picture's other objects are known background.
+                ids = self.detector.add_examples(encoded.image, label, masks=[detected],
+                                                 background=encoded.instances, payload=payload)
+            else:
+                prompted = Instance(mask, mask_to_bbox(mask), embedding=embedding)
+                ids = self.detector.add_examples(encoded.image, label, masks=[prompted],
+                                                 background=False, payload=payload)
         return ids, payload
 
     def undo(self) -> dict[str, Any]:
@@ -756,7 +770,8 @@ class AnnotationSession:
                     saved.remove(record)
         ids = [i for record in entry["records"] for i in record["ids"]]
         hidden = [i for record in entry["records"] for i in record.get("background_ids", [])]
-        removed = self.detector.remove_examples(ids)
+        # examples, not vectors: a save's teaching views are one example
+        removed = min(self.detector.remove_examples(ids), len(entry["records"]))
         if hidden:  # counted apart: "removed" is what the person saved
             self.detector.remove_examples(hidden)
         self._settle()
@@ -860,32 +875,43 @@ class AnnotationSession:
                  limit: int = 200) -> list[dict[str, Any]]:
         """List what the store holds for the gallery, thumbnails included."""
         found = self.detector.vector_store.list_examples(label=label, ids=ids, limit=limit)
+        # one tile per example: its teaching-time views are the store's, not the person's
         return [self._example(e.id, e.label, e.payload) for e in found
-                if not is_background(e.label)]  # the store's own evidence, not a user's
+                if not is_background(e.label)  # the store's own evidence, not a user's
+                and e.payload.get(VIEW_KEY, ORIGINAL_VIEW) == ORIGINAL_VIEW]
 
-    def _user_example(self, point_id: Any) -> None:
-        """Raise unless ``point_id`` is an example a person stored (not hidden background)."""
+    def _user_example(self, point_id: Any) -> list[Any]:
+        """Return the ids of the example ``point_id`` a person stored, all its views included.
+
+        Raises:
+            NotFoundError: unless it is one (hidden background is the store's, not a person's).
+        """
         found = self.detector.vector_store.list_examples(ids=[point_id], limit=1)
         if not found or is_background(found[0].label):
             raise NotFoundError(f"no stored example {point_id}")
+        example = found[0].payload.get(EXAMPLE_KEY)
+        if example is None:
+            return [found[0].id]
+        return [e.id for e in self.detector.vector_store.list_examples(label=found[0].label)
+                if e.payload.get(EXAMPLE_KEY) == example]
 
     def delete_example(self, point_id: Any) -> dict[str, Any]:
-        """Delete one stored example (known background is the store's, never the page's)."""
-        self._user_example(point_id)
-        removed = self.detector.remove_examples([point_id])
+        """Delete one stored example and its views (known background is never the page's)."""
+        views = self._user_example(point_id)
+        removed = self.detector.remove_examples(views)
         if not removed:
             raise NotFoundError(f"no stored example {point_id}")
         self._settle()
-        return {"removed": removed, "labels": self.labels()}
+        return {"removed": 1, "labels": self.labels()}
 
     def relabel_example(self, point_id: Any, label: str) -> dict[str, Any]:
-        """Move one stored example to another label (never hidden background)."""
-        self._user_example(point_id)
-        changed = self.detector.relabel_examples([point_id], label)
+        """Move one stored example and its views to another label (never hidden background)."""
+        views = self._user_example(point_id)
+        changed = self.detector.relabel_examples(views, label)
         if not changed:
             raise NotFoundError(f"no stored example {point_id}")
         self._settle()
-        return {"changed": changed, "labels": self.labels()}
+        return {"changed": 1, "labels": self.labels()}
 
     def explain(self, index: int, instance: int | None = None, prompt: str | None = None,
                 candidate: int = 0) -> dict[str, Any]:
@@ -905,7 +931,7 @@ class AnnotationSession:
                                            self.detector.classifier.sharpness),
                 "note": note,
                 "neighbours": [self._example(n.id, n.label, n.payload, n.score)
-                               for n in taught]}
+                               for n in _one_per_example(taught)]}
 
     def hard_examples(self, limit: int = 20) -> dict[str, Any]:
         """Return unsaved instances of the encoded pictures, least certain first.
@@ -948,7 +974,8 @@ class AnnotationSession:
         names = self.source.names()
         image_ids = {name: i + 1 for i, name in enumerate(names)}
         examples = [e for e in self.detector.vector_store.list_examples()
-                    if e.payload.get("source") in image_ids and "rle" in e.payload]
+                    if e.payload.get("source") in image_ids and "rle" in e.payload
+                    and e.payload.get(VIEW_KEY, ORIGINAL_VIEW) == ORIGINAL_VIEW]
         categories = {label: i + 1 for i, label in enumerate(sorted({e.label for e in examples}))}
         images, annotations, sizes = [], [], {}
         for example in examples:

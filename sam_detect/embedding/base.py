@@ -4,7 +4,8 @@
 
 from __future__ import annotations
 
-from typing import Any, Protocol, runtime_checkable
+import uuid
+from typing import Any, Protocol, Sequence, runtime_checkable
 
 import numpy as np
 
@@ -35,3 +36,54 @@ def l2_normalise(vectors: Any) -> np.ndarray:
     vectors = np.asarray(vectors, dtype=np.float32)
     norms = np.linalg.norm(vectors, axis=1, keepdims=True)
     return vectors / np.maximum(norms, 1e-12)
+
+
+# Payload keys of an example stored as several views (teaching-time augmentation).
+VIEW_KEY = "view"  # the view's name; ORIGINAL_VIEW for the crop as taught
+EXAMPLE_KEY = "example"  # one id shared by every view of one taught crop
+ORIGINAL_VIEW = "original"
+
+
+def expand_views(vectors: np.ndarray, views: Sequence[str],
+                 payloads: Sequence[dict[str, Any]]) -> tuple[np.ndarray, list[dict[str, Any]]]:
+    """Return one row and one payload per view of each taught example.
+
+    Args:
+        vectors: ``(n, v, d)``: ``n`` examples, ``v`` views each (:meth:`embed_views`).
+        views: The ``v`` view names, ``"original"`` first.
+        payloads: One payload per example; each view's copy gains :data:`VIEW_KEY` and
+            :data:`EXAMPLE_KEY` (a fresh id per example), so other code can tell an example's
+            views apart from other examples (count examples, leave one example out).
+
+    Example:
+        >>> rows, marks = expand_views(np.ones((1, 2, 3)), ("original", "mirror"), [{"a": 1}])
+        >>> rows.shape, [(m["a"], m["view"]) for m in marks]
+        ((2, 3), [(1, 'original'), (1, 'mirror')])
+        >>> marks[0]["example"] == marks[1]["example"]
+        True
+    """
+    vectors = np.asarray(vectors, np.float32)
+    if vectors.ndim != 3 or vectors.shape[1] != len(views) or len(payloads) != len(vectors):
+        raise ValueError(f"need (examples, {len(views)} views, dim) vectors and one payload per "
+                         f"example, got {vectors.shape} and {len(payloads)}")
+    marked = []
+    for payload in payloads:
+        example = uuid.uuid4().hex
+        marked += [{**(payload or {}), VIEW_KEY: view, EXAMPLE_KEY: example} for view in views]
+    return vectors.reshape(-1, vectors.shape[-1]), marked
+
+
+def example_counts(store: Any) -> dict[str, int]:
+    """Return ``{label: stored examples}`` of a vector store, each example's views counted once.
+
+    The store's own counts are vectors; the views of an example taught with teaching-time views
+    (payload :data:`VIEW_KEY` other than ``"original"``) are subtracted, which takes one pass
+    over the payloads when the store holds any label.
+    """
+    counts = dict(store.labels())
+    if not counts:
+        return counts
+    for example in store.list_examples():
+        if example.payload.get(VIEW_KEY, ORIGINAL_VIEW) != ORIGINAL_VIEW:
+            counts[example.label] = counts.get(example.label, 0) - 1
+    return counts

@@ -76,16 +76,18 @@ def load_model(device: str) -> Any:
         return _MODELS[device]
 
 
-def onnx_network(kind: str, taps: tuple[int, ...] = ()) -> Any:
+def onnx_network(kind: str, taps: tuple[int, ...] = (), head: bool = False) -> Any:
     """Return the CPU network exported to ONNX Runtime (once per process and ``kind``).
 
     Args:
         kind: ``"embedding"``: pooled 1280-d features of ``(n, 3, h, w)`` normalised crops;
+            ``"head"``: the last feature map itself, ``(n, 1280, h / 32, w / 32)``;
             ``"taps"``: the feature maps after the stem and the blocks numbered in ``taps``
-            (the deeper blocks are not run).
+            (the deeper blocks are not run unless ``head``).
         taps: The blocks whose outputs ``"taps"`` returns.
+        head: ``"taps"`` also returns the last feature map (after the others).
     """
-    key = f"{kind}{taps}"
+    key = f"{kind}{taps}{head}"
     model = load_model("cpu")
     with _NETWORKS_LOCK:
         if key not in _NETWORKS:
@@ -93,8 +95,9 @@ def onnx_network(kind: str, taps: tuple[int, ...] = ()) -> Any:
 
             from sam_detect.models.onnx_cpu import OnnxCpuNetwork
 
-            module = network_module(model, kind, taps)
-            outputs = ["embedding"] if kind == "embedding" else [f"block{t}" for t in taps]
+            module = network_module(model, kind, taps, head)
+            outputs = (["embedding"] if kind == "embedding" else ["head"] if kind == "head"
+                       else [f"block{t}" for t in taps] + (["head"] if head else []))
             dynamic = {"image": [0, 2, 3], **{name: [0] if kind == "embedding" else [0, 2, 3]
                                               for name in outputs}}
             example = torch.zeros(1, 3, INPUT_SIZE, INPUT_SIZE)
@@ -102,7 +105,7 @@ def onnx_network(kind: str, taps: tuple[int, ...] = ()) -> Any:
         return _NETWORKS[key]
 
 
-def network_module(model: Any, kind: str, taps: tuple[int, ...] = ()) -> Any:
+def network_module(model: Any, kind: str, taps: tuple[int, ...] = (), head: bool = False) -> Any:
     """Return a ``torch.nn.Module`` computing ``kind`` (see :func:`onnx_network`) with ``model``.
 
     The torch path of the objectness segmenter runs the same module the exporter traces.
@@ -117,6 +120,14 @@ def network_module(model: Any, kind: str, taps: tuple[int, ...] = ()) -> Any:
         def forward(self, image: Any) -> Any:
             return self.model.extract_features(image).mean(dim=(2, 3))
 
+    class Head(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.model = model
+
+        def forward(self, image: Any) -> Any:
+            return self.model.extract_features(image)
+
     class Taps(torch.nn.Module):
         def __init__(self) -> None:
             super().__init__()
@@ -125,15 +136,18 @@ def network_module(model: Any, kind: str, taps: tuple[int, ...] = ()) -> Any:
         def forward(self, image: Any) -> Any:
             hidden = model._swish(model._bn0(model._conv_stem(image)))
             found = []
-            for index, block in enumerate(model._blocks[:max(taps) + 1]):
+            blocks = model._blocks if head else model._blocks[:max(taps) + 1]
+            for index, block in enumerate(blocks):
                 hidden = block(hidden)
                 if index in taps:
                     found.append(hidden)
+            if head:
+                found.append(model._swish(model._bn1(model._conv_head(hidden))))
             return tuple(found)
 
-    if kind not in ("embedding", "taps"):
-        raise ValueError(f"kind must be 'embedding' or 'taps', got {kind!r}")
-    return (Embedding() if kind == "embedding" else Taps()).eval()
+    if kind not in ("embedding", "head", "taps"):
+        raise ValueError(f"kind must be 'embedding', 'head' or 'taps', got {kind!r}")
+    return {"embedding": Embedding, "head": Head, "taps": Taps}[kind]().eval()
 
 
 def fuse_batch_norms(model: Any) -> Any:

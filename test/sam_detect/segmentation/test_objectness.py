@@ -159,3 +159,63 @@ def test_onnxruntime_and_torch_find_the_same_segments(segmenter):
                                atol=1e-4)
     found, expected = segmenter.segment(image), through_torch.segment(image)
     assert [s.bbox for s in found] == [s.bbox for s in expected]
+
+
+# Segments found before the speed-ups of issue 16 (masked means with cv2.mean, the percentile by
+# partial sort, label boxes by find_objects, the stability grid by indexing, the classical
+# segmenter's distance plane by plane): the faster code must find exactly these.
+BEFORE_SPEEDUPS = {
+    ("confetti", 3): [((477, 65, 585, 200), 0.9854, 11160), ((46, 62, 188, 200), 0.9839, 13791),
+                      ((252, 203, 418, 348), 0.9647, 18807), ((557, 93, 597, 185), 0.1762, 1606),
+                      ((168, 415, 194, 447), 0.1369, 799)],
+    ("patchwork", 5): [((474, 65, 597, 200), 0.9994, 13199), ((43, 62, 194, 200), 0.9836, 15620),
+                       ((252, 203, 418, 348), 0.9759, 18201)],
+    ("photo", 1): [((251, 200, 420, 346), 0.9993, 19347), ((41, 61, 190, 202), 0.999, 16342),
+                   ((474, 71, 585, 188), 0.9785, 8946), ((557, 99, 597, 185), 0.2999, 1538)],
+}
+
+
+@pytest.mark.parametrize("family, seed", sorted(BEFORE_SPEEDUPS))
+def test_the_same_segments_as_before_the_speedups(segmenter, family, seed):
+    image, _ = busy_scene(family, seed=seed)
+    found = [(s.bbox, round(s.score, 4), int(s.mask.sum())) for s in segmenter.segment(image)]
+    assert found == BEFORE_SPEEDUPS[(family, seed)]
+
+
+@pytest.mark.parametrize("size", [1, 2, 3, 10, 101])
+def test_percentile_by_partial_sort_is_numpys(size):
+    from sam_detect.segmentation.objectness import _percentile
+
+    values = np.random.default_rng(size).random(size).astype(np.float32)
+    for q in (0.0, 37.5, 90.0, 100.0):
+        assert _percentile(values, q) == pytest.approx(float(np.percentile(values, q)), abs=1e-6)
+
+
+def test_label_boxes_are_each_labels_extent():
+    from sam_detect.segmentation.objectness import _label_boxes
+
+    labels = np.ones((20, 30), np.int32)
+    labels[2:5, 3:9] = 2
+    labels[10:18, 20:21] = 4
+    labels[0, 0] = -1  # watershed borders
+    assert _label_boxes(labels, first=2) == [(2, (2, 3, 4, 8)), (4, (10, 20, 17, 20))]
+    assert _label_boxes(np.ones((5, 5), np.int32), first=2) == []
+
+
+def test_frame_features_are_the_last_map_of_the_same_pass(segmenter):
+    """With frame_features the segments do not change, and the head map comes along."""
+    from sam_detect.segmentation.base import FeatureSegmenter
+
+    image, _ = busy_scene("confetti", seed=3)
+    sharing = dataclasses.replace(segmenter, frame_features=True)
+    assert isinstance(sharing, FeatureSegmenter)
+    plain, none = segmenter.segment_with_features(image)
+    found, features = sharing.segment_with_features(image)
+    assert none is None
+    assert [s.bbox for s in found] == [s.bbox for s in plain]
+    assert features.network == "efficientnet-lite0:head"
+    assert features.image_shape == image.shape[:2]
+    assert features.maps.shape == (1280, 9, 13)  # the 416x277 working copy at stride 32
+    through_torch = ObjectnessSegmenter(runtime="torch", frame_features=True)
+    np.testing.assert_allclose(through_torch.segment_with_features(image)[1].maps, features.maps,
+                               atol=1e-3)

@@ -300,3 +300,47 @@ def test_open_set_metrics_known_values(palette_benchmark: Path, tmp_path: Path,
     # seed, never-taught ones 4 exact matches (crimson) and 8 unknown (navy, teal). Of the 6 x 12
     # pairs, 32 have the never-taught one below, 16 + 16 are ties (half each): 48 / 72.
     assert row.unknown_roc["auc"] == pytest.approx(48 / 72)
+
+
+class _ViewsEmbedder:
+    """The average embedder with two teaching-time views (the crop and its mirror)."""
+
+    teach_views = ("original", "mirror")
+
+    def __init__(self) -> None:
+        from sam_detect.embedding import AverageEmbedder
+
+        self._inner = AverageEmbedder()
+        self.name, self.dim = "average-views-test", self._inner.dim
+        self.unknown_threshold = self._inner.unknown_threshold
+
+    def embed(self, crops):
+        return self._inner.embed(crops)
+
+    def embed_views(self, crops):
+        mirrored = [np.ascontiguousarray(c[:, ::-1]) for c in crops]
+        return np.stack([self.embed(crops), self.embed(mirrored)], axis=1)
+
+
+def test_an_embedder_with_views_is_taught_every_view(tiny_benchmark: Path, monkeypatch) -> None:
+    """What teaching stores is what the evaluation teaches: each support instance's views."""
+    from sam_detect.embedding.base import EXAMPLE_KEY, VIEW_KEY
+    from sam_detect.evaluation.core import evaluator as module
+    from sam_detect.vector_store import MemoryVectorStore
+
+    detector = SAMDetect(embedder=_ViewsEmbedder(), segmenter="naive",
+                         vector_store=MemoryVectorStore())
+    stored: list[tuple[int, list[dict]]] = []
+    real = detector.add_embeddings
+
+    def spy(embeddings, labels, payloads=None, background=None):
+        stored.append((len(embeddings), list(payloads or [])))
+        return real(embeddings, labels, payloads, background)
+
+    monkeypatch.setattr(detector, "add_embeddings", spy)
+    report = module.evaluate(detector, tiny_benchmark, metrics=["classification"], shots=(1,),
+                             seeds=1)
+    assert report.row(1).metric("accuracy") is not None
+    rows, payloads = stored[0]
+    assert rows == 2 * len({p[EXAMPLE_KEY] for p in payloads})  # two views per example
+    assert sorted({p[VIEW_KEY] for p in payloads}) == ["mirror", "original"]

@@ -162,3 +162,17 @@ def test_the_command_line_teaches_the_views(object_png, tmp_path, capsys, views,
     assert code == 0
     report = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert (report["added"], report["vectors"], report["total"]) == (1, vectors, 1)
+
+
+@pytest.mark.parametrize("embedder, whitened_again", [(WHITENED, False),
+                                                      ("efficientnet-lite0", True)])
+def test_the_decision_does_not_whiten_whitened_vectors_again(scene, embedder, whitened_again):
+    """An embedder whitened on generic objects is scored in raw cosines; any other is whitened."""
+    image, truth = scene
+    detector = SAMDetect(embedder=embedder, segmenter="naive", vector_store=MemoryVectorStore(),
+                         log=quiet)
+    detector.add_example(image, "disc", mask=truth["red_disc"])
+    detector.classify(detector.embed_masks(image, [truth["red_disc"]]))
+    whitening = detector.open_set.current().whitening
+    assert (whitening.basis.shape[1] > 0) == whitened_again
+    assert (float(np.abs(whitening.mean).max()) > 0) == whitened_again

@@ -459,7 +459,12 @@ def test_teaching_during_inference_on_an_edge_store(harness_factory: Any, wait_u
         "boxes": [(AddExample, "add_example", {"label": "box", **box})] * 4
         + [(AddExample, "add_example", {"label": "wedge",
                                         "image": rgb_to_image_msg(wedge_picture)})] * 2,
-        "pointing": [(LabelInstance, "label_instance", {"label": "ball", "instance_id": 0})] * 6,
+        # Pointing at the latest frame embeds its teaching views under the models' lock;
+        # pointing at an earlier frame by stamp stores its kept embedding without it, so it is
+        # the write that lands while a frame is being inferred.
+        "pointing": [(LabelInstance, "label_instance", {"label": "ball", "instance_id": 0})] * 3
+        + [(LabelInstance, "label_instance", {"label": "ball", "instance_id": 0,
+                                              "stamp": "published"})] * 3,
         "temporary": [(AddExample, "add_example", {"label": "temp", **box})] * 2
         + [(LabelInstance, "label_instance", {"label": "temp", "instance_id": 1})] * 2
         + [(RemoveLabel, "remove_label", {"label": "temp"})],
@@ -468,6 +473,10 @@ def test_teaching_during_inference_on_an_edge_store(harness_factory: Any, wait_u
 
     def teach(name: str) -> None:
         for srv_type, service, fields in calls[name]:
+            if fields.get("stamp") == "published":  # by now, no longer the latest frame
+                stamp = Header().stamp
+                stamp.sec, stamp.nanosec = harness.node.recent_frame().sec_nanosec
+                fields = {**fields, "stamp": stamp}
             answers[name].append(harness.call(srv_type, service, **fields))
 
     publisher = threading.Thread(target=publish_frames)

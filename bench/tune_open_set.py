@@ -70,7 +70,10 @@ def answers(detector: object, dataset_path: str, shots: list[int], seeds: int,
                                  "accepted": p.label is not None,
                                  "standing": model.standing(p.margin + model.threshold),
                                  "similarity": model.similarity_standing(p.similarity),
-                                 "tightness": model.summary.get("tightness")})
+                                 "tightness": model.summary.get("tightness"),
+                                 "above_floor": max(n.score for n in p.neighbours
+                                                    if n.label == p.candidate)
+                                 >= detector.unknown_threshold})
     return rows
 
 
@@ -90,7 +93,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="pooled: the coefficients must serve every embedder")
     parser.add_argument("--shots", default="1,3,5")
     parser.add_argument("--seeds", type=int, default=5)
-    parser.add_argument("--points", default="-1,-0.75,-0.5,-0.25,0",
+    parser.add_argument("--points", default="-1,-0.75,-0.5,-0.375,-0.25,-0.125,0,0.25,0.5",
                         help="operating points to report, in scales")
     parser.add_argument("--cache", default="/work/data/cache/decision/evalcache",
                         help="embeddings cache prefix (shared with eval_open_set.py)")
@@ -123,9 +126,15 @@ def main(argv: list[str] | None = None) -> int:
                     and r["embedder"] == embedder]
             known = np.array([r["standing"] for r in mine if r["known"]])
             unknown = np.array([r["standing"] for r in mine if not r["known"]])
+            floor = np.array([r["above_floor"] for r in mine])
+            known_floor = np.where(floor[[r["known"] for r in mine]], known, -np.inf)
+            unknown_floor = np.where(floor[[not r["known"] for r in mine]], unknown, -np.inf)
+            # no candidate at all: unknown whatever the point (counted as rejected / false)
             points[f"{embedder} {kind} {k}"] = {
                 p: {"false_unknown": round(float(np.mean(known < float(p))), 3),
-                    "rejection": round(float(np.mean(unknown < float(p))), 3)}
+                    "rejection": round(float(np.mean(unknown < float(p))), 3),
+                    "false_unknown_with_floor": round(float(np.mean(known_floor < float(p))), 3),
+                    "rejection_with_floor": round(float(np.mean(unknown_floor < float(p))), 3)}
                 for p in args.points.split(",")}
     result = {"split": "tune", "datasets": args.datasets, "embedders": names,
               "shots": shots, "seeds": args.seeds, "operating_point": operating,

@@ -49,6 +49,10 @@ class RotatedEmbedder:
         self.name = name
         self.dim = int(base.dim)
         self.unknown_threshold = float(base.unknown_threshold)
+        # what the vectors are, not what the embedder is called: a rotation keeps them
+        # whitened on generic objects, and teaching-time views are views of the same crop
+        self.whitened = bool(getattr(base, "whitened", False))
+        self.teach_views = tuple(getattr(base, "teach_views", ()))
         gaussian = np.random.default_rng(seed).normal(size=(self.dim, self.dim))
         q, r = np.linalg.qr(gaussian)
         self.rotation = (q * np.sign(np.diag(r))).astype(np.float32)
@@ -56,6 +60,10 @@ class RotatedEmbedder:
     def embed(self, crops: list) -> np.ndarray:
         """Return the base embedder's unit vectors, rotated."""
         return np.asarray(self.base.embed(crops), np.float32) @ self.rotation
+
+    def embed_views(self, crops: list) -> np.ndarray:
+        """Return the base embedder's teaching-time views, rotated."""
+        return np.asarray(self.base.embed_views(crops), np.float32) @ self.rotation
 
 
 def build(kind: str, unknown_threshold: float | None = None) -> object:
@@ -92,7 +100,7 @@ def save_cache(cache: object, path: Path) -> None:
 def rotate_cache(cache: object, base_name: str, embedder: RotatedEmbedder) -> None:
     """Add the rotated embedder's entries computed from the base embedder's (same crops)."""
     for key, vector in list(cache.embeddings.items()):
-        if key[-2] == base_name:
+        if key[-2] == base_name:  # ground truth vectors and (views, dim) teaching views
             cache.embeddings[(*key[:-2], embedder.name, key[-1])] = vector @ embedder.rotation
 
 
@@ -138,7 +146,7 @@ def main(argv: list[str] | None = None) -> int:
             cache_path = Path(f"{args.cache}_{kind}_{split}_{base}.pkl")
             cache = load_cache(cache_path)
             if name == "unseen":
-                rotate_cache(cache, "efficientnet-lite0", detector.embedder)
+                rotate_cache(cache, detector.embedder.base.name, detector.embedder)
             started = time.perf_counter()
             report = evaluate(detector, dataset, metrics=["classification", "unknown"],
                               shots=shots, seeds=args.seeds, held_out=held_out, cache=cache,

@@ -51,7 +51,7 @@ def test_a_rotated_embedder_gets_the_same_decision_without_any_table() -> None:
     plain = fit_decision(FitData(vectors, names, groups, reference))
     turn = rotation()
     turned = fit_decision(FitData(vectors @ turn, names, groups, reference @ turn))
-    for field in ("centre", "scale", "threshold"):
+    for field in ("centre", "scale", "threshold", "similarity_centre"):
         assert getattr(turned, field) == pytest.approx(getattr(plain, field), abs=1e-5)
     assert turned.confidence.bias == pytest.approx(plain.confidence.bias, abs=1e-5)
 
@@ -104,6 +104,32 @@ def test_confidence_rises_with_the_score_and_the_decision_is_the_operating_point
     assert 0.0 < model.decide(at)[2] < model.decide(above)[2] < 1.0
 
 
+def test_at_the_same_score_a_closer_match_is_more_surely_right() -> None:
+    # Tune split: the similarity itself (how far above generic objects' similarity to their
+    # nearest label) says more about a label being right than the score, which subtracts the
+    # query's generic similarity. Two queries with the same score: the one that is closer to
+    # the label (and to generic objects alike) gets the higher confidence.
+    reference, vectors, names = world()
+    model = fit_decision(FitData(vectors, names, list(range(len(names))), reference))
+    near = model.similarity_centre + 2 * model.scale
+    far = model.similarity_centre + 1 * model.scale
+    close = vote(["label0"], [0.9], [near], near - model.threshold - model.scale, 4.0)
+    loose = vote(["label0"], [0.9], [far], far - model.threshold - model.scale, 4.0)
+    assert close.score == pytest.approx(loose.score)
+    assert model.decide(close)[0] and model.decide(loose)[0]
+    assert model.decide(close)[2] > model.decide(loose)[2] + 0.1
+    # the similarity's zero: generic objects' typical similarity to their nearest label
+    assert model.summary["similarity_centre"] == pytest.approx(model.similarity_centre,
+                                                               abs=1e-4)
+    assert model.similarity_standing(model.similarity_centre) == pytest.approx(0.0)
+    # a store of (near copies of) generic objects: they come much closer to its labels
+    rng = np.random.default_rng(5)
+    copies = unit(reference[:60] + 0.05 * rng.normal(size=(60, DIM)))
+    generic_store = fit_decision(FitData(copies, [f"g{i // 3}" for i in range(60)],
+                                         list(range(60)), reference))
+    assert generic_store.similarity_centre > model.similarity_centre + model.scale
+
+
 class Renamed:
     """An embedder the code has never seen: the average embedder's vectors, rotated."""
 
@@ -154,5 +180,6 @@ def test_the_detector_decides_with_the_decision_fitted_to_its_store(scene) -> No
         assert p.margin == pytest.approx(p.similarity - p.generic - model.threshold, abs=1e-5)
         assert (p.label is not None) == (p.margin >= 0.0)
         assert p.confidence == pytest.approx(
-            model.confidence.probability(model.standing(p.similarity - p.generic))
+            model.confidence.probability(model.standing(p.similarity - p.generic),
+                                         model.similarity_standing(p.similarity))
             if p.label else 0.0)

@@ -14,7 +14,13 @@ configuration in turn, so all of them share the machine's load at that moment:
   ``efficientnet-lite0-whitened`` on every crop (ONNX Runtime on the CPU);
 * ``frame features``: the default with ``frame_features=True``: one backbone pass per frame,
   the crops' vectors pooled from the segmenter's last feature map;
-* ``naive``: the classical segmenter and the default embedder.
+* ``naive``: the classical segmenter and the default embedder;
+* ``default, streamed``: the default detector on the frames as a stream
+  (``SAMDetect.detect_stream``: frame N+1 is segmented on a worker thread while frame N is
+  embedded and classified; the same detections). Timed in chunks of :data:`CHUNK` frames, each
+  chunk run one frame at a time with ``detect`` and then as a stream, so both share the load of
+  the moment; its ``wall`` is the chunks' elapsed time per frame (throughput), its ratio
+  ``vs detect`` against the one-at-a-time runs of the same chunks.
 
 It prints, per configuration, the median wall-clock milliseconds of each stage (from
 ``Detections.timings_ms``) and of the whole frame, frames per second, the CPU milliseconds per
@@ -54,6 +60,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PREVIOUS_COMMIT = "cba58ece247839ede07d40719ae38b38eecb78ca"
 STAGES = ("segment", "fade", "embed", "search", "total")
 TAUGHT = 5
+CHUNK = 5  # frames per chunk of the streamed-against-one-at-a-time comparison
+STREAMED = "default, streamed"
 
 
 def previous_objectness() -> Any | None:
@@ -194,6 +202,7 @@ def main() -> int:
             timings[name].objects.append(len(found))
             for stage in STAGES:
                 timings[name].stages.setdefault(stage, []).append(found.timings_ms[stage])
+    streamed, one_by_one = stream_timings(configs["default"], [image for image, _ in frames])
     source = args.dataset or "hard backgrounds + scikit-image photos"
     print(f"SAMDetect.detect on {len(frames)} frames of {frames[0][0].shape[1]}x"
           f"{frames[0][0].shape[0]} ({source}), {TAUGHT} objects taught, torch threads "
@@ -223,9 +232,51 @@ def main() -> int:
                      "objects": statistics.mean(t.objects), "taught": TAUGHT,
                      "frames": len(frames), "source": source,
                      "threads": torch.get_num_threads(), "cpus": os.cpu_count()})
+    detector, t = configs["default"], streamed
+    wall, cpu = statistics.fmean(t.stages["wall"]), statistics.median(t.cpu_ms)
+    one_wall = statistics.fmean(one_by_one.stages["wall"])
+    one_cpu = statistics.median(one_by_one.cpu_ms)
+    print(f"{STREAMED:<17} " + " ".join(f"{t.median(s):7.1f}" for s in STAGES)
+          + f" {1000 / wall:6.1f} {cpu:7.1f} {statistics.mean(t.objects):7.1f}"
+          + f"   vs detect on the same chunks ({one_wall:.1f} ms, cpu {one_cpu:.1f}): "
+          f"{one_wall / wall:.2f}x wall, {one_cpu / cpu:.2f}x cpu; total = latency")
+    rows.append({"benchmark": "default_pipeline", "configuration": STREAMED,
+                 "segmenter": detector.segmenter.name, "embedder": detector.embedder.name,
+                 **{f"{s}_ms": t.median(s) for s in STAGES}, "wall_ms": wall, "cpu_ms": cpu,
+                 "fps": 1000 / wall, "detect_wall_ms": one_wall, "detect_cpu_ms": one_cpu,
+                 "speedup_vs_detect_wall": one_wall / wall,
+                 "speedup_vs_detect_cpu": one_cpu / cpu,
+                 "objects": statistics.mean(t.objects), "taught": TAUGHT,
+                 "frames": len(frames), "source": source,
+                 "threads": torch.get_num_threads(), "cpus": os.cpu_count()})
     if args.json:
         append_rows(args.json, rows)
     return 0
+
+
+def stream_timings(detector: SAMDetect, images: list[np.ndarray]) -> tuple[Timing, Timing]:
+    """Time ``detect_stream`` against ``detect`` one frame at a time, chunk by chunk.
+
+    Returns the streamed and the one-at-a-time :class:`Timing`: ``stages["wall"]`` and
+    ``cpu_ms`` hold per-frame means of each chunk. The two must find the same objects.
+    """
+    streamed, one_by_one = Timing(), Timing()
+    for start in range(0, len(images), CHUNK):
+        chunk = images[start:start + CHUNK]
+        for timing, run in ((one_by_one, lambda: [detector.detect(i) for i in chunk]),
+                            (streamed, lambda: list(detector.detect_stream(chunk)))):
+            wall, cpu = time.perf_counter(), time.process_time()
+            found = run()
+            timing.stages.setdefault("wall", []).append(
+                (time.perf_counter() - wall) * 1e3 / len(chunk))
+            timing.cpu_ms.append((time.process_time() - cpu) * 1e3 / len(chunk))
+            timing.objects += [len(d) for d in found]
+            for detections in found:
+                for stage in STAGES:
+                    timing.stages.setdefault(stage, []).append(detections.timings_ms[stage])
+        if streamed.objects[-len(chunk):] != one_by_one.objects[-len(chunk):]:
+            raise SystemExit("detect_stream found other objects than detect")
+    return streamed, one_by_one
 
 
 if __name__ == "__main__":

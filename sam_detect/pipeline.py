@@ -230,8 +230,8 @@ def stream_frames(stages: FrameStages, frames: Iterable[Any], top_k: int | None 
         index, previous = 0, time.perf_counter()
         while pending is not None:
             done = pending.result() if pool is not None else pending
-            # One frame ahead: the next is segmented while this one goes through the rest.
-            pending = next((begin(item) for item in items), None)
+            if pool is not None:  # one frame ahead: segmented while this one goes on
+                pending = next((begin(item) for item in items), None)
             result = StreamedFrame(index, done.item, done.image, error=done.error)
             if done.error is None:
                 try:
@@ -246,6 +246,8 @@ def stream_frames(stages: FrameStages, frames: Iterable[Any], top_k: int | None 
             previous = now
             index += 1
             yield result
+            if pool is None:  # one frame at a time: the next starts when this one is done
+                pending = next((begin(item) for item in items), None)
     finally:
         if pool is not None:  # a consumer that stops early waits for the frame in flight
             pool.shutdown(wait=True, cancel_futures=True)

@@ -196,3 +196,17 @@ def test_one_blas_thread_restores_the_limit_when_threads_overlap() -> None:
         leave.set()  # ... leaves before the second one does
         thread.join(WAIT_S)
         assert blas_threads() == before and max(before) == 2
+
+
+def test_without_overlap_one_frame_at_a_time_on_this_thread(make_scene: Any) -> None:
+    images = [image for image, _ in scenes(make_scene, 3)]
+    detector = light_detector()
+    seen: list[int] = []
+
+    def load(image: np.ndarray) -> np.ndarray:
+        seen.append(len(seen))
+        return image
+
+    for frame in stream_frames(detector, images, load=load, overlap=False):
+        assert len(seen) == frame.index + 1  # the next is not loaded before this one is out
+        assert describe(frame.detections) == describe(detector.detect(images[frame.index]))

@@ -96,6 +96,8 @@ class ObjectnessSegmenter:
         frame_features: Also run the network's last blocks on the working copy and return its
             last feature map with the segments (:meth:`segment_with_features`), for an embedder
             that pools it inside each mask instead of embedding every crop again.
+        concurrent_proposals: Find the classical proposals on a worker thread while the
+            network runs (the same segments; False: one after the other on the caller's thread).
 
     Example:
         >>> import numpy as np
@@ -122,6 +124,7 @@ class ObjectnessSegmenter:
     with_naive: bool = True
     runtime: str = "auto"
     frame_features: bool = False
+    concurrent_proposals: bool = True
     _networks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _naive: Any = field(default=None, init=False, repr=False, compare=False)
 
@@ -175,15 +178,19 @@ class ObjectnessSegmenter:
         head = self.frame_features
         with one_blas_thread():  # small products: a second BLAS thread costs more than it saves
             # BLAS limits are the process's: the proposals run inside this block as before.
-            proposing = (_PROPOSALS.submit(self._naive.segment, image) if self._naive
-                         else None)
+            proposing = (_PROPOSALS.submit(self._naive.segment, image)
+                         if self._naive and self.concurrent_proposals else None)
             try:
                 found = self._features(small, head)
                 coarse, score = self.coarse(small, self._uniqueness(
                     small, found[:len(FEATURE_BLOCKS)]))
-            finally:  # an error here still waits for the proposals: none outlives the frame
-                proposals = ([s.mask for s in proposing.result()] if proposing is not None
-                             else [])
+            except BaseException:
+                if proposing is not None:  # wait for them: no work outlives its frame
+                    proposing.exception()
+                raise
+            found_proposals = (proposing.result() if proposing is not None
+                               else self._naive.segment(image) if self._naive else [])
+            proposals = [s.mask for s in found_proposals]
             segments = self._instances(self._select(self.candidates(coarse, score, proposals)),
                                        (height, width))
         return segments, (FrameFeatures(HEAD_FEATURES, found[-1], (height, width))

@@ -256,13 +256,14 @@ def test_proposals_found_beside_the_network_give_the_same_masks(segmenter):
         threads.add(threading.current_thread().name)
         return segment(image)
 
+    inline = dataclasses.replace(segmenter, concurrent_proposals=False)
     segmenter._naive.segment = recorded
     try:
         for image in images:
-            found = segmenter.segment(image)
+            found = [(s.bbox, s.score, s.mask.tobytes()) for s in segmenter.segment(image)]
             expected = segments_one_step_at_a_time(segmenter, image)
-            assert [(s.bbox, s.score, s.mask.tobytes()) for s in found] == [
-                (s.bbox, s.score, s.mask.tobytes()) for s in expected]
+            assert found == [(s.bbox, s.score, s.mask.tobytes()) for s in expected]
+            assert found == [(s.bbox, s.score, s.mask.tobytes()) for s in inline.segment(image)]
     finally:
         del segmenter._naive.segment
     # the proposals of segment() ran on the worker, the reference's here

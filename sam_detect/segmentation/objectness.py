@@ -33,6 +33,8 @@ from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
 import functools
+import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -69,7 +71,18 @@ CUE_BIAS = np.float32(-2.783)
 # worker while the network runs (ONNX Runtime, OpenCV and numpy release the GIL): the same
 # segments, the frame's two independent parts sharing the cores. Two workers: two segmenters
 # (a stream's and a teaching call's) never wait for each other.
-_PROPOSALS = ThreadPoolExecutor(2, thread_name_prefix="sam_detect_proposals")
+_PROPOSALS: dict[int, ThreadPoolExecutor] = {}  # per process: a forked child gets its own
+_PROPOSALS_LOCK = threading.Lock()
+
+
+def _proposal_pool() -> ThreadPoolExecutor:
+    """Return this process's proposal workers (a fork's copy of the parent's has no threads)."""
+    with _PROPOSALS_LOCK:
+        pid = os.getpid()
+        if pid not in _PROPOSALS:
+            _PROPOSALS.clear()
+            _PROPOSALS[pid] = ThreadPoolExecutor(2, thread_name_prefix="sam_detect_proposals")
+        return _PROPOSALS[pid]
 
 
 @dataclass
@@ -178,7 +191,7 @@ class ObjectnessSegmenter:
         head = self.frame_features
         with one_blas_thread():  # small products: a second BLAS thread costs more than it saves
             # BLAS limits are the process's: the proposals run inside this block as before.
-            proposing = (_PROPOSALS.submit(self._naive.segment, image)
+            proposing = (_proposal_pool().submit(self._naive.segment, image)
                          if self._naive and self.concurrent_proposals else None)
             try:
                 found = self._features(small, head)

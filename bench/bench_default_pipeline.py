@@ -12,9 +12,9 @@ configuration in turn, so all of them share the machine's load at that moment:
   ``efficientnet-lite0`` on every crop;
 * ``default``: ``SAMDetect()`` with no arguments: the objectness segmenter and
   ``efficientnet-lite0-whitened`` on every crop (ONNX Runtime on the CPU);
-* ``default, sequential``: the default with the objectness segmenter's classical proposals
-  found after its network pass on the same thread (``concurrent_proposals=False``; before they
-  ran beside it), the same segments;
+* ``default, concurrent``: the default with the objectness segmenter's classical proposals
+  found on a worker thread while its network runs (``concurrent_proposals=True``), the same
+  segments;
 * ``frame features``: the default with ``frame_features=True``: one backbone pass per frame,
   the crops' vectors pooled from the segmenter's last feature map;
 * ``naive``: the classical segmenter and the default embedder;
@@ -203,7 +203,7 @@ def configurations(previous: Any | None) -> dict[str, SAMDetect]:
     if previous is not None:
         found["previous default"] = build(segmenter=previous, embedder="efficientnet-lite0")
     found["default"] = build()
-    found["default, sequential"] = build(segmenter=ObjectnessSegmenter(concurrent_proposals=False))
+    found["default, concurrent"] = build(segmenter=ObjectnessSegmenter(concurrent_proposals=True))
     found["frame features"] = build(frame_features=True)
     found["naive"] = build(segmenter="naive")
     return found

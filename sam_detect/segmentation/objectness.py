@@ -67,10 +67,9 @@ CUE_WEIGHTS = np.array([
     2.129, -1.109, 0.1166, 0.07087, 1.058, -0.1573,
     1.405, 1.031, -0.9447, 0.2176, 0.9665], np.float32)
 CUE_BIAS = np.float32(-2.783)
-# The classical segmenter's proposals need nothing from the network, so they are found on this
-# worker while the network runs (ONNX Runtime, OpenCV and numpy release the GIL): the same
-# segments, the frame's two independent parts sharing the cores. Two workers: two segmenters
-# (a stream's and a teaching call's) never wait for each other.
+# With concurrent_proposals, the classical segmenter's proposals (they need nothing from the
+# network) are found on these workers while the network runs (ONNX Runtime, OpenCV and numpy
+# release the GIL): the same segments. Two workers: two segmenters never wait for each other.
 _PROPOSALS: dict[int, ThreadPoolExecutor] = {}  # per process: a forked child gets its own
 _PROPOSALS_LOCK = threading.Lock()
 
@@ -110,7 +109,10 @@ class ObjectnessSegmenter:
             last feature map with the segments (:meth:`segment_with_features`), for an embedder
             that pools it inside each mask instead of embedding every crop again.
         concurrent_proposals: Find the classical proposals on a worker thread while the
-            network runs (the same segments; False: one after the other on the caller's thread).
+            network runs: the same segments. Off by default: on two cores the network already
+            runs on both, and in ``bench/bench_default_pipeline.py`` the overlap saved no wall
+            time while costing 4-10 ms more CPU per frame; with more cores than the network's
+            threads it can hide the proposals' ~25 ms.
 
     Example:
         >>> import numpy as np
@@ -137,7 +139,7 @@ class ObjectnessSegmenter:
     with_naive: bool = True
     runtime: str = "auto"
     frame_features: bool = False
-    concurrent_proposals: bool = True
+    concurrent_proposals: bool = False
     _networks: dict = field(default_factory=dict, init=False, repr=False, compare=False)
     _naive: Any = field(default=None, init=False, repr=False, compare=False)
 

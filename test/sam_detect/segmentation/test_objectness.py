@@ -250,13 +250,14 @@ def test_proposals_found_beside_the_network_give_the_same_masks(segmenter):
     images = [busy_scene(family, seed)[0] for family, seed in sorted(BEFORE_SPEEDUPS)]
     images += validation_scenes(6)
     threads = set()
-    segment = segmenter._naive.segment
 
     def recorded(image):
         threads.add(threading.current_thread().name)
         return segment(image)
 
-    inline = dataclasses.replace(segmenter, concurrent_proposals=False)
+    inline = segmenter
+    segmenter = dataclasses.replace(segmenter, concurrent_proposals=True)
+    segment = segmenter._naive.segment
     segmenter._naive.segment = recorded
     try:
         for image in images:
@@ -273,6 +274,7 @@ def test_proposals_found_beside_the_network_give_the_same_masks(segmenter):
 
 def test_an_error_beside_the_network_is_the_frames(segmenter):
     image, _ = busy_scene("photo", seed=1)
+    segmenter = dataclasses.replace(segmenter, concurrent_proposals=True)
 
     def broken(_image):
         raise RuntimeError("proposals failed")

@@ -222,7 +222,7 @@ def test_frame_features_are_the_last_map_of_the_same_pass(segmenter):
 
 
 def segments_one_step_at_a_time(segmenter, image):
-    """The segmenter's steps in order on this thread: the network, then the proposals."""
+    """Run the segmenter's steps in order on this thread: the network, then the proposals."""
     height, width = image.shape[:2]
     scale = min(1.0, segmenter.working_size / max(height, width))
     small = image if scale == 1.0 else cv2.resize(
@@ -236,7 +236,7 @@ def segments_one_step_at_a_time(segmenter, image):
 
 
 def validation_scenes(count):
-    """The first scene images of the hard validation split, where this machine has it."""
+    """Return the first scene images of the hard validation split, where this machine has it."""
     from pathlib import Path
 
     folder = Path("/work/data/hard/validation/images")

@@ -215,12 +215,11 @@ def _detect(detector: Any, paths: list[Path], args: argparse.Namespace) -> int:
     if args.mask is not None:
         raise SamDetectError("--mask names the object to teach: give --label too")
     output = _output_folder(args.output)
-    for path in _progress(paths, args.quiet):
-        image = load_image(path)
-        detections = detector.detect(image)
+    # A stream: the next image is segmented while this one is embedded (same results).
+    for path, detections in zip(paths, detector.detect_stream(_progress(paths, args.quiet))):
         detections.source = str(path)
         if output is not None:
-            _write_overlay(detector, image, detections, output / f"{path.stem}.png")
+            _write_overlay(detector, load_image(path), detections, output / f"{path.stem}.png")
         # Through the bar's own write: a result never lands on the bar's line.
         write_result(json.dumps(detections.to_dict()) if args.json
                      else format_detections(detections))

@@ -26,7 +26,7 @@ import os
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Iterator, Sequence
 
 import numpy as np
 
@@ -43,7 +43,7 @@ from sam_detect.labels import validate_label
 from sam_detect.models.blas import one_blas_thread
 from sam_detect.options import (
     BY_NAME, FADE_OPTIONS, LIBRARY, options_for, resolve_keywords, STORE_OPTIONS)
-from sam_detect.pipeline import run_frames as run_pipeline
+from sam_detect.pipeline import run_frames as run_pipeline, stream_frames
 from sam_detect.results import Detections, Instance, mask_to_bbox, Neighbour, Segment
 from sam_detect.visualize import draw_instances
 
@@ -428,6 +428,25 @@ class SAMDetect:
         for detections in results:
             detections.timings_ms["batch"] = float(len(results))
         return results
+
+    def detect_stream(self, images: Iterable[ImageLike], top_k: int | None = None
+                      ) -> Iterator[Detections]:
+        """Run :meth:`detect` on a stream of images, segmenting the next while this one embeds.
+
+        A folder of photos or a video's frames: each result equals :meth:`detect` on that image,
+        in order, at a higher frame rate on a multi-core CPU (the segmenter of image N+1 runs on
+        a worker thread while image N is embedded and classified; never more than one image
+        ahead). An image that cannot be loaded or detected raises its error when its turn
+        comes, after every earlier image's result (:func:`sam_detect.pipeline.stream_frames`
+        carries on past errors instead). ``timings_ms`` adds ``interval``: the time since the
+        previous result.
+        """
+        for frame in stream_frames(self, images, top_k, load=self._load):
+            if frame.error is not None:
+                raise frame.error
+            if isinstance(frame.item, str) or hasattr(frame.item, "__fspath__"):
+                frame.detections.source = str(frame.item)
+            yield frame.detections
 
     def run_frames(self, images: Sequence[np.ndarray], top_k: int | None = None,
                    segments: Sequence[Sequence[Segment]] | None = None,

@@ -34,8 +34,10 @@ Example:
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
 import time
-from typing import Any, Protocol, Sequence
+from typing import Any, Callable, Iterable, Iterator, Protocol, Sequence
 
 import numpy as np
 
@@ -94,8 +96,16 @@ def run_frames(stages: FrameStages, images: Sequence[np.ndarray], top_k: int | N
     if segments is None:  # a segmenter that shares its feature maps hands them on
         found = [segment_frame(stages.segmenter, image) for image in images]
         segments, features = [s for s, _ in found], [f for _, f in found]
+    return _finish(stages, images, segments, features, embeddings, top_k, start,
+                   time.perf_counter())
+
+
+def _finish(stages: FrameStages, images: Sequence[np.ndarray],
+            segments: Sequence[Sequence[Segment]], features: Sequence[Any],
+            embeddings: Sequence[Sequence[np.ndarray | None]] | None, top_k: int | None,
+            start: float, segmented: float) -> list[Detections]:
+    """Fade, embed, search and decide for frames already segmented (``features`` per frame)."""
     segments = [list(frame) for frame in segments]
-    segmented = time.perf_counter()
     fade = stages.fade_strategy  # one fade for the whole pass, even if it is changed meanwhile
     known = ([list(frame) for frame in embeddings] if embeddings is not None
              else [[None] * len(frame) for frame in segments])
@@ -138,4 +148,110 @@ def run_frames(stages: FrameStages, images: Sequence[np.ndarray], top_k: int | N
     return results
 
 
-__all__ = ["FrameStages", "STAGE_TIMINGS", "faded_crops", "run_frames"]
+@dataclass
+class StreamedFrame:
+    """One frame of :func:`stream_frames`: its detections, or the error that was its own.
+
+    Attributes:
+        index: The frame's position in the stream, from 0.
+        item: What the stream gave for it (an image, a path).
+        image: The RGB frame (None when it could not be loaded).
+        detections: What :func:`run_frames` returns for this frame alone; None after an error.
+        error: The exception loading, segmenting or detecting this frame raised, or None.
+    """
+
+    index: int
+    item: Any = None
+    image: np.ndarray | None = None
+    detections: Detections | None = None
+    error: Exception | None = None
+
+
+@dataclass
+class _Segmented:
+    """A frame loaded and segmented on the worker thread, with when that ran."""
+
+    item: Any = None
+    image: np.ndarray | None = None
+    segments: list[Segment] = field(default_factory=list)
+    features: Any = None
+    start: float = 0.0
+    end: float = 0.0
+    error: Exception | None = None
+
+
+def _load_and_segment(segmenter: Any, load: Callable[[Any], np.ndarray], item: Any
+                      ) -> _Segmented:
+    """Load one frame and segment it; an exception is kept as this frame's own."""
+    done = _Segmented(item, start=time.perf_counter())
+    try:
+        done.image = load(item)
+        done.segments, done.features = segment_frame(segmenter, done.image)
+    except Exception as error:  # the frame's own: the stream carries on with the next
+        done.error = error
+    done.end = time.perf_counter()
+    return done
+
+
+def stream_frames(stages: FrameStages, frames: Iterable[Any], top_k: int | None = None,
+                  load: Callable[[Any], np.ndarray] = np.asarray, overlap: bool = True
+                  ) -> Iterator[StreamedFrame]:
+    """Run the per-frame pass on a stream of frames, segmenting the next while this one embeds.
+
+    While frame N is faded, embedded, searched and decided on the calling thread, frame N+1 is
+    loaded and segmented on one worker thread (ONNX Runtime, OpenCV and numpy release the
+    GIL, so the two stages share the cores). Never more than one frame is taken ahead: a
+    camera's stream stays fresh. Each frame's detections equal :func:`run_frames` on that frame
+    alone, in order; the classifier and embedder only ever run on the calling thread.
+
+    Args:
+        stages: The facade's stages (:class:`FrameStages`); the segmenter is read per frame.
+        frames: Images, or anything ``load`` turns into an RGB ``uint8`` image (paths).
+        top_k: Neighbours per instance; the classifier's default when None.
+        load: Turns an item of ``frames`` into an image (on the worker thread).
+        overlap: False runs every stage of a frame on the calling thread, one frame at a time.
+
+    Yields:
+        One :class:`StreamedFrame` per frame, in order. A frame that fails carries its error
+        and the stream goes on; ``timings_ms`` has each stage's own time, ``total`` from the
+        start of the frame's segmentation to its decision, and ``interval`` since the previous
+        frame's result (the stream's throughput).
+    """
+    items = iter(frames)
+    pool = ThreadPoolExecutor(1, thread_name_prefix="sam_detect_segment") if overlap else None
+
+    def begin(item: Any) -> Any:
+        if pool is None:
+            return _load_and_segment(stages.segmenter, load, item)
+        return pool.submit(_load_and_segment, stages.segmenter, load, item)
+
+    try:
+        pending = next((begin(item) for item in items), None)
+        index, previous = 0, time.perf_counter()
+        while pending is not None:
+            done = pending.result() if pool is not None else pending
+            if pool is not None:  # one frame ahead: segmented while this one goes on
+                pending = next((begin(item) for item in items), None)
+            result = StreamedFrame(index, done.item, done.image, error=done.error)
+            if done.error is None:
+                try:
+                    (result.detections,) = _finish(stages, [done.image], [done.segments],
+                                                   [done.features], None, top_k, done.start,
+                                                   done.end)
+                except Exception as error:  # this frame's own; the next is already under way
+                    result.error = error
+            now = time.perf_counter()
+            if result.detections is not None:
+                result.detections.timings_ms["interval"] = (now - previous) * 1e3
+            previous = now
+            index += 1
+            yield result
+            if pool is None:  # one frame at a time: the next starts when this one is done
+                pending = next((begin(item) for item in items), None)
+    finally:
+        if pool is not None:  # a consumer that stops early waits for the frame in flight
+            pool.shutdown(wait=True, cancel_futures=True)
+
+
+__all__ = ["FrameStages", "STAGE_TIMINGS", "StreamedFrame", "faded_crops", "run_frames",
+           "stream_frames"]

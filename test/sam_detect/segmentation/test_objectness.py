@@ -219,3 +219,71 @@ def test_frame_features_are_the_last_map_of_the_same_pass(segmenter):
     through_torch = ObjectnessSegmenter(runtime="torch", frame_features=True)
     np.testing.assert_allclose(through_torch.segment_with_features(image)[1].maps, features.maps,
                                atol=1e-3)
+
+
+def segments_one_step_at_a_time(segmenter, image):
+    """Run the segmenter's steps in order on this thread: the network, then the proposals."""
+    height, width = image.shape[:2]
+    scale = min(1.0, segmenter.working_size / max(height, width))
+    small = image if scale == 1.0 else cv2.resize(
+        image, (max(1, round(width * scale)), max(1, round(height * scale))),
+        interpolation=cv2.INTER_AREA)
+    found = segmenter._features(small, False)
+    coarse, score = segmenter.coarse(small, segmenter._uniqueness(small, found))
+    proposals = [s.mask for s in segmenter._naive.segment(image)]
+    return segmenter._instances(segmenter._select(segmenter.candidates(coarse, score, proposals)),
+                                (height, width))
+
+
+def validation_scenes(count):
+    """Return the first scene images of the hard validation split, where this machine has it."""
+    from pathlib import Path
+
+    folder = Path("/work/data/hard/validation/images")
+    paths = sorted(folder.glob("*.png"))[:count] if folder.is_dir() else []
+    return [cv2.cvtColor(cv2.imread(str(p)), cv2.COLOR_BGR2RGB) for p in paths]
+
+
+def test_proposals_found_beside_the_network_give_the_same_masks(segmenter):
+    import threading
+
+    images = [busy_scene(family, seed)[0] for family, seed in sorted(BEFORE_SPEEDUPS)]
+    images += validation_scenes(6)
+    threads = set()
+
+    def recorded(image):
+        threads.add(threading.current_thread().name)
+        return segment(image)
+
+    inline = segmenter
+    segmenter = dataclasses.replace(segmenter, concurrent_proposals=True)
+    segment = segmenter._naive.segment
+    segmenter._naive.segment = recorded
+    try:
+        for image in images:
+            found = [(s.bbox, s.score, s.mask.tobytes()) for s in segmenter.segment(image)]
+            expected = segments_one_step_at_a_time(segmenter, image)
+            assert found == [(s.bbox, s.score, s.mask.tobytes()) for s in expected]
+            assert found == [(s.bbox, s.score, s.mask.tobytes()) for s in inline.segment(image)]
+    finally:
+        del segmenter._naive.segment
+    # the proposals of segment() ran on the worker, the reference's here
+    assert {threading.current_thread().name} < threads
+    assert any(name.startswith("sam_detect_proposals") for name in threads)
+
+
+def test_an_error_beside_the_network_is_the_frames(segmenter):
+    image, _ = busy_scene("photo", seed=1)
+    segmenter = dataclasses.replace(segmenter, concurrent_proposals=True)
+
+    def broken(_image):
+        raise RuntimeError("proposals failed")
+
+    segmenter._naive.segment = broken
+    try:
+        with pytest.raises(RuntimeError, match="proposals failed"):
+            segmenter.segment(image)
+    finally:
+        del segmenter._naive.segment
+    assert [s.bbox for s in segmenter.segment(image)] == [
+        b for b, _, _ in BEFORE_SPEEDUPS[("photo", 1)]]

@@ -293,11 +293,12 @@ def forget_main(argv: Sequence[str]) -> int:
     parser.add_argument("label")
     args = parser.parse_args(argv)
     from sam_detect.classifier.background import refuse_reserved
+    from sam_detect.embedding.base import forget_label
 
     label = refuse_reserved(validate_label(args.label))
     store = _open_existing_store(args)
     try:
-        removed = store.remove(label=label)
+        removed = forget_label(store, label)  # examples, an example's views once
     finally:
         store.close()
     print(json.dumps({"label": label, "removed": removed}) if args.json

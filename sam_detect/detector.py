@@ -33,7 +33,7 @@ import numpy as np
 from sam_detect.classifier import BACKGROUND_LABEL, KNNClassifier, Prediction, visible_labels
 from sam_detect.classifier.background import (
     background_boxes, background_masks, refuse_reserved)
-from sam_detect.embedding.base import example_counts, expand_views
+from sam_detect.embedding.base import EXAMPLE_KEY, example_counts, expand_views, forget_label
 from sam_detect.embedding.cache import EmbeddingCache
 from sam_detect.errors import InvalidMaskError, OptionError, SamDetectError
 from sam_detect.fading import FADES, create_fade, describe_fade, make_faded_crop
@@ -759,7 +759,8 @@ class SAMDetect:
             background: With a ``mask``: store the frame's other objects as known background.
 
         Returns:
-            The new example's id, in a list.
+            The ids of the stored rows: one per teaching-time view of the example (one when the
+            embedder makes no views); ``.examples`` says how many examples that was (one).
         """
         return self.add_examples(image, label, masks=mask, payload=payload,
                                  background=background and mask is not None)
@@ -791,7 +792,8 @@ class SAMDetect:
         if embeddings.shape[1] != self.embedder.dim:
             raise SamDetectError(f"embeddings have {embeddings.shape[1]} dimensions; "
                                  f"the embedder makes {self.embedder.dim}")
-        added = datetime.now(timezone.utc).isoformat(timespec="seconds")
+        # per call: the open-set fit leaves one picture's objects out together (source + added)
+        added = datetime.now(timezone.utc).isoformat(timespec="milliseconds")
         payloads = [{"added": added, **(p or {})} for p in (payloads or [{}] * len(labels))]
         background = (np.zeros((0, embeddings.shape[1]), np.float32) if background is None
                       else np.atleast_2d(np.asarray(background, np.float32)))
@@ -803,6 +805,8 @@ class SAMDetect:
         if len(embeddings):
             self._forget_claimed_background(embeddings)
         ids = TaughtIds(self.vector_store.add(embeddings, labels, payloads))
+        # an example's teaching-time views share its "example" id: the user taught one thing
+        ids.examples = len({p.get(EXAMPLE_KEY, ("row", k)) for k, p in enumerate(payloads)})
         self.open_set.added(ids, embeddings, labels, payloads)
         if len(kept):
             names = sorted(set(labels))
@@ -882,8 +886,12 @@ class SAMDetect:
         return visible_labels(self.vector_store.labels())
 
     def remove_label(self, label: str) -> int:
-        """Forget every example of ``label``; returns how many were removed."""
-        removed = self.vector_store.remove(label=refuse_reserved(validate_label(label)))
+        """Forget every example of ``label``; returns how many examples were removed.
+
+        An example stored with its teaching-time views counts once, as in :meth:`labels`.
+        """
+        label = refuse_reserved(validate_label(label))
+        removed = forget_label(self.vector_store, label)
         self.open_set.removed(label=label)
         self._store_changed({label})
         return removed
@@ -982,18 +990,21 @@ _BUILD_OPTIONS = {"segmenter": ("sam_model", "points_per_side"),
 class TaughtIds(list):
     """The ids of newly taught examples, with those of the background stored beside them.
 
-    ``background`` lets whoever undoes the teaching remove everything it stored. ``pictures``
-    (from :meth:`SAMDetect.add_examples`) says, per picture taught from, which masks were
+    ``background`` lets whoever undoes the teaching remove everything it stored.
+    ``examples`` is how many examples the ids are (an example's teaching-time views are several
+    ids). ``pictures`` (from :meth:`SAMDetect.add_examples`) says, per picture taught from, which masks were
     stored and which other objects it held, so a front end can show exactly what it stored.
     """
 
     background: list[int | str]
     pictures: list[TaughtPicture]
+    examples: int
 
     def __init__(self, ids: Sequence[int | str] = ()) -> None:
         super().__init__(ids)
         self.background = []
         self.pictures = []
+        self.examples = len(self)
 
 
 @dataclass(frozen=True)

@@ -30,7 +30,7 @@ from typing import Any, Callable
 from rclpy.qos import HistoryPolicy, QoSProfile, ReliabilityPolicy
 from sam_detect.classifier import visible_labels
 from sam_detect.classifier.background import refuse_reserved
-from sam_detect.embedding.base import example_counts
+from sam_detect.embedding.base import example_counts, forget_label
 from sam_detect.errors import InvalidLabelError, SamDetectError
 from sam_detect.image_io import validate_mask
 from sam_detect.labels import validate_label
@@ -148,7 +148,7 @@ class NodeServices:
                                             masks="largest" if mask is None else mask,
                                             background=True,
                                             payload={"source": "ros:add_example"})
-            response.examples_added = len(ids)
+            response.examples_added = ids.examples  # an example's views count once
             response.total_examples = sum(detector.labels().values())
             settle(detector)
             return f"stored {how} as '{label}'"
@@ -169,6 +169,7 @@ class NodeServices:
                     if not store_open:
                         raise SamDetectError(self._no_store())
                     with self.compute_lock:  # the worker updates the tracks
+                        detector = self._active_detector()  # still active after the wait
                         ids = detector.teach_track(request.track_id, label, payload, stream)
                 settle(detector)
                 return (f"stored {len(ids)} view(s) of track {request.track_id} as '{label}'")
@@ -204,6 +205,7 @@ class NodeServices:
                                           background=frame.instances, payload=payload)
                 else:
                     with self.compute_lock:  # the embedder runs: every teaching view
+                        detector = self._active_detector()  # still active after the wait
                         detector.add_examples(frame.picture, label, masks=[kept],
                                               background=frame.instances, payload=payload)
             answer = f"stored instance {instance.id} of {frame.describe()} as '{label}'"
@@ -233,7 +235,7 @@ class NodeServices:
                 detector = self.detector()
                 # Through the detector when active, so the tracks' label votes are forgotten.
                 removed = (detector.remove_label(label) if detector is not None
-                           else self.store().remove(label=label))
+                           else forget_label(self.store(), label))
             response.removed = int(removed)
             if removed == 0:
                 raise InvalidLabelError(f"no examples labelled '{label}'")

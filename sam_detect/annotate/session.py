@@ -874,11 +874,19 @@ class AnnotationSession:
     def examples(self, label: str | None = None, ids: list[Any] | None = None,
                  limit: int = 200) -> list[dict[str, Any]]:
         """List what the store holds for the gallery, thumbnails included."""
-        found = self.detector.vector_store.list_examples(label=label, ids=ids, limit=limit)
-        # one tile per example: its teaching-time views are the store's, not the person's
-        return [self._example(e.id, e.label, e.payload) for e in found
-                if not is_background(e.label)  # the store's own evidence, not a user's
-                and e.payload.get(VIEW_KEY, ORIGINAL_VIEW) == ORIGINAL_VIEW]
+        def tiles(rows: int | None) -> tuple[int, list[dict[str, Any]]]:
+            found = self.detector.vector_store.list_examples(label=label, ids=ids, limit=rows)
+            # one tile per example: its teaching-time views are the store's, not the person's
+            return len(found), [self._example(e.id, e.label, e.payload) for e in found
+                                if not is_background(e.label)  # the store's, not a user's
+                                and e.payload.get(VIEW_KEY, ORIGINAL_VIEW) == ORIGINAL_VIEW]
+
+        # An example is up to a dozen rows (its views): read enough rows for ``limit`` tiles.
+        rows = limit * 16 if limit else None
+        read, shown = tiles(rows)
+        if rows is not None and read == rows and len(shown) < limit:
+            read, shown = tiles(None)
+        return shown[:limit] if limit else shown
 
     def _user_example(self, point_id: Any) -> list[Any]:
         """Return the ids of the example ``point_id`` a person stored, all its views included.

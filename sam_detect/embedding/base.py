@@ -73,6 +73,22 @@ def expand_views(vectors: np.ndarray, views: Sequence[str],
     return vectors.reshape(-1, vectors.shape[-1]), marked
 
 
+def example_count(store: Any, label: str) -> int:
+    """Return how many examples of ``label`` a vector store holds, each example's views once.
+
+    What a user is told when a label is forgotten: the examples taught, not the vectors
+    (an example taught with teaching-time views is several rows).
+    """
+    return sum(1 for example in store.list_examples(label=label)
+               if example.payload.get(VIEW_KEY, ORIGINAL_VIEW) == ORIGINAL_VIEW)
+
+
+def forget_label(store: Any, label: str) -> int:
+    """Remove every row of ``label`` from a vector store; return how many examples it had."""
+    examples = example_count(store, label)
+    return examples if store.remove(label=label) else 0
+
+
 def example_counts(store: Any) -> dict[str, int]:
     """Return ``{label: stored examples}`` of a vector store, each example's views counted once.
 

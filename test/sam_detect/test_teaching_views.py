@@ -64,3 +64,29 @@ def test_views_of_one_example_are_left_out_together_by_the_fit() -> None:
     # a picture or a track still groups everything taught from it, views included
     assert teaching_group(0, {**views[0], "source": "x.png", "added": "t"}) == teaching_group(
         1, {**views[2], "source": "x.png", "added": "t"})
+
+
+def test_counts_told_to_users_are_examples_not_views(viewing, scene, tmp_path) -> None:
+    """Teaching and forgetting report examples: an example's views are the store's business."""
+    from sam_detect.embedding.base import forget_label
+
+    image, truth = scene
+    ids = viewing.add_example(image, "disc", mask=truth["red_disc"])
+    assert (len(ids), ids.examples) == (2, 1)  # two rows (the crop, its mirror), one example
+    taught = viewing.add_examples([image, image], "pair", masks=[truth["red_disc"]])
+    assert (len(taught), taught.examples) == (4, 2)
+    assert viewing.remove_label("disc") == 1
+    assert forget_label(viewing.vector_store, "pair") == 2
+    assert viewing.remove_label("pair") == 0 and viewing.labels() == {}
+
+
+def test_the_gallery_shows_every_example_of_a_label(viewing, scene) -> None:
+    """A label's tiles are its examples, however many rows their views take."""
+    from sam_detect.annotate.session import AnnotationSession
+
+    image, truth = scene
+    for _ in range(30):
+        viewing.add_example(image, "disc", mask=truth["red_disc"])
+    session = AnnotationSession(viewing, source=None)
+    assert len(session.examples("disc", limit=20)) == 20
+    assert len(session.examples("disc", limit=200)) == 30

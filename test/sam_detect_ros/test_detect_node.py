@@ -240,6 +240,24 @@ def test_remove_label(harness: Any) -> None:
         assert not answer.success and answer.removed == 0 and message in answer.message
 
 
+def test_answers_count_examples_when_the_embedder_stores_views(
+        harness_factory: Any, mirror_views: Any) -> None:
+    """An example stored with its teaching-time views is one example in every answer."""
+    from sam_detect import SAMDetect
+    from sam_detect.vector_store import MemoryVectorStore
+
+    harness = harness_factory(detector=SAMDetect(embedder=mirror_views, segmenter="naive",
+                                                 vector_store=MemoryVectorStore()))
+    for total in (1, 2):
+        answer = teach_box(harness, "box")
+        assert (answer.examples_added, answer.total_examples) == (1, total), answer.message
+    labels = harness.call(ListLabels, "list_labels")
+    assert (list(labels.labels), list(labels.counts)) == (["box"], [2])
+    answer = harness.call(RemoveLabel, "remove_label", label="box")
+    assert answer.success and answer.removed == 2, answer.message
+    assert "removed 2 example(s)" in answer.message
+
+
 # -- parameters ----------------------------------------------------------------------------------
 
 def set_parameters(harness: Any, **values: Any) -> list[Any]:

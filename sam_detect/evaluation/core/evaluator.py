@@ -265,7 +265,7 @@ class Vectors:
         gt: Ground-truth id -> embedding of its ground-truth mask.
         pred: Ground-truth id -> embedding of the predicted segment matched to it.
         teach: Ground-truth id -> ``(views, dim)``: what teaching it stores, when the embedder
-            stores several views per taught example (:meth:`SAMDetect.add_crops`); else empty.
+            stores several views per taught example (:meth:`SAMDetect.add_examples`); else empty.
         matched_iou: Ground-truth id -> IoU of its matched segment.
         n_segments: Segments per image.
         embed_key: (embedder name, fade JSON), the cache key part of the embeddings.
@@ -771,7 +771,7 @@ def _teach(detector: Any, support: dict[str, list[int]], vectors: dict[int, np.n
     """Store the first ``k`` support instances of each category.
 
     A ``(views, dim)`` value is one example stored as several views, marked in the payload as
-    :meth:`SAMDetect.add_crops` marks them.
+    :meth:`SAMDetect.add_examples` marks them.
     """
     from sam_detect.embedding.base import EXAMPLE_KEY, VIEW_KEY
 

@@ -992,8 +992,9 @@ class TaughtIds(list):
 
     ``background`` lets whoever undoes the teaching remove everything it stored.
     ``examples`` is how many examples the ids are (an example's teaching-time views are several
-    ids). ``pictures`` (from :meth:`SAMDetect.add_examples`) says, per picture taught from, which masks were
-    stored and which other objects it held, so a front end can show exactly what it stored.
+    ids). ``pictures`` (from :meth:`SAMDetect.add_examples`) says, per picture taught from,
+    which masks were stored and which other objects it held, so a front end can show exactly
+    what it stored.
     """
 
     background: list[int | str]

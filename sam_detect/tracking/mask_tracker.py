@@ -102,12 +102,17 @@ class MaskTracker:
         """Return a tracker whose similarity thresholds suit an embedder.
 
         Similarities mean different things per embedder (colour averages of two different
-        objects are often 0.9 alike; CNN features 0.5), so re-identification, which trusts the
-        embedding alone, needs half-way from the embedder's ``unknown_threshold`` to 1 (at
-        least 0.85). Overlap matches keep a lenient ``min_similarity``: there the mask overlap
-        is the main evidence, and a partly visible object looks less like itself.
+        objects are often 0.9 alike, CNN features 0.5, whitened features 0). An overlap
+        match, where the mask overlap is the main evidence, only needs the embedding not to
+        say "another object": ``min_similarity`` is the embedder's ``unknown_threshold``
+        (where its similarities stop saying "the same object"), at most 0.5. A fixed 0.5 split
+        one object into several tracks in a whitened space, where an object often scores
+        below 0.5 to itself across views; the cap keeps a badly seen frame (washed out, half
+        hidden) on its track where everything scores high. Re-identification, which trusts
+        the embedding alone, needs half-way from the threshold to 1 (at least 0.85).
         """
-        threshold = float(unknown_threshold)
+        threshold = float(np.clip(unknown_threshold, -1.0, 1.0))
+        options.setdefault("min_similarity", min(cls.min_similarity, threshold))
         options.setdefault("reid_similarity", max(0.85, threshold + 0.5 * (1.0 - threshold)))
         return cls(**options)
 

@@ -144,16 +144,47 @@ def test_hints_assign_propagated_instances_and_duplicates_fall_back_to_associati
     assert [i.track_id for i in out] == [2, 1]
 
 
-@pytest.mark.parametrize("unknown_threshold, reid_similarity", [
-    (0.92, 0.96),  # colour averages: everything looks alike, so demand more
-    (0.5, 0.85),   # CNN features
-    (0.1, 0.85),
+@pytest.mark.parametrize("unknown_threshold, min_similarity, reid_similarity", [
+    (0.92, 0.5, 0.96),   # colour averages: everything looks alike, so demand more to re-id
+    (0.4, 0.4, 0.85),    # CNN features
+    (0.25, 0.25, 0.85),  # whitened features: unrelated objects near 0
+    (-3.0, -1.0, 0.85),  # below any cosine: clipped
 ])
-def test_re_identification_threshold_follows_the_embedder(unknown_threshold: float,
-                                                          reid_similarity: float) -> None:
+def test_similarity_thresholds_follow_the_embedder(unknown_threshold: float,
+                                                   min_similarity: float,
+                                                   reid_similarity: float) -> None:
     tracker = MaskTracker.for_embedder(unknown_threshold)
+    assert tracker.min_similarity == pytest.approx(min_similarity)
     assert tracker.reid_similarity == pytest.approx(reid_similarity)
-    assert tracker.min_similarity == MaskTracker().min_similarity
+    assert MaskTracker.for_embedder(unknown_threshold, min_similarity=0.7).min_similarity == 0.7
+
+
+def whitened_views(count: int, similarity: float, seed: int = 0) -> list[np.ndarray]:
+    """Return unit vectors of one object, any two about ``similarity`` alike (whitened)."""
+    rng = np.random.default_rng(seed)
+    anchor = rng.standard_normal(512)
+    anchor /= np.linalg.norm(anchor)
+    views, along = [], np.sqrt(similarity)
+    for _ in range(count):
+        noise = rng.standard_normal(512)
+        noise -= (noise @ anchor) * anchor
+        noise /= np.linalg.norm(noise)
+        views.append((along * anchor + np.sqrt(1 - similarity) * noise)
+                     .astype(np.float32))
+    return views
+
+
+def test_an_object_keeps_its_id_in_a_whitened_space_where_views_score_0_4_alike() -> None:
+    # A whitened embedder (unknown_threshold 0.25): one object's views are ~0.4 alike, an
+    # unrelated object's ~0. A fixed min_similarity of 0.5 gave the moving objects new ids.
+    views = whitened_views(12, 0.4)
+    other = whitened_views(12, 0.4, seed=1)
+    assert 0.3 < float(views[0] @ views[1]) < 0.5 and abs(float(views[0] @ other[0])) < 0.3
+    tracker = MaskTracker.for_embedder(0.25)
+    for step in range(12):
+        out = tracker.update([square(10 + 2 * step, 10, embedding=views[step]),
+                              square(100, 60 + 2 * step, embedding=other[step])])
+        assert [i.track_id for i in out] == [1, 2]
 
 
 def test_reset_forgets_everything() -> None:

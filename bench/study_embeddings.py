@@ -43,42 +43,20 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 TAPS = (10, 14, 15)  # blocks whose outputs are kept besides the head's
+TAP_NAMES = [f"block{t}" for t in TAPS] + ["head"]
 VIEWS = ("orig", "flip", "rot+25", "rot-25", "half")
-
-
-def tap_module(model: Any) -> Any:
-    """Return a module giving the outputs of the blocks in ``TAPS`` and of the head."""
-    import torch
-
-    class Taps(torch.nn.Module):
-        def __init__(self) -> None:
-            super().__init__()
-            self.model = model
-
-        def forward(self, image: Any) -> Any:
-            hidden = model._swish(model._bn0(model._conv_stem(image)))
-            found = []
-            for index, block in enumerate(model._blocks):
-                hidden = block(hidden)
-                if index in TAPS:
-                    found.append(hidden)
-            found.append(model._swish(model._bn1(model._conv_head(hidden))))
-            return tuple(found)
-
-    return Taps().eval()
 
 
 def network() -> Callable[[np.ndarray], list[np.ndarray]]:
     """Return the tap network through ONNX Runtime (RGB uint8 batch in, maps out)."""
     import torch
 
-    from sam_detect.embedding.efficientnet import MEAN, STD, load_model
+    from sam_detect.embedding.efficientnet import MEAN, STD, load_model, network_module
     from sam_detect.models.onnx_cpu import OnnxCpuNetwork
 
-    names = [f"block{t}" for t in TAPS] + ["head"]
-    session = OnnxCpuNetwork.export(tap_module(load_model("cpu")), torch.zeros(1, 3, 224, 224),
-                                    ["image"], names,
-                                    {n: [0, 2, 3] for n in ["image", *names]})
+    module = network_module(load_model("cpu"), "taps", TAPS, head=True)
+    session = OnnxCpuNetwork.export(module, torch.zeros(1, 3, 224, 224), ["image"], TAP_NAMES,
+                                    {n: [0, 2, 3] for n in ["image", *TAP_NAMES]})
 
     def run(batch: np.ndarray) -> list[np.ndarray]:
         return session((batch.transpose(0, 3, 1, 2).astype(np.float32) - MEAN) / STD)
@@ -133,14 +111,35 @@ def pool_mask(mask: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
     return cv2.resize(mask.astype(np.float32), (shape[1], shape[0]), interpolation=cv2.INTER_AREA)
 
 
+def add_crop_maps(crop_maps: dict[str, list[np.ndarray]], run: Callable[..., list[np.ndarray]],
+                  image: np.ndarray, mask: np.ndarray, fade: Any,
+                  views: tuple[str, ...]) -> tuple[int, int, int, int]:
+    """Append one object's tap maps (every view) and its pooled masks; return its crop box."""
+    from sam_detect.embedding.efficientnet import letterbox
+    from sam_detect.fading import make_faded_crop
+
+    crop, (x0, y0, x1, y1) = make_faded_crop(image, mask, fade)
+    crop_mask = mask[y0:y1, x0:x1]
+    batch, lmasks = [], []
+    for kind in views:
+        c, m = view(crop, crop_mask, kind)
+        batch.append(letterbox(c))
+        lmasks.append(letterbox_mask(m))
+    for name, found in zip(TAP_NAMES, run(np.stack(batch))):
+        crop_maps.setdefault(name, []).append(found.astype(np.float16))
+    for stride, size in (("s16", 14), ("s32", 7)):
+        crop_maps.setdefault(f"mask_{stride}", []).append(
+            np.stack([pool_mask(m, (size, size)) for m in lmasks]).astype(np.float16))
+    return x0, y0, x1, y1
+
+
 def extract(dataset_path: str, cache: Path, views: tuple[str, ...], frame_sizes: tuple[int, ...]
             ) -> None:
     """Write ``crops.npz`` and ``frames.npz`` for every ground-truth object of a dataset."""
     from tqdm import tqdm
 
-    from sam_detect.embedding.efficientnet import letterbox
     from sam_detect.evaluation.coco import CocoDataset
-    from sam_detect.fading import create_fade, make_faded_crop
+    from sam_detect.fading import create_fade
 
     cache.mkdir(parents=True, exist_ok=True)
     dataset = CocoDataset(dataset_path)
@@ -160,19 +159,7 @@ def extract(dataset_path: str, cache: Path, views: tuple[str, ...], frame_sizes:
         gts = by_image[image_id]
         masks = [dataset.mask(g.id) for g in gts]
         for gt, mask in zip(gts, masks):
-            crop, (x0, y0, x1, y1) = make_faded_crop(image, mask, fade)
-            crop_mask = mask[y0:y1, x0:x1]
-            batch, lmasks = [], []
-            for kind in views:
-                c, m = view(crop, crop_mask, kind)
-                batch.append(letterbox(c))
-                lmasks.append(letterbox_mask(m))
-            outputs = run(np.stack(batch))
-            for name, found in zip([f"block{t}" for t in TAPS] + ["head"], outputs):
-                crop_maps.setdefault(name, []).append(found.astype(np.float16))
-            for stride, size in (("s16", 14), ("s32", 7)):
-                crop_maps.setdefault(f"mask_{stride}", []).append(
-                    np.stack([pool_mask(m, (size, size)) for m in lmasks]).astype(np.float16))
+            x0, y0, x1, y1 = add_crop_maps(crop_maps, run, image, mask, fade, views)
             meta["id"].append(gt.id)
             meta["image_id"].append(image_id)
             meta["category"].append(gt.category)
@@ -186,7 +173,7 @@ def extract(dataset_path: str, cache: Path, views: tuple[str, ...], frame_sizes:
             small = image if scale == 1.0 else cv2.resize(
                 image, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
             outputs = run(small[None])
-            for name, found in zip([f"block{t}" for t in TAPS] + ["head"], outputs):
+            for name, found in zip(TAP_NAMES, outputs):
                 maps = found[0].astype(np.float32)
                 for mask in masks:
                     weights = pool_mask(mask, maps.shape[1:])
@@ -214,8 +201,7 @@ def extract(dataset_path: str, cache: Path, views: tuple[str, ...], frame_sizes:
 def extract_reference(cache: Path, views: tuple[str, ...]) -> None:
     """Write ``crops.npz`` for the generic-object reference set (with the objects' masks)."""
     from sam_detect.classifier import reference as ref
-    from sam_detect.embedding.efficientnet import letterbox
-    from sam_detect.fading import create_fade, make_faded_crop
+    from sam_detect.fading import create_fade
     from sam_detect.segmentation import NaiveSegmenter
 
     cache.mkdir(parents=True, exist_ok=True)
@@ -237,19 +223,7 @@ def extract_reference(cache: Path, views: tuple[str, ...]) -> None:
     pairs += ref._primitives()
     crop_maps: dict[str, list[np.ndarray]] = {}
     for image, mask in pairs:
-        crop, (x0, y0, x1, y1) = make_faded_crop(image, mask, fade)
-        crop_mask = mask[y0:y1, x0:x1]
-        batch, lmasks = [], []
-        for kind in views:
-            c, m = view(crop, crop_mask, kind)
-            batch.append(letterbox(c))
-            lmasks.append(letterbox_mask(m))
-        outputs = run(np.stack(batch))
-        for name, found in zip([f"block{t}" for t in TAPS] + ["head"], outputs):
-            crop_maps.setdefault(name, []).append(found.astype(np.float16))
-        for stride, size in (("s16", 14), ("s32", 7)):
-            crop_maps.setdefault(f"mask_{stride}", []).append(
-                np.stack([pool_mask(m, (size, size)) for m in lmasks]).astype(np.float16))
+        add_crop_maps(crop_maps, run, image, mask, fade, views)
     n = len(pairs)
     np.savez(cache / "crops.npz", views=np.array(views),
              **{k: np.stack(v) for k, v in crop_maps.items()},

@@ -200,27 +200,12 @@ def extract(dataset_path: str, cache: Path, views: tuple[str, ...], frame_sizes:
 
 def extract_reference(cache: Path, views: tuple[str, ...]) -> None:
     """Write ``crops.npz`` for the generic-object reference set (with the objects' masks)."""
-    from sam_detect.classifier import reference as ref
     from sam_detect.fading import create_fade
-    from sam_detect.segmentation import NaiveSegmenter
 
     cache.mkdir(parents=True, exist_ok=True)
     fade = create_fade("hard_crop")
     run = network()
-    pairs = []
-    segmenter = NaiveSegmenter()
-    for image in ref._photos():
-        height, width = image.shape[:2]
-        segments = sorted(segmenter.segment(image), key=lambda s: -s.area)
-        masks = [s.mask for s in segments[:ref.SEGMENTS_PER_PHOTO]]
-        for row in range(ref.GRID):
-            for col in range(ref.GRID):
-                tile = np.zeros((height, width), bool)
-                tile[row * height // ref.GRID:(row + 1) * height // ref.GRID,
-                     col * width // ref.GRID:(col + 1) * width // ref.GRID] = True
-                masks.append(tile)
-        pairs += [(image, mask) for mask in masks]
-    pairs += ref._primitives()
+    pairs = reference_pairs()
     crop_maps: dict[str, list[np.ndarray]] = {}
     for image, mask in pairs:
         add_crop_maps(crop_maps, run, image, mask, fade, views)
